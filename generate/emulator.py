@@ -1,0 +1,190 @@
+"""Running one Atari episode on ALE with the semantics of the ``ALE/<Game>-v5`` environments.
+
+:class:`GameEmulator` loads a game's ROM once and plays many episodes on it. Every episode
+starts from the same state (the one ``reset_game`` gives after loading) and all its
+randomness - exploration, sticky actions, the policy's own - comes from the episode seed,
+so an episode does not depend on what the emulator played before. This replaces
+``env.reset(seed=...)``, which reloads the ROM (about 90 ms, more than a 60-frame episode).
+
+A step does what ``AtariEnv.step`` does in ale-py: the action is applied on ``frameskip``
+emulator frames, each time kept as the previous action with probability
+``repeat_action_probability`` (sticky actions), and the rewards are summed. With sticky
+actions off, the frames are identical to gymnasium's ``ALE/<Game>-v5`` for the same actions.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from importlib import metadata as importlib_metadata
+
+import numpy as np
+
+from atari_interleaved.episode import Episode, EpisodeMetadata
+from atari_interleaved.games import env_id
+from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
+from atari_interleaved.generate.policy import load_policy_factory, needs_observation
+from atari_interleaved.generate.seeding import episode_seed, episode_streams
+from atari_interleaved.generate.settings import EpisodeSettings
+from atari_interleaved.layout import episode_dir_name
+
+__all__ = ["GameEmulator", "library_versions", "rom_md5"]
+
+
+@functools.cache
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that decide what an episode contains."""
+    names = ["atari-interleaved", "ale-py", "gymnasium", "numpy", "pillow"]
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[name] = "unknown"
+    return versions
+
+
+@functools.cache
+def rom_md5(game: str) -> str:
+    """MD5 checksum of the game's ROM file, as ALE identifies ROMs by it."""
+    from ale_py import roms
+
+    return hashlib.md5(roms.get_rom_path(game).read_bytes()).hexdigest()
+
+
+class GameEmulator:
+    """One game's ROM loaded in ALE, playing episodes under fixed settings."""
+
+    def __init__(self, game: str, settings: EpisodeSettings) -> None:
+        import ale_py
+        from ale_py import roms
+
+        self.game = game
+        self.settings = settings
+        ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
+        ale = ale_py.ALEInterface()
+        # Sticky actions are applied here, from the episode seed; ALE's own are off.
+        ale.setFloat("repeat_action_probability", 0.0)
+        ale.setInt("frame_skip", 1)
+        ale.setInt("random_seed", 0)
+        ale.setInt("max_num_frames_per_episode", settings.ale.max_num_frames_per_episode)
+        ale.loadROM(roms.get_rom_path(game))
+        if settings.ale.full_action_space:
+            self.action_set = list(ale.getLegalActionSet())
+        else:
+            self.action_set = list(ale.getMinimalActionSet())
+        self.action_meanings = [action.name for action in self.action_set]
+        ale.reset_game()
+        # The screen is not part of ALE's state: keep the first one beside the state.
+        self._start_state = ale.cloneState()
+        self._start_screen = ale.getScreen()
+        self._start_screen_rgb = ale.getScreenRGB()
+        self._ale = ale
+        self._screen = np.empty_like(self._start_screen)
+        self._encoder = PaletteFrameEncoder(settings.png_compress_level)
+        self._policy_factory = load_policy_factory(settings.policy)
+
+    def _start_rgb(self) -> np.ndarray:
+        return self._start_screen_rgb.copy()
+
+    def run_episode(self, episode_index: int) -> Episode:
+        """Play episode ``episode_index`` and return its encoded frames and metadata."""
+        settings = self.settings
+        ale, screen, encoder = self._ale, self._screen, self._encoder
+        seed = episode_seed(settings.seed, self.game, episode_index)
+        streams = episode_streams(seed)
+        limit = settings.frames_per_env
+        num_actions = len(self.action_set)
+        explore = streams.exploration.random(limit) < settings.randomness
+        random_actions = streams.exploration.integers(num_actions, size=limit)
+        keep_previous = (
+            streams.sticky.random((limit, settings.ale.frameskip))
+            < settings.ale.repeat_action_probability
+        )
+        policy = self._policy_factory(self.game, list(self.action_meanings), streams.policy)
+        wants_observation = needs_observation(policy)
+
+        ale.restoreState(self._start_state)
+        frames: list[bytes] = []
+        actions: list[int] = []
+        rewards: list[float] = []
+        terminated: list[bool] = []
+        truncated: list[bool] = []
+        lives: list[int] = []
+        previous = 0  # NOOP: ALE's previous action at reset, first in every action set
+        applied = self.action_set[0]
+        end_reason = "frame_cap"
+        for frame in range(limit):
+            if frame == 0:
+                frames.append(encoder.encode(self._start_screen, self._start_rgb))
+            else:
+                ale.getScreen(screen)
+                frames.append(encoder.encode(screen, ale.getScreenRGB))
+            lives.append(ale.lives())
+            is_terminal = ale.game_over(with_truncation=False)
+            is_truncated = not is_terminal and ale.game_truncated()
+            terminated.append(is_terminal)
+            truncated.append(is_truncated)
+            if explore[frame]:
+                action = int(random_actions[frame])
+            else:
+                observation = None
+                if wants_observation:
+                    observation = self._start_rgb() if frame == 0 else ale.getScreenRGB()
+                action = int(policy(observation, previous))
+                if not 0 <= action < num_actions:
+                    raise ValueError(
+                        f"policy {settings.policy!r} returned action {action} for "
+                        f"{self.game}, outside 0..{num_actions - 1}"
+                    )
+            actions.append(action)
+            if is_terminal or is_truncated or frame == limit - 1:
+                rewards.append(0.0)
+                if is_terminal or is_truncated:
+                    end_reason = "game_over" if is_terminal else "truncated"
+                break
+            reward = 0
+            chosen = self.action_set[action]
+            for keep in keep_previous[frame]:
+                if not keep:
+                    applied = chosen
+                reward += ale.act(applied)
+            rewards.append(float(reward))
+            previous = action
+
+        metadata = EpisodeMetadata(
+            env_id=env_id(self.game),
+            game=self.game,
+            episode=episode_dir_name(episode_index, settings.randomness),
+            episode_index=episode_index,
+            seed=seed,
+            base_seed=settings.seed,
+            randomness=settings.randomness,
+            policy=settings.policy,
+            frames_per_env=settings.frames_per_env,
+            frameskip=settings.ale.frameskip,
+            repeat_action_probability=settings.ale.repeat_action_probability,
+            full_action_space=settings.ale.full_action_space,
+            max_num_frames_per_episode=settings.ale.max_num_frames_per_episode,
+            action_set=list(self.action_meanings),
+            num_frames=len(frames),
+            actions=actions,
+            rewards=rewards,
+            terminated=terminated,
+            truncated=truncated,
+            lives=lives,
+            episode_return=float(sum(rewards)),
+            end_reason=end_reason,  # type: ignore[arg-type]
+            png={"color_type": "palette", "compress_level": settings.png_compress_level},
+            rom_md5=rom_md5(self.game),
+            versions=library_versions(),
+        )
+        return Episode(
+            game=self.game,
+            episode_index=episode_index,
+            randomness=settings.randomness,
+            frames=frames,
+            actions=actions,
+            action_meanings=list(self.action_meanings),
+            metadata=metadata,
+        )

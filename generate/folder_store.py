@@ -1,0 +1,179 @@
+"""Writing episodes into the frame-folder layout of PIPELINE.md, atomically and resumably.
+
+Each episode is written to a hidden temporary folder beside its final place and renamed
+when every file is written, so a folder named ``episode_<NNN>_rand<r>`` is always complete.
+A run first records its settings in ``sampling_config.json``; a rerun with the same settings
+keeps the complete episodes, removes the temporary folders an interrupted run left behind
+and samples the rest. A rerun with other settings is refused unless ``overwrite`` is asked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from atari_interleaved.episode import Episode, metadata_to_json
+from atari_interleaved.errors import InvalidArgumentError, OutputExistsError
+from atari_interleaved.generate.settings import EpisodeSettings
+from atari_interleaved.layout import (
+    EPISODE_METADATA_NAME,
+    GAME_DIR_PREFIX,
+    SAMPLING_CONFIG_NAME,
+    TEMP_PREFIX,
+    action_file_name,
+    episode_dir_name,
+    frame_file_name,
+    game_dir_name,
+)
+
+__all__ = ["FolderStore", "CONFIG_FORMAT"]
+
+CONFIG_FORMAT = "atari-interleaved/sampling/1"
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    changed = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if isinstance(before, dict) and isinstance(after, dict):
+            changed += _differences(before, after, f"{prefix}{key}.")
+        elif before != after:
+            changed.append(f"{prefix}{key}: {before!r} in the folder, {after!r} now")
+    return changed
+
+
+class FolderStore:
+    """A frame tree on disk: ``<root>/atari_<game>/episode_<NNN>_rand<r>/...``."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    @property
+    def config_path(self) -> Path:
+        """Where the tree's settings are recorded."""
+        return self.root / SAMPLING_CONFIG_NAME
+
+    def episode_path(self, game: str, index: int, randomness: float) -> Path:
+        """Return the final folder of an episode."""
+        return self.root / game_dir_name(game) / episode_dir_name(index, randomness)
+
+    def check_writable(self) -> None:
+        """Fail early if the root is a file or cannot be created or written."""
+        if self.root.exists() and not self.root.is_dir():
+            raise InvalidArgumentError(
+                f"--output-dir {str(self.root)!r} is a file, not a folder; "
+                "choose a folder path (it is created if missing)"
+            )
+        existing = self.root
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise InvalidArgumentError(
+                f"--output-dir {str(self.root)!r} is not writable "
+                f"({str(existing)!r} does not allow creating files); choose another folder"
+            )
+
+    def prepare(self, settings: EpisodeSettings, *, overwrite: bool) -> None:
+        """Make the root ready for sampling with ``settings``.
+
+        Raises:
+            OutputExistsError: if the root holds episodes of other settings (or of unknown
+                settings) and ``overwrite`` is False.
+
+        """
+        self.check_writable()
+        wanted = {"format": CONFIG_FORMAT, "settings": settings.to_dict()}
+        game_dirs = self._game_dirs()
+        if self.config_path.exists():
+            try:
+                recorded = json.loads(self.config_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                recorded = {}
+            changed = _differences(recorded.get("settings", {}), wanted["settings"])
+            if recorded.get("format") != CONFIG_FORMAT:
+                changed.insert(0, f"format: {recorded.get('format')!r} is not {CONFIG_FORMAT!r}")
+            if changed and not overwrite:
+                raise OutputExistsError(
+                    f"{str(self.root)!r} holds episodes sampled with other settings ("
+                    + "; ".join(changed)
+                    + "). Sample into another --output-dir, rerun with the same settings to "
+                    "resume, or pass --overwrite to delete its episodes and start again."
+                )
+            if changed:
+                self.remove_episodes()
+        elif game_dirs and not overwrite:
+            raise OutputExistsError(
+                f"{str(self.root)!r} already holds game folders ({game_dirs[0].name}, ...) but no "
+                f"{SAMPLING_CONFIG_NAME}, so their settings are unknown. Sample into another "
+                "--output-dir or pass --overwrite to delete them and start again."
+            )
+        elif game_dirs:
+            self.remove_episodes()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._remove_temporaries()
+        temporary = self.root / f"{TEMP_PREFIX}{SAMPLING_CONFIG_NAME}"
+        temporary.write_text(json.dumps(wanted, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(temporary, self.config_path)
+
+    def is_complete(self, game: str, index: int, randomness: float) -> bool:
+        """Whether the episode's final folder exists (it is only ever renamed in complete)."""
+        return self.episode_path(game, index, randomness).is_dir()
+
+    def write(self, episode: Episode) -> int:
+        """Write an episode atomically and return the bytes written."""
+        final = self.episode_path(episode.game, episode.episode_index, episode.randomness)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temporary = final.parent / f"{TEMP_PREFIX}{final.name}-{os.getpid()}"
+        if temporary.exists():
+            shutil.rmtree(temporary)
+        temporary.mkdir()
+        written = 0
+        try:
+            for index, frame in enumerate(episode.frames):
+                written += _write(temporary / frame_file_name(index), frame)
+                line = episode.action_line(index).encode("ascii")
+                written += _write(temporary / action_file_name(index), line)
+            if episode.metadata is not None:
+                text = metadata_to_json(episode.metadata).encode("utf-8")
+                written += _write(temporary / EPISODE_METADATA_NAME, text)
+            os.rename(temporary, final)
+        except BaseException:
+            shutil.rmtree(temporary)
+            raise
+        return written
+
+    def remove_episodes(self) -> None:
+        """Delete the episodes and temporaries of this tree (only what the layout names)."""
+        for game_dir in self._game_dirs():
+            for child in sorted(game_dir.iterdir()):
+                if child.is_dir() and (
+                    child.name.startswith("episode_") or child.name.startswith(TEMP_PREFIX)
+                ):
+                    shutil.rmtree(child)
+            if not any(game_dir.iterdir()):
+                game_dir.rmdir()
+        if self.config_path.exists():
+            self.config_path.unlink()
+
+    def _game_dirs(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            path
+            for path in self.root.iterdir()
+            if path.is_dir() and path.name.startswith(GAME_DIR_PREFIX)
+        )
+
+    def _remove_temporaries(self) -> None:
+        for game_dir in self._game_dirs():
+            for child in game_dir.iterdir():
+                if child.name.startswith(TEMP_PREFIX) and child.is_dir():
+                    shutil.rmtree(child)
+
+
+def _write(path: Path, data: bytes) -> int:
+    with open(path, "wb") as file:
+        file.write(data)
+    return len(data)

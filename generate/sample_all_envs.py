@@ -1,0 +1,207 @@
+"""``sample_all_envs.py``: sample Atari games into episode frame folders (PIPELINE.md step 1).
+
+Run as ``python3 generate/sample_all_envs.py ...`` or ``atari-interleaved sample ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from atari_interleaved.generate.frame_encoder import DEFAULT_COMPRESS_LEVEL
+from atari_interleaved.generate.policy import DEFAULT_POLICY
+from atari_interleaved.generate.seeding import DEFAULT_SEED
+from atari_interleaved.generate.settings import AleSettings, EpisodeSettings
+
+__all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_DIR", "add_arguments", "run", "main"]
+
+_MODULE = "atari_interleaved.generate.sample_all_envs"
+COMMAND = "sample"
+HELP = "sample Atari games into episode frame folders (pipeline step 1)"
+
+DEFAULT_OUTPUT_DIR = "sampled_frames_organized"
+
+DESCRIPTION = """\
+Sample Atari games (ALE/<Game>-v5, ROMs bundled with ale-py) into episode frame folders:
+<output-dir>/atari_<game>/episode_<NNN>_rand<r>/frame_<NNNNNN>.png with action_<NNNNNN>.txt
+("<index>: <MEANING>", e.g. "8: DOWNRIGHT") and episode.json (seed, rewards, settings).
+
+Frame 0 is the screen after reset. The action file of frame i holds the action taken at
+frame i, which produced frame i+1; the last frame's action was chosen but not executed.
+Same flags and seed give byte-identical folders, whatever --parallel. An interrupted run
+resumes when rerun with the same command: complete episodes are kept.
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the sampling flags to ``parser``."""
+    parser.add_argument(
+        "--frames-per-env",
+        type=_positive_int,
+        default=60,
+        metavar="N",
+        help="record at most N frames per episode; an episode also ends at game over or "
+        "truncation (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-episodes",
+        type=_positive_int,
+        default=3,
+        metavar="M",
+        help="episodes per game (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--randomness",
+        type=_float,
+        default=0.2,
+        metavar="R",
+        help="in [0, 1]: at each step, with probability R the action is drawn uniformly from "
+        "the game's action set, otherwise the base policy acts (default policy: repeat the "
+        "previous action, so 0.0 is deterministic and 1.0 fully random; 0.2-0.5 gives good "
+        "action variety) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        metavar="P",
+        help="worker processes over (game, episode) tasks (default: the number of CPUs, "
+        "%(default)s)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default=DEFAULT_OUTPUT_DIR,
+        metavar="DIR",
+        help="root of the frame tree (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--envs",
+        default=None,
+        metavar="GAMES",
+        help="comma-separated games to sample: alien,pong (also Alien, ALE/Alien-v5); "
+        "default: every ALE/<Game>-v5 game ale-py registers",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_positive_int,
+        default=DEFAULT_SEED,
+        help="base seed; each episode's seed derives from it, the game and the episode "
+        "number (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--policy",
+        default=DEFAULT_POLICY,
+        metavar="SPEC",
+        help="base policy: 'repeat' (repeat the previous action) or an importable factory "
+        "'module.path:make_policy' (see README) (default: %(default)s)",
+    )
+    ale = AleSettings()
+    group = parser.add_argument_group("ALE settings (defaults of the ALE/<Game>-v5 environments)")
+    group.add_argument(
+        "--frameskip",
+        type=_positive_int,
+        default=ale.frameskip,
+        help="emulator frames per step (default: %(default)s)",
+    )
+    group.add_argument(
+        "--repeat-action-probability",
+        type=_float,
+        default=ale.repeat_action_probability,
+        metavar="P",
+        help="sticky actions: probability of keeping the previous action on each emulator "
+        "frame (default: %(default)s)",
+    )
+    group.add_argument(
+        "--full-action-space",
+        action="store_true",
+        help="use all 18 actions instead of the game's minimal action set",
+    )
+    group.add_argument(
+        "--max-num-frames-per-episode",
+        type=_positive_int,
+        default=ale.max_num_frames_per_episode,
+        metavar="N",
+        help="ALE's episode length limit in emulator frames (truncation) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--png-compress-level",
+        type=_positive_int,
+        default=DEFAULT_COMPRESS_LEVEL,
+        metavar="L",
+        help="zlib level 0-9 of the palette PNG frames: 1 is fastest, 6 about 35%% smaller "
+        "and slower (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the episodes of a tree sampled with other settings and start again",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    parser.add_argument("--list-envs", action="store_true", help="print the known games and exit")
+
+
+def settings_from_args(args: argparse.Namespace) -> EpisodeSettings:
+    """Build (and so check) the episode settings from parsed flags."""
+    return EpisodeSettings(
+        frames_per_env=args.frames_per_env,
+        randomness=args.randomness,
+        seed=args.seed,
+        policy=args.policy,
+        png_compress_level=args.png_compress_level,
+        ale=AleSettings(
+            frameskip=args.frameskip,
+            repeat_action_probability=args.repeat_action_probability,
+            full_action_space=args.full_action_space,
+            max_num_frames_per_episode=args.max_num_frames_per_episode,
+        ),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``sample`` command."""
+    from atari_interleaved.games import all_games, env_id
+    from atari_interleaved.generate.sampler import sample
+
+    if args.list_envs:
+        for game in all_games():
+            print(f"{game}\t{env_id(game)}")
+        return 0
+    settings = settings_from_args(args)
+    envs = args.envs.split(",") if args.envs is not None else None
+    report = sample(
+        args.output_dir,
+        envs=envs,
+        max_episodes=args.max_episodes,
+        parallel=args.parallel,
+        settings=settings,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+    )
+    print(report.summary())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python3 generate/sample_all_envs.py``."""
+    from atari_interleaved.cli import script_main
+
+    return script_main(_MODULE, "sample_all_envs.py", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Sampling Atari games into a frame tree: the whole run, from checks to summary."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from tqdm.auto import tqdm
+
+from atari_interleaved.errors import InvalidArgumentError, OutputWriteError
+from atari_interleaved.games import resolve_games
+from atari_interleaved.generate.folder_store import FolderStore
+from atari_interleaved.generate.local_backend import run_local
+from atari_interleaved.generate.policy import load_policy_factory
+from atari_interleaved.generate.settings import EpisodeSettings
+from atari_interleaved.generate.tasks import EpisodeSummary, pending_episodes, plan_chunks
+
+__all__ = ["BACKENDS", "Backend", "SampleReport", "sample"]
+
+Backend = Literal["local", "ray"]
+BACKENDS: tuple[Backend, ...] = ("local", "ray")
+
+
+@dataclass
+class SampleReport:
+    """What a sampling run did."""
+
+    output_dir: Path
+    games: list[str]
+    episodes_written: int = 0
+    episodes_kept: int = 0
+    frames_written: int = 0
+    bytes_written: int = 0
+    seconds: float = 0.0
+    end_reasons: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """Return the human summary printed at the end of a run."""
+        rate = self.frames_written / self.seconds if self.seconds > 0 else 0.0
+        reasons = ", ".join(
+            f"{count} {reason}" for reason, count in sorted(self.end_reasons.items())
+        )
+        lines = [
+            f"Wrote {self.episodes_written} episodes ({self.frames_written} frames, "
+            f"{self.bytes_written / 1e6:.1f} MB) of {len(self.games)} games to {self.output_dir} "
+            f"in {self.seconds:.1f} s ({rate:.0f} frames/s).",
+        ]
+        if reasons:
+            lines.append(f"Episodes ended by: {reasons}.")
+        if self.episodes_kept:
+            lines.append(f"Kept {self.episodes_kept} complete episodes from an earlier run.")
+        return "\n".join(lines)
+
+
+def sample(
+    output_dir: str | Path,
+    *,
+    envs: Sequence[str] | None = None,
+    max_episodes: int = 3,
+    parallel: int = 1,
+    settings: EpisodeSettings | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    backend: Backend = "local",
+    ray_address: str | None = None,
+) -> SampleReport:
+    """Sample ``max_episodes`` episodes of each game into ``output_dir``.
+
+    Args:
+        output_dir: root of the frame tree (created if missing).
+        envs: games to sample (``alien``, ``Alien``, ``ALE/Alien-v5``); None for all of them.
+        max_episodes: episodes per game.
+        parallel: worker processes.
+        settings: what decides the content of an episode; the defaults if None.
+        overwrite: replace a tree sampled with other settings instead of refusing.
+        progress: show a progress bar.
+        backend: ``local`` (worker processes on this machine) or ``ray`` (Ray tasks; the
+            output folder must then be reachable from every node).
+        ray_address: with ``backend="ray"``, the Ray cluster to run on; None starts a local
+            Ray instance with ``parallel`` CPUs.
+
+    Returns:
+        What was written, for the summary.
+
+    """
+    settings = settings or EpisodeSettings()
+    if max_episodes < 1:
+        raise InvalidArgumentError(
+            f"--max-episodes must be a positive integer, but got {max_episodes}"
+        )
+    if parallel < 1:
+        raise InvalidArgumentError(f"--parallel must be a positive integer, but got {parallel}")
+    run = _backend_runner(backend, ray_address)
+    games = resolve_games(envs)
+    load_policy_factory(settings.policy)
+    store = FolderStore(output_dir)
+    store.prepare(settings, overwrite=overwrite)
+
+    pending = pending_episodes(
+        games, max_episodes, lambda game, i: store.is_complete(game, i, settings.randomness)
+    )
+    total = sum(len(indices) for indices in pending.values())
+    report = SampleReport(
+        output_dir=Path(output_dir), games=games, episodes_kept=len(games) * max_episodes - total
+    )
+    chunks = plan_chunks(pending, parallel)
+    started = time.perf_counter()
+    bar = tqdm(total=total, unit="episode", disable=not progress or None, dynamic_ncols=True)
+
+    def on_episode(summary: EpisodeSummary) -> None:
+        report.episodes_written += 1
+        report.frames_written += summary.num_frames
+        report.bytes_written += summary.bytes_written
+        report.end_reasons[summary.end_reason] = report.end_reasons.get(summary.end_reason, 0) + 1
+        elapsed = time.perf_counter() - started
+        bar.set_postfix_str(f"{report.frames_written / max(elapsed, 1e-9):.0f} frames/s")
+        bar.update(1)
+
+    try:
+        run(chunks, settings, store, min(parallel, max(1, len(chunks))), on_episode)
+    except OSError as error:
+        raise OutputWriteError(
+            f"writing to {str(output_dir)!r} failed: {error}. The {report.episodes_written} "
+            "episodes completed by this run are kept and no partial episode is left; free "
+            "space or fix the folder, then rerun the same command to resume."
+        ) from error
+    finally:
+        bar.close()
+        report.seconds = time.perf_counter() - started
+    return report
+
+
+def _backend_runner(backend: str, ray_address: str | None) -> Callable[..., None]:
+    """Return the function running the chunks on ``backend``, checking it can run."""
+    if backend == "local":
+        if ray_address is not None:
+            raise InvalidArgumentError("--ray-address needs --backend ray")
+        return run_local
+    if backend == "ray":
+        from atari_interleaved.generate.ray_backend import import_ray, run_ray
+
+        import_ray()
+        return functools.partial(run_ray, address=ray_address)
+    raise InvalidArgumentError(
+        f"--backend must be one of {', '.join(BACKENDS)}, but got {backend!r}"
+    )
