@@ -131,13 +131,17 @@ class FolderStore:
         temporary.mkdir()
         written = 0
         try:
-            for index, frame in enumerate(episode.frames):
-                written += _write(temporary / frame_file_name(index), frame)
-                line = episode.action_line(index).encode("ascii")
-                written += _write(temporary / action_file_name(index), line)
-            if episode.metadata is not None:
-                text = metadata_to_json(episode.metadata).encode("utf-8")
-                written += _write(temporary / EPISODE_METADATA_NAME, text)
+            folder = os.open(temporary, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                for index, frame in enumerate(episode.frames):
+                    written += _write(folder, frame_file_name(index), frame)
+                    line = episode.action_line(index).encode("ascii")
+                    written += _write(folder, action_file_name(index), line)
+                if episode.metadata is not None:
+                    text = metadata_to_json(episode.metadata).encode("utf-8")
+                    written += _write(folder, EPISODE_METADATA_NAME, text)
+            finally:
+                os.close(folder)
             os.rename(temporary, final)
         except BaseException:
             shutil.rmtree(temporary)
@@ -173,7 +177,13 @@ class FolderStore:
                     shutil.rmtree(child)
 
 
-def _write(path: Path, data: bytes) -> int:
-    with open(path, "wb") as file:
-        file.write(data)
+def _write(folder: int, name: str, data: bytes) -> int:
+    """Write a new file in the open folder ``folder`` (a file descriptor; the cheapest way)."""
+    file = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=folder)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(file, view) :]
+    finally:
+        os.close(file)
     return len(data)
