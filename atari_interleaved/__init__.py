@@ -1,12 +1,35 @@
-"""Atari gameplay turned into interleaved image-text training data for Hugging Face datasets."""
+"""Atari gameplay turned into interleaved image-text training data for Hugging Face datasets.
+
+>>> import atari_interleaved
+>>> frames = "sampled_frames_organized"
+>>> dataset = atari_interleaved.load_frames(frames, "interleaved")  # doctest: +SKIP
+
+The names below are imported on first use, so ``import atari_interleaved`` stays light.
+"""
 
 from __future__ import annotations
 
+import importlib
 from importlib import metadata as _metadata
+from typing import Any
 
 try:
     __version__ = _metadata.version("atari-interleaved")
 except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+_LAZY = {
+    "AtariInterleaved": "atari_interleaved.builder",
+    "load_frames": "atari_interleaved.builder",
+    "write_config": "atari_interleaved.convert",
+    "dataset_info_features_yaml": "atari_interleaved.features",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the names of ``_LAZY`` on first use."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

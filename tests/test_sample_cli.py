@@ -88,7 +88,7 @@ def _wait_for_episodes(root: Path, count: int, process: subprocess.Popen[str]) -
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
 def test_interrupted_run_resumes_to_the_clean_tree(tmp_path, how):
-    args = ["--envs", "alien,pong", "--frames-per-env", "150", "--max-episodes", "6"]
+    args = ["--envs", "alien,pong", "--frames-per-env", "60", "--max-episodes", "40"]
     args += ["--parallel", "2"]
     process = subprocess.Popen(
         [sys.executable, str(SCRIPT), *args, "--output-dir", "resumed", "--no-progress"],
@@ -103,10 +103,10 @@ def test_interrupted_run_resumes_to_the_clean_tree(tmp_path, how):
         process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     complete = list(root.glob("atari_*/episode_*"))
-    assert 2 <= len(complete) < 12, "the run finished before the interruption"
+    assert 2 <= len(complete) < 80, "the run finished before the interruption"
     if how == signal.SIGINT:
         assert process.returncode == 130
-        assert "rerun the same command to resume" in stderr
+        assert "rerun the same command to finish" in stderr
     result = run_script(*args, "--output-dir", "resumed", cwd=tmp_path)
     assert "Kept" in result.stdout
     run_script(*args, "--output-dir", "clean", cwd=tmp_path)

@@ -1,0 +1,310 @@
+"""Converting a frame tree to parquet (pipeline step 2), with pyarrow directly.
+
+:func:`convert` writes one file, what ``convert_to_training_data.py`` of PIPELINE.md writes;
+:func:`write_config` writes the shards of a config for a dataset repository
+(``<output_dir>/<config>/train-00000-of-0000N.parquet``). Both read the episodes in the
+tree's stable order (``num_proc`` worker processes read and check them), build the rows of
+:mod:`atari_interleaved.rows` (the rows the ``datasets`` builder yields too) and write them
+with :mod:`atari_interleaved.parquet_writer`: under a temporary name until complete, in row
+groups of about 100 MB, with memory bounded by a few episodes and one row group.
+
+>>> convert("sampled_frames_organized", "atari_training_data.parquet")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from atari_interleaved.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
+from atari_interleaved.features import ConfigName, arrow_schema, check_config_name, image_columns
+from atari_interleaved.parquet_writer import (
+    DEFAULT_MAX_SHARD_BYTES,
+    DEFAULT_ROW_GROUP_BYTES,
+    ParquetFileWriter,
+    ShardedParquetWriter,
+    refuse_existing_shards,
+)
+from atari_interleaved.reader import (
+    BadInput,
+    EpisodeDir,
+    OnBadEpisodes,
+    read_episodes,
+    scan_tree,
+    warn_skipped,
+)
+from atari_interleaved.rows import episode_rows
+
+__all__ = ["ConvertReport", "rows_to_table", "convert", "write_config"]
+
+_Writer = ParquetFileWriter | ShardedParquetWriter
+_Result = tuple[pa.Table, int] | BadInput
+
+
+@dataclass
+class ConvertReport:
+    """What a conversion wrote."""
+
+    config_name: ConfigName
+    outputs: list[Path] = field(default_factory=list)
+    games: list[str] = field(default_factory=list)
+    episodes: int = 0
+    rows: int = 0
+    frames: int = 0
+    num_bytes: int = 0
+    seconds: float = 0.0
+    skipped: list[BadInput] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Return the human summary printed at the end of a conversion."""
+        rate = self.frames / self.seconds if self.seconds > 0 else 0.0
+        where = str(self.outputs[0]) if len(self.outputs) == 1 else f"{len(self.outputs)} files"
+        lines = [
+            f"Wrote {self.rows} {self.config_name} rows ({self.episodes} episodes, "
+            f"{self.frames} frames, {self.num_bytes / 1e6:.1f} MB) of {len(self.games)} games "
+            f"to {where} in {self.seconds:.1f} s ({rate:.0f} frames/s)."
+        ]
+        if self.skipped:
+            lines.append(f"Skipped {len(self.skipped)} bad episode folders (listed above).")
+        return "\n".join(lines)
+
+
+def rows_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Return rows (dicts with the schema's columns) as a table; faster than ``from_pylist``."""
+    return pa.Table.from_pydict(
+        {name: [row[name] for row in rows] for name in schema.names}, schema
+    )
+
+
+def _convert_episode(source: EpisodeDir, config_name: ConfigName, on_bad: OnBadEpisodes) -> _Result:
+    """Return the table and frame count of an episode, or (when skipping) its problem."""
+    skipped: list[BadInput] = []
+    for episode in read_episodes([source], on_bad_episodes=on_bad, skipped=skipped):
+        table = rows_to_table(episode_rows(episode, config_name), arrow_schema(config_name))
+        return table, episode.num_frames
+    return skipped[0]
+
+
+def _ignore_interrupts() -> None:
+    """Leave Ctrl-C to the main process, which stops the workers and removes its output."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _converted_episodes(
+    sources: Sequence[EpisodeDir], config_name: ConfigName, num_proc: int, on_bad: OnBadEpisodes
+) -> Iterator[Iterator[_Result]]:
+    """Give the results of :func:`_convert_episode` for ``sources``, in order.
+
+    With ``num_proc > 1`` the worker processes (forked here, before any output is opened)
+    work at most two episodes ahead each, so memory stays bounded.
+    """
+    if num_proc == 1:
+        yield (_convert_episode(source, config_name, on_bad) for source in sources)
+        return
+    pool = ProcessPoolExecutor(
+        num_proc, mp_context=multiprocessing.get_context("fork"), initializer=_ignore_interrupts
+    )
+    remaining = iter(sources)
+    window: deque[Future[_Result]] = deque(
+        pool.submit(_convert_episode, source, config_name, on_bad)
+        for source in itertools.islice(remaining, 2 * num_proc)
+    )
+
+    def results() -> Iterator[_Result]:
+        while window:
+            result = window.popleft().result()
+            following = next(remaining, None)
+            if following is not None:
+                window.append(pool.submit(_convert_episode, following, config_name, on_bad))
+            yield result
+
+    try:
+        yield results()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run(
+    input_dir: str | os.PathLike[str],
+    config_name: ConfigName,
+    open_writer: Callable[[pa.Schema, list[str]], _Writer],
+    *,
+    num_proc: int,
+    on_bad_episodes: OnBadEpisodes,
+    progress: bool,
+) -> ConvertReport:
+    """Convert the tree at ``input_dir`` into the writer ``open_writer(schema, image_columns)``."""
+    if not isinstance(num_proc, int) or num_proc < 1:
+        raise InvalidArgumentError(f"num_proc must be a positive integer, but got {num_proc!r}")
+    started = time.perf_counter()
+    tree = scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
+    report = ConvertReport(config_name, skipped=list(tree.skipped))
+    with _converted_episodes(tree.episodes, config_name, num_proc, on_bad_episodes) as results:
+        with open_writer(arrow_schema(config_name), image_columns(config_name)) as writer:
+            bar = tqdm(total=len(tree.episodes), unit="episode", disable=not progress)
+            for source, result in zip(tree.episodes, results, strict=True):
+                bar.update()
+                if isinstance(result, BadInput):
+                    report.skipped.append(result)
+                    continue
+                table, frames = result
+                writer.write(table)
+                report.episodes += 1
+                report.rows += table.num_rows
+                report.frames += frames
+                report.num_bytes += table.nbytes
+                if source.game not in report.games:
+                    report.games.append(source.game)
+            bar.close()
+            if report.episodes == 0:
+                raise InvalidInputError(
+                    f"no episode of {str(input_dir)!r} could be converted: all "
+                    f"{len(report.skipped)} episode folders are bad (listed above)"
+                )
+            written = writer.close()
+    report.outputs = written if isinstance(written, list) else [written]
+    report.seconds = time.perf_counter() - started
+    warn_skipped(report.skipped)
+    return report
+
+
+def convert(
+    input_dir: str | os.PathLike[str],
+    output_file: str | os.PathLike[str],
+    config_name: ConfigName = "interleaved",
+    *,
+    overwrite: bool = False,
+    num_proc: int = 1,
+    on_bad_episodes: OnBadEpisodes = "error",
+    row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
+    progress: bool = False,
+) -> ConvertReport:
+    """Convert a frame tree to one parquet file of the ``interleaved`` or ``simple`` config.
+
+    Args:
+        input_dir: the frame tree (or one ``atari_<game>`` folder of it).
+        output_file: the parquet file to write; written under a temporary name and renamed
+            when complete.
+        config_name: ``"interleaved"`` (one row per episode) or ``"simple"`` (one per frame).
+        overwrite: replace an existing ``output_file`` instead of refusing.
+        num_proc: processes reading and checking episodes.
+        on_bad_episodes: ``"error"`` stops at the first bad episode folder; ``"skip"``
+            leaves bad ones out and logs a warning listing them.
+        row_group_bytes: table bytes of a parquet row group (the Hub viewer wants at most
+            100-300 MB); memory use grows with it.
+        progress: show a progress bar.
+
+    Raises:
+        InvalidArgumentError: for a bad option value.
+        OutputExistsError: if ``output_file`` exists and ``overwrite`` is False.
+        InvalidInputError: for a bad input tree (the message names the file).
+
+    """
+    config_name = check_config_name(config_name)
+    output = Path(output_file)
+    if output.is_dir():
+        raise InvalidArgumentError(
+            f"--output-file {str(output)!r} is a folder; give a file path such as "
+            "atari_training_data.parquet"
+        )
+    if output.exists() and not overwrite:
+        raise OutputExistsError(
+            f"--output-file {str(output)!r} already exists; pass --overwrite to replace it "
+            "or choose another file"
+        )
+
+    def open_writer(schema: pa.Schema, binary_columns: list[str]) -> ParquetFileWriter:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        return ParquetFileWriter(
+            output, schema, binary_columns=binary_columns, row_group_bytes=row_group_bytes
+        )
+
+    return _run(
+        input_dir,
+        config_name,
+        open_writer,
+        num_proc=num_proc,
+        on_bad_episodes=on_bad_episodes,
+        progress=progress,
+    )
+
+
+def write_config(
+    input_dir: Path,
+    config_name: ConfigName,
+    output_dir: Path,
+    *,
+    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+    num_proc: int = 1,
+    on_bad_episodes: OnBadEpisodes = "error",
+    overwrite: bool = False,
+    row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
+    progress: bool = False,
+) -> list[Path]:
+    """Write the parquet shards of a config: ``output_dir/<config>/train-XXXXX-of-YYYYY.parquet``.
+
+    The shards are written in a temporary folder and moved into ``output_dir/<config>``
+    when all are complete. Image columns are PNG bytes; a README.md whose ``dataset_info``
+    lists :func:`~atari_interleaved.features.dataset_info_features_yaml` makes
+    ``load_dataset(output_dir, config_name)`` type them as images.
+
+    Args:
+        input_dir: the frame tree (or one ``atari_<game>`` folder of it).
+        config_name: ``"interleaved"`` or ``"simple"``.
+        output_dir: the dataset folder; the shards go to its ``config_name`` sub-folder.
+        max_shard_bytes: size after which a new shard starts (whole episodes per shard).
+        num_proc: processes reading and checking episodes.
+        on_bad_episodes: ``"error"`` or ``"skip"`` (see :func:`convert`).
+        overwrite: replace the shards already in ``output_dir/<config>``.
+        row_group_bytes: table bytes of a parquet row group (see :func:`convert`).
+        progress: show a progress bar.
+
+    Returns:
+        The shard files, in order.
+
+    Raises:
+        OutputExistsError: if ``output_dir/<config>`` holds shards and ``overwrite`` is False.
+        InvalidInputError: for a bad input tree.
+
+    """
+    config_name = check_config_name(config_name)
+    if not isinstance(max_shard_bytes, int) or max_shard_bytes < 1:
+        raise InvalidArgumentError(
+            f"max_shard_bytes must be a positive integer, but got {max_shard_bytes!r}"
+        )
+    directory = Path(output_dir) / config_name
+
+    def open_writer(schema: pa.Schema, binary_columns: list[str]) -> ShardedParquetWriter:
+        return ShardedParquetWriter(
+            directory,
+            schema,
+            binary_columns=binary_columns,
+            max_shard_bytes=max_shard_bytes,
+            row_group_bytes=row_group_bytes,
+            overwrite=overwrite,
+        )
+
+    if not overwrite:
+        refuse_existing_shards(directory)
+    report = _run(
+        input_dir,
+        config_name,
+        open_writer,
+        num_proc=num_proc,
+        on_bad_episodes=on_bad_episodes,
+        progress=progress,
+    )
+    return report.outputs

@@ -1,0 +1,86 @@
+"""A structural check of PNG bytes: cheap enough to run on every frame of a conversion.
+
+Decoding every frame would make a conversion several times slower than writing it. This
+check reads the chunk structure instead: the signature, every chunk's length and CRC, an
+``IHDR`` first with a valid size and pixel format, a ``PLTE`` before the image data of a
+palette image, at least one ``IDAT``, and ``IEND`` last with nothing after it. A truncated
+file, a flipped byte (caught by the CRC of its chunk) or a file that is not a PNG fails;
+the compressed pixel stream itself is not inflated.
+
+>>> png_problem(b"GIF89a")
+'not a PNG file (bad signature)'
+"""
+
+from __future__ import annotations
+
+import struct
+from zlib import crc32
+
+__all__ = ["PNG_SIGNATURE", "png_problem"]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+_HEADER = struct.Struct(">I4s")
+_CRC = struct.Struct(">I")
+_IHDR = struct.Struct(">IIBBBBB")
+# Allowed bit depths of each PNG colour type (PNG specification, table 11.1).
+_BIT_DEPTHS = {0: {1, 2, 4, 8, 16}, 2: {8, 16}, 3: {1, 2, 4, 8}, 4: {8, 16}, 6: {8, 16}}
+
+
+def _header_problem(data: bytes | memoryview) -> str | None:
+    width, height, depth, colour, compression, filtering, interlace = _IHDR.unpack(data)
+    if width == 0 or height == 0:
+        return f"IHDR gives an empty image ({width}x{height})"
+    if depth not in _BIT_DEPTHS.get(colour, ()):
+        return f"IHDR has an invalid colour type {colour} with bit depth {depth}"
+    if compression != 0 or filtering != 0 or interlace > 1:
+        return "IHDR has an unknown compression, filter or interlace method"
+    return None
+
+
+def png_problem(data: bytes) -> str | None:
+    """Return what is structurally wrong with PNG bytes, or None if nothing is.
+
+    Args:
+        data: the content of a ``.png`` file.
+
+    Returns:
+        A short description such as ``"truncated in chunk IDAT"`` or
+        ``"CRC mismatch in chunk IDAT"``; None for a well-formed PNG.
+
+    """
+    if not data.startswith(PNG_SIGNATURE):
+        return "not a PNG file (bad signature)"
+    view = memoryview(data)
+    size = len(data)
+    position = len(PNG_SIGNATURE)
+    seen_palette = seen_data = False
+    colour_type = None
+    while position + 12 <= size:
+        length, kind = _HEADER.unpack_from(data, position)
+        end = position + 8 + length
+        if end + 4 > size:
+            return f"truncated in chunk {kind.decode('latin-1')}"
+        if crc32(view[position + 4 : end]) != _CRC.unpack_from(data, end)[0]:
+            return f"CRC mismatch in chunk {kind.decode('latin-1')} (corrupt data)"
+        if colour_type is None:
+            if kind != b"IHDR" or length != _IHDR.size:
+                return "the first chunk is not a valid IHDR"
+            problem = _header_problem(view[position + 8 : end])
+            if problem is not None:
+                return problem
+            colour_type = data[position + 8 + 9]
+        elif kind == b"IDAT":
+            if colour_type == 3 and not seen_palette:
+                return "palette image without a PLTE chunk before its image data"
+            seen_data = True
+        elif kind == b"PLTE":
+            seen_palette = True
+        elif kind == b"IEND":
+            if not seen_data:
+                return "no IDAT chunk (no image data)"
+            if end + 4 != size:
+                return f"{size - end - 4} unexpected bytes after the IEND chunk"
+            return None
+        position = end + 4
+    return "truncated: the file ends before its IEND chunk"

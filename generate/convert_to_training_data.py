@@ -1,0 +1,114 @@
+"""``convert_to_training_data.py``: turn a frame tree into a parquet file (PIPELINE.md step 2).
+
+Run as ``python3 generate/convert_to_training_data.py ...`` or ``atari-interleaved convert ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+__all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_FILE", "add_arguments", "run", "main"]
+
+_MODULE = "atari_interleaved.generate.convert_to_training_data"
+COMMAND = "convert"
+HELP = "convert episode frame folders to a parquet file (pipeline step 2)"
+
+DEFAULT_INPUT_DIR = "sampled_frames_organized"
+DEFAULT_OUTPUT_FILE = "atari_training_data.parquet"
+FORMATS = ("interleaved", "simple")
+
+DESCRIPTION = """\
+Convert the episode folders of the sample step into one parquet file:
+  --format interleaved  one row per episode: "inputs" interleaves text entries
+                        ({"type": "text", "has_loss", "text"}) with image entries
+                        ({"type": "image_gen", "has_loss": 1, "image_index": i}), "images"
+                        holds the PNG bytes of the frames (text entries have
+                        image_index -1, image entries a null text);
+  --format simple       one row per frame: the frame's PNG bytes and the action taken there.
+Both carry reward, terminated/truncated and the episode seed when episode.json is present.
+
+Every file is checked (frames and action files pair up, PNGs are well formed, action lines
+read "8: DOWNRIGHT"); an error names the file. The output is written under a temporary name
+and renamed when complete; an existing output is kept unless --overwrite.
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the conversion flags to ``parser``."""
+    parser.add_argument(
+        "--input-dir",
+        default=DEFAULT_INPUT_DIR,
+        metavar="DIR",
+        help="frame tree written by the sample step, or one atari_<game> folder of it "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output-file",
+        default=DEFAULT_OUTPUT_FILE,
+        metavar="FILE",
+        help="parquet file to write (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="interleaved",
+        help="interleaved: one row per episode; simple: one row per frame (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace --output-file if it exists"
+    )
+    parser.add_argument(
+        "--skip-bad-episodes",
+        action="store_true",
+        help="leave out episode folders that fail a check, with a warning listing them, "
+        "instead of stopping at the first",
+    )
+    parser.add_argument(
+        "--num-proc",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="processes reading and checking episodes (default: %(default)s)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``convert`` command."""
+    from atari_interleaved.convert import convert
+
+    logging.basicConfig(format="%(levelname)s: %(message)s")  # the list of skipped episodes
+    report = convert(
+        args.input_dir,
+        args.output_file,
+        args.format,
+        overwrite=args.overwrite,
+        num_proc=args.num_proc,
+        on_bad_episodes="skip" if args.skip_bad_episodes else "error",
+        progress=not args.no_progress,
+    )
+    print(report.summary())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python3 generate/convert_to_training_data.py``."""
+    from atari_interleaved.cli import script_main
+
+    return script_main(_MODULE, "convert_to_training_data.py", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Pytest fixtures: frame trees made by the real sampler, for the builder and convert tests.
+
+``frame_tree`` is sampled once per session (``tests/frame_trees.py`` says what it holds:
+2 games, 2 episodes of 12 frames, real ALE) and must not be modified; ``tree_copy`` gives a
+test its own copy to break. Use them with ``pytest_plugins = ("tests.frame_tree_fixtures",)``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from atari_interleaved.generate.sampler import sample
+from atari_interleaved.generate.settings import EpisodeSettings
+from tests.frame_trees import EPISODES, FRAMES, GAMES
+
+__all__ = ["frame_tree", "tree_copy"]
+
+
+@pytest.fixture(scope="session")
+def frame_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real frame tree (read-only): ``<tree>/atari_{alien,pong}/episode_00{0,1}_rand0.2``."""
+    root = tmp_path_factory.mktemp("frames") / "sampled_frames_organized"
+    sample(
+        root,
+        envs=list(GAMES),
+        max_episodes=EPISODES,
+        parallel=1,
+        settings=EpisodeSettings(frames_per_env=FRAMES),
+        progress=False,
+    )
+    return root
+
+
+@pytest.fixture
+def tree_copy(frame_tree: Path, tmp_path: Path) -> Path:
+    """A copy of ``frame_tree`` that the test may change."""
+    return Path(shutil.copytree(frame_tree, tmp_path / "sampled_frames_organized"))

@@ -1,0 +1,21 @@
+"""What the frame tree of ``tests/frame_tree_fixtures.py`` holds, and helpers to change copies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["GAMES", "EPISODES", "FRAMES", "ALIEN_EPISODE", "ORDER", "drop_metadata"]
+
+GAMES = ("alien", "pong")
+EPISODES = 2
+FRAMES = 12
+ALIEN_EPISODE = Path("atari_alien") / "episode_000_rand0.2"
+ORDER = [f"atari_{game}/episode_{index:03d}_rand0.2" for game in GAMES for index in range(EPISODES)]
+"""The episodes of the tree in reading order."""
+
+
+def drop_metadata(root: Path) -> Path:
+    """Remove every ``episode.json`` and ``sampling_config.json`` (a tree from another tool)."""
+    for path in [*root.rglob("episode.json"), *root.glob("sampling_config.json")]:
+        path.unlink()
+    return root
