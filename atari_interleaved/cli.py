@@ -16,7 +16,15 @@ from atari_interleaved.errors import AtariInterleavedError
 
 __all__ = ["SUBCOMMAND_MODULES", "main", "run_command", "build_parser", "script_main"]
 
-SUBCOMMAND_MODULES = ("atari_interleaved.generate.sample_all_envs",)
+SUBCOMMAND_MODULES = (
+    "atari_interleaved.generate.sample_all_envs",
+    "atari_interleaved.generate.convert_to_training_data",
+    "atari_interleaved.commands.export",
+    "atari_interleaved.commands.publish",
+    "atari_interleaved.commands.verify",
+    "atari_interleaved.commands.preview",
+    "atari_interleaved.commands.build",
+)
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -30,8 +38,8 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         print(
-            "\ninterrupted: everything written so far is complete; "
-            "rerun the same command to resume",
+            "\ninterrupted: no incomplete output was left under a final name; rerun the "
+            "same command to finish (sampling resumes from the complete episodes)",
             file=sys.stderr,
         )
         return 130

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.hub_fixtures"]
+pytest_plugins = ["tests.hub_fixtures", "tests.frame_tree_fixtures", "tests.export_fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,453 @@
+"""The dataset card (the Hub repository's README.md), rendered from ``dataset_card.md``.
+
+The template at the top of the repository is Markdown with ``${name}`` placeholders
+(:class:`string.Template`; ``$$`` writes a dollar sign). This module fills them from the data:
+the YAML header the Hub reads (``configs``, ``dataset_info`` with the features of
+:mod:`atari_interleaved.features` and the sizes of the parquet shards, licence, task tags),
+the commands and settings that made the data (:mod:`atari_interleaved.provenance`), a table
+per game (:mod:`atari_interleaved.stats`), the schema of each config field by field, and the
+preview pictures (:mod:`atari_interleaved.preview`).
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import yaml
+from huggingface_hub import DatasetCardData
+
+from atari_interleaved.errors import InvalidArgumentError, InvalidInputError
+from atari_interleaved.features import (
+    CONFIG_NAMES,
+    ConfigName,
+    dataset_info_features_yaml,
+    features,
+)
+from atari_interleaved.parquet_writer import existing_shards
+from atari_interleaved.preview import PreviewFiles, environment_label
+from atari_interleaved.provenance import Provenance
+from atari_interleaved.stats import DatasetStats, GameStats
+
+__all__ = [
+    "TEMPLATE_PATH",
+    "DEFAULT_PRETTY_NAME",
+    "PLACEHOLDER_REPO_ID",
+    "DEFAULT_CONFIG",
+    "FIELD_DESCRIPTIONS",
+    "SplitSize",
+    "CardInputs",
+    "split_size",
+    "card_metadata",
+    "PLACEHOLDERS",
+    "read_template",
+    "check_template",
+    "card_values",
+    "render_card",
+    "card_yaml",
+]
+
+TEMPLATE_PATH = Path(__file__).resolve().parent / "templates" / "dataset_card.md"
+DEFAULT_PRETTY_NAME = "Atari Interleaved Gameplay"
+PLACEHOLDER_REPO_ID = "your-username/atari_interleaved"
+DEFAULT_CONFIG: ConfigName = "interleaved"
+PLACEHOLDERS = frozenset(
+    {
+        "yaml", "pretty_name", "repo_id", "num_episodes", "num_frames", "num_games",
+        "game_list", "rows_interleaved", "rows_simple", "interleaved_shard", "contact_sheet",
+        "animation", "animation_caption", "frameskip", "repeat_action_probability",
+        "action_set_note", "tool_version", "commands", "settings_table", "policy_description",
+        "ale_py_version", "ale_table", "games_table", "schema_interleaved", "schema_simple",
+        "frames_per_env_note",
+    }
+)  # fmt: skip
+"""The ``${name}`` placeholders a card template may use."""
+_TOP_ACTIONS = 6
+_EMULATOR_HZ = 60
+
+FIELD_DESCRIPTIONS: dict[ConfigName, dict[str, str]] = {
+    "interleaved": {
+        "inputs": "The sequence: text entries (game and randomness, episode, then the "
+        "lower-case action between consecutive frames) and `image_gen` entries "
+        "(`image_index` into `images`). Text entries have `image_index` -1, image entries "
+        "`text` null.",
+        "images": "The frames of the episode in order (PNG).",
+        "images_front": "The first frame (`images[0]`).",
+        "environment": "The game's folder name, `atari_<game>` (`atari_alien`).",
+        "episode": "The episode's folder name, `episode_<NNN>_rand<r>`.",
+        "num_frames": "Number of frames of the episode.",
+        "randomness": "Probability of a uniformly random action at each step.",
+        "env_id": "The gymnasium environment, `ALE/<Game>-v5`.",
+        "seed": "The episode's seed (reset and sticky actions).",
+        "actions": "The action index taken at each frame (into the game's action set).",
+        "rewards": "The reward of the action taken at each frame.",
+        "episode_return": "Sum of `rewards`.",
+        "terminated": "The episode ended at game over.",
+        "truncated": "ALE's episode length limit cut the episode.",
+        "end_reason": "`game_over`, `truncated` or `frame_cap` (the frames-per-episode limit).",
+    },
+    "simple": {
+        "environment": "The game's folder name, `atari_<game>` (`atari_alien`).",
+        "episode": "The episode's folder name, `episode_<NNN>_rand<r>`.",
+        "frame_number": "Index of the frame in its episode (0 is the screen after reset).",
+        "action": "The action taken at this frame (`DOWNRIGHT`).",
+        "action_raw": "The action with its index, as in the action files (`8: DOWNRIGHT`).",
+        "image": "The frame (PNG).",
+        "action_index": "The index of `action` in the game's action set.",
+        "is_first": "First frame of its episode.",
+        "is_last": "Last frame of its episode.",
+        "reward": "The reward of the action taken at this frame.",
+        "terminated": "This frame is a game-over frame.",
+        "truncated": "ALE's episode length limit cut the episode at this frame.",
+        "env_id": "The gymnasium environment, `ALE/<Game>-v5`.",
+        "seed": "The episode's seed (reset and sticky actions).",
+    },
+}
+
+
+@dataclass(frozen=True)
+class SplitSize:
+    """The size of a config's ``train`` split, from its parquet shards' metadata.
+
+    ``num_bytes`` is the uncompressed size of the columns; ``download_size`` the size of the
+    files; ``shards`` their paths relative to the folder (POSIX).
+    """
+
+    num_examples: int
+    num_bytes: int
+    download_size: int
+    shards: list[str]
+
+
+@dataclass(frozen=True)
+class CardInputs:
+    """Everything a card is rendered from."""
+
+    repo_id: str
+    stats: DatasetStats
+    provenance: Provenance
+    splits: dict[ConfigName, SplitSize]
+    previews: PreviewFiles
+    commands: list[str]
+    tool_version: str
+    pretty_name: str = DEFAULT_PRETTY_NAME
+
+
+def split_size(folder: Path, config_name: ConfigName) -> SplitSize:
+    """Read the size of ``folder/<config>``'s shards from their parquet metadata."""
+    shards = existing_shards(Path(folder) / config_name)
+    if not shards:
+        raise InvalidInputError(f"{str(folder)!r} has no {config_name}/train-*.parquet shards")
+    examples = num_bytes = download = 0
+    for shard in shards:
+        meta = pq.read_metadata(shard)
+        examples += meta.num_rows
+        num_bytes += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        download += shard.stat().st_size
+    return SplitSize(
+        num_examples=examples,
+        num_bytes=num_bytes,
+        download_size=download,
+        shards=[shard.relative_to(folder).as_posix() for shard in shards],
+    )
+
+
+def _size_category(rows: int) -> str:
+    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K")]
+    bounds += [(1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")]
+    return next((label for bound, label in bounds if rows < bound), "n>100M")
+
+
+def card_metadata(inputs: CardInputs) -> dict[str, Any]:
+    """Return the YAML header of the card as data (what the Hub and ``datasets`` read)."""
+    configs = [
+        {
+            "config_name": name,
+            "data_files": [{"split": "train", "path": f"{name}/train-*"}],
+            **({"default": True} if name == DEFAULT_CONFIG else {}),
+        }
+        for name in CONFIG_NAMES
+    ]
+    dataset_info = []
+    for name in CONFIG_NAMES:
+        size = inputs.splits[name]
+        dataset_info.append(
+            {
+                "config_name": name,
+                "features": dataset_info_features_yaml(name),
+                "splits": [
+                    {
+                        "name": "train",
+                        "num_bytes": size.num_bytes,
+                        "num_examples": size.num_examples,
+                    }
+                ],
+                "download_size": size.download_size,
+                "dataset_size": size.num_bytes,
+            }
+        )
+    data = DatasetCardData(
+        pretty_name=inputs.pretty_name,
+        license="other",
+        language=["en"],
+        task_categories=["reinforcement-learning", "image-to-image"],
+        tags=["atari", "reinforcement-learning", "world-model", "arcade-learning-environment"]
+        + ["gymnasium", "interleaved", "image-text", "video-game"],
+        size_categories=[_size_category(inputs.splits["simple"].num_examples)],
+        configs=configs,
+        dataset_info=dataset_info,
+    )
+    return data.to_dict()
+
+
+def card_yaml(text: str) -> dict[str, Any]:
+    """Parse the YAML header of a rendered card (between the first two ``---`` lines).
+
+    Raises:
+        InvalidInputError: if the card has no YAML header.
+
+    """
+    lines = text.split("\n")
+    if not lines or lines[0] != "---" or "---" not in lines[1:]:
+        raise InvalidInputError("the card does not start with a '---' YAML header")
+    end = lines.index("---", 1)
+    return yaml.safe_load("\n".join(lines[1:end]))
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _actions_cell(game: GameStats) -> str:
+    shares = game.action_shares()
+    cells = [f"{action} {share:.0%}" for action, share in shares[:_TOP_ACTIONS]]
+    rest = sum(share for _, share in shares[_TOP_ACTIONS:])
+    if len(shares) > _TOP_ACTIONS:
+        cells.append(f"{len(shares) - _TOP_ACTIONS} others {rest:.0%}")
+    return ", ".join(cells)
+
+
+def _games_table(stats: DatasetStats, provenance: Provenance) -> str:
+    rows = []
+    for environment, game in stats.games.items():
+        rom_id = environment.removeprefix("atari_")
+        mean = game.mean_return
+        ends = ", ".join(f"{count} {reason}" for reason, count in sorted(game.end_reasons.items()))
+        rows.append(
+            [
+                environment_label(environment),
+                f"`{provenance.env_ids.get(rom_id, 'unknown')}`",
+                str(game.episodes),
+                str(game.frames),
+                "n/a" if mean is None else f"{mean:.1f}",
+                ends or "n/a",
+                _actions_cell(game),
+            ]
+        )
+    header = ["Game", "Environment", "Episodes", "Frames", "Mean return", "Ended by", "Actions"]
+    return _table(header, rows)
+
+
+def _type_name(feature: Any) -> str:
+    kind = type(feature).__name__
+    if isinstance(feature, dict):
+        return "{" + ", ".join(f"{k}: {_type_name(v)}" for k, v in feature.items()) + "}"
+    if isinstance(feature, list):
+        return f"list of {_type_name(feature[0])}"
+    if kind in ("List", "Sequence", "LargeList"):
+        return f"list of {_type_name(feature.feature)}"
+    if kind == "Image":
+        return "image"
+    return str(getattr(feature, "dtype", kind))
+
+
+def _schema_table(config_name: ConfigName) -> str:
+    descriptions = FIELD_DESCRIPTIONS[config_name]
+    rows = []
+    for name, feature in features(config_name).items():
+        if name not in descriptions:
+            raise InvalidArgumentError(
+                f"column {name!r} of config {config_name!r} has no description in "
+                "atari_interleaved.card.FIELD_DESCRIPTIONS; add one"
+            )
+        rows.append([f"`{name}`", f"`{_type_name(feature)}`", descriptions[name]])
+    return _table(["Field", "Type", "Description"], rows)
+
+
+def _settings(provenance: Provenance) -> dict[str, Any]:
+    """Return the sampling settings, with "unknown" where the tree does not record them."""
+    if provenance.settings is not None:
+        return provenance.settings
+    unknown = "unknown"
+    return {
+        "frames_per_env": unknown,
+        "randomness": unknown,
+        "seed": unknown,
+        "policy": unknown,
+        "png_compress_level": unknown,
+        "ale": {
+            "frameskip": unknown,
+            "repeat_action_probability": unknown,
+            "full_action_space": None,
+            "max_num_frames_per_episode": unknown,
+        },
+    }
+
+
+def _policy_description(settings: dict[str, Any]) -> str:
+    randomness, policy = settings["randomness"], settings["policy"]
+    if policy == "unknown":
+        return "The policy that chose the actions is not recorded (no sampling_config.json)."
+    base = (
+        "otherwise the previous action is repeated (NOOP at the start)"
+        if policy == "repeat"
+        else f"otherwise the base policy `{policy}` acts"
+    )
+    return (
+        f"At each step, with probability {randomness} the action is drawn uniformly from the "
+        f"game's action set; {base}."
+    )
+
+
+def _action_set_note(full_action_space: bool | None) -> str:
+    if full_action_space:
+        return (
+            "Every game uses the full set of 18 actions, most of which do the same as others "
+            "in a given game."
+        )
+    return (
+        "Actions come from each game's minimal action set, so an action index means "
+        "different things in different games; use the `action` text (or `action_raw`) "
+        "rather than the index across games."
+    )
+
+
+def _versions(provenance: Provenance, package: str) -> str:
+    found = sorted({versions.get(package, "unknown") for versions in provenance.sampling_versions})
+    return ", ".join(found) if found else "unknown"
+
+
+def card_values(inputs: CardInputs) -> dict[str, str]:
+    """Return the value of every placeholder of :data:`PLACEHOLDERS` for ``inputs``."""
+    stats, provenance = inputs.stats, inputs.provenance
+    settings = _settings(provenance)
+    ale = settings["ale"]
+    frameskip = ale["frameskip"]
+    frames_per_env = settings["frames_per_env"]
+    frames_note = (
+        f"at most {frames_per_env} frames, {frames_per_env * frameskip / _EMULATOR_HZ:.0f} "
+        "seconds of play"
+        if isinstance(frames_per_env, int) and isinstance(frameskip, int)
+        else "see the table of games"
+    )
+    action_set = {True: "full (18 actions)", False: "minimal (per game)", None: "unknown"}
+    settings_table = _table(
+        ["Parameter", "Value"],
+        [
+            ["Frames per episode at most (`--frames-per-env`)", str(frames_per_env)],
+            ["Episodes per game (`--max-episodes`)", str(provenance.max_episodes)],
+            ["Randomness (`--randomness`)", str(settings["randomness"])],
+            ["Base policy (`--policy`)", f"`{settings['policy']}`"],
+            ["Base seed (`--seed`)", str(settings["seed"])],
+            ["PNG zlib level (`--png-compress-level`)", str(settings["png_compress_level"])],
+        ],
+    )
+    ale_table = _table(
+        ["Setting", "Value"],
+        [
+            ["Frameskip (emulator frames per step)", str(frameskip)],
+            ["Sticky actions (`repeat_action_probability`)", str(ale["repeat_action_probability"])],
+            ["Action set", action_set[ale["full_action_space"]]],
+            ["Episode length limit (emulator frames)", str(ale["max_num_frames_per_episode"])],
+            ["Observation", "210x160 RGB screen, stored as a palette PNG"],
+            ["ale-py / gymnasium", f"{_versions(provenance, 'ale-py')} / "
+             f"{_versions(provenance, 'gymnasium')}"],
+        ],
+    )  # fmt: skip
+    games = [environment_label(environment) for environment in stats.games]
+    sample = provenance.sample_command() or (
+        "# the frames were sampled by another tool (the tree has no sampling_config.json)"
+    )
+    return {
+        "yaml": yaml.safe_dump(card_metadata(inputs), sort_keys=False, allow_unicode=True),
+        "pretty_name": inputs.pretty_name,
+        "repo_id": inputs.repo_id,
+        "num_episodes": str(stats.episodes),
+        "num_frames": str(stats.frames),
+        "num_games": str(len(stats.games)),
+        "game_list": ", ".join(games),
+        "rows_interleaved": str(inputs.splits["interleaved"].num_examples),
+        "rows_simple": str(inputs.splits["simple"].num_examples),
+        "interleaved_shard": inputs.splits["interleaved"].shards[0],
+        "contact_sheet": inputs.previews.contact_sheet,
+        "animation": inputs.previews.animation,
+        "animation_caption": f"An episode of {inputs.previews.episode_label}",
+        "frameskip": str(frameskip),
+        "repeat_action_probability": str(ale["repeat_action_probability"]),
+        "action_set_note": _action_set_note(ale["full_action_space"]),
+        "tool_version": inputs.tool_version,
+        "commands": "\n".join([sample, *inputs.commands]),
+        "settings_table": settings_table,
+        "policy_description": _policy_description(settings),
+        "ale_py_version": _versions(provenance, "ale-py"),
+        "ale_table": ale_table,
+        "games_table": _games_table(stats, provenance),
+        "schema_interleaved": _schema_table("interleaved"),
+        "schema_simple": _schema_table("simple"),
+        "frames_per_env_note": frames_note,
+    }
+
+
+def read_template(path: Path | None = None) -> str:
+    """Read a card template (``dataset_card.md`` of the repository by default).
+
+    Raises:
+        InvalidInputError: if the file cannot be read.
+
+    """
+    path = TEMPLATE_PATH if path is None else Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInputError(
+            f"cannot read the dataset card template {str(path)!r} ({error.strerror}); "
+            "give one with --card-template"
+        ) from error
+
+
+def check_template(template: str) -> str:
+    """Return ``template`` if it only uses known placeholders and ``$$`` for a dollar sign.
+
+    Raises:
+        InvalidArgumentError: naming the first unknown placeholder or stray ``$``.
+
+    """
+    for match in string.Template.pattern.finditer(template):
+        name = match.group("named") or match.group("braced")
+        if match.group("invalid") is not None:
+            line = template.count("\n", 0, match.start()) + 1
+            raise InvalidArgumentError(
+                f"the card template has a stray '$' on line {line}; write '$$' for a dollar sign"
+            )
+        if name is not None and name not in PLACEHOLDERS:
+            raise InvalidArgumentError(
+                f"the card template uses the unknown placeholder ${{{name}}}; known: "
+                + ", ".join(sorted(PLACEHOLDERS))
+            )
+    return template
+
+
+def render_card(inputs: CardInputs, template: str | None = None) -> str:
+    """Render the card from ``template`` (the text of ``dataset_card.md`` by default).
+
+    Raises:
+        InvalidArgumentError: if the template uses an unknown placeholder or a stray ``$``.
+
+    """
+    text = check_template(read_template() if template is None else template)
+    return string.Template(text).substitute(card_values(inputs))

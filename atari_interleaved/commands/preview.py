@@ -1,0 +1,42 @@
+"""``atari-interleaved preview``: write the preview pictures of a frame tree or dataset folder."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["COMMAND", "HELP", "DESCRIPTION", "add_arguments", "run"]
+
+COMMAND = "preview"
+HELP = "write a contact sheet (one frame per game) and an animated episode (GIF)"
+
+DESCRIPTION = """\
+Write the pictures the dataset card shows, from a frame tree or from a folder written by
+'atari-interleaved export':
+  <output-dir>/previews/contact_sheet.png   the middle frame of each game's first episode
+  <output-dir>/previews/episode.gif         the first episode, played back in real time
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the preview arguments to ``parser``."""
+    parser.add_argument(
+        "source", metavar="SOURCE", help="a frame tree or a folder written by export"
+    )
+    parser.add_argument(
+        "--output-dir",
+        default=".",
+        metavar="DIR",
+        help="where the previews/ folder is written (default: the current folder)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``preview`` command."""
+    from pathlib import Path
+
+    from atari_interleaved.preview import write_previews_of
+
+    files = write_previews_of(Path(args.source), Path(args.output_dir))
+    output = Path(args.output_dir)
+    print(f"Wrote {output / files.contact_sheet} and {output / files.animation}.")
+    return 0

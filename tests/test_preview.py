@@ -1,0 +1,73 @@
+"""Preview pictures: contact sheet and animated episode, from a frame tree or an export."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from atari_interleaved.cli import main as cli_main
+from atari_interleaved.errors import InvalidInputError
+from atari_interleaved.preview import (
+    ANIMATION_NAME,
+    CONTACT_SHEET_NAME,
+    animation_frames,
+    contact_sheet,
+    environment_label,
+    write_previews_of,
+)
+from tests.frame_trees import ALIEN_EPISODE, FRAMES, GAMES
+
+
+def frame(tree, index):
+    return (tree / ALIEN_EPISODE / f"frame_{index:06d}.png").read_bytes()
+
+
+def test_contact_sheet_tiles_frames_with_captions(frame_tree):
+    tiles = [(f"Game {i}", frame(frame_tree, i)) for i in range(3)]
+    sheet = contact_sheet(tiles, columns=2)
+    assert sheet.mode == "RGB"
+    assert sheet.width > 2 * 160 and sheet.height > 2 * 210  # 2 rows of 2, with captions
+    first = Image.open(frame_tree / ALIEN_EPISODE / "frame_000000.png").convert("RGB")
+    assert sheet.crop((4, 4, 164, 214)).tobytes() == first.tobytes()
+
+
+def test_animation_is_enlarged_and_capped(frame_tree):
+    frames = [frame(frame_tree, i) for i in range(FRAMES)]
+    images = animation_frames(frames, max_frames=5, scale=2)
+    assert len(images) == 5 and images[0].size == (320, 420)
+    with pytest.raises(InvalidInputError, match="no frames"):
+        animation_frames([])
+    with pytest.raises(InvalidInputError, match="no frames"):
+        contact_sheet([])
+
+
+def test_previews_of_a_tree_and_of_its_export_are_identical(frame_tree, exported_folder, tmp_path):
+    from_tree = write_previews_of(frame_tree, tmp_path / "a")
+    from_export = write_previews_of(exported_folder, tmp_path / "b")
+    assert from_tree == from_export
+    assert from_tree.episode_label == "Alien, episode_000_rand0.2"
+    for name in (CONTACT_SHEET_NAME, ANIMATION_NAME):
+        data = (tmp_path / "a" / name).read_bytes()
+        assert data == (tmp_path / "b" / name).read_bytes()
+        assert data == (exported_folder / name).read_bytes()
+    gif = Image.open(tmp_path / "a" / ANIMATION_NAME)
+    assert gif.size == (320, 420)
+    durations = []  # Pillow merges identical consecutive frames, adding up their durations
+    for index in range(gif.n_frames):
+        gif.seek(index)
+        durations.append(gif.info["duration"])
+    assert sum(durations) == 800  # 12 frames at 15 a second
+    sheet = Image.open(tmp_path / "a" / CONTACT_SHEET_NAME)
+    assert sheet.width > len(GAMES) * 160
+
+
+def test_preview_command(frame_tree, tmp_path, capsys):
+    assert cli_main(["preview", str(frame_tree), "--output-dir", str(tmp_path)]) == 0
+    assert (tmp_path / CONTACT_SHEET_NAME).is_file() and (tmp_path / ANIMATION_NAME).is_file()
+    assert "contact_sheet.png" in capsys.readouterr().out
+    assert cli_main(["preview", str(tmp_path / "missing")]) == 2
+
+
+def test_environment_label():
+    assert environment_label("atari_space_invaders") == "Space Invaders"
+    assert environment_label("CustomGame") == "CustomGame"
