@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from atari_interleaved.episode import Episode, metadata_to_json
 from atari_interleaved.errors import InvalidArgumentError, OutputExistsError
 from atari_interleaved.generate.settings import EpisodeSettings
+from atari_interleaved.generate.tasks import Chunk
 from atari_interleaved.layout import (
     EPISODE_METADATA_NAME,
     GAME_DIR_PREFIX,
@@ -28,20 +31,43 @@ from atari_interleaved.layout import (
     game_dir_name,
 )
 
-__all__ = ["FolderStore", "CONFIG_FORMAT"]
+__all__ = ["FolderStore", "CONFIG_FORMAT", "check_writable_dir", "settings_differences"]
 
 CONFIG_FORMAT = "atari-interleaved/sampling/1"
 
 
-def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+def settings_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Describe each setting that differs between recorded ``old`` and wanted ``new``."""
     changed = []
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key), new.get(key)
         if isinstance(before, dict) and isinstance(after, dict):
-            changed += _differences(before, after, f"{prefix}{key}.")
+            changed += settings_differences(before, after, f"{prefix}{key}.")
         elif before != after:
             changed.append(f"{prefix}{key}: {before!r} in the folder, {after!r} now")
     return changed
+
+
+def check_writable_dir(root: Path) -> None:
+    """Fail early if ``root`` is a file or cannot be created or written.
+
+    Raises:
+        InvalidArgumentError: naming the path and what to do.
+
+    """
+    if root.exists() and not root.is_dir():
+        raise InvalidArgumentError(
+            f"--output-dir {str(root)!r} is a file, not a folder; "
+            "choose a folder path (it is created if missing)"
+        )
+    existing = root
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InvalidArgumentError(
+            f"--output-dir {str(root)!r} is not writable "
+            f"({str(existing)!r} does not allow creating files); choose another folder"
+        )
 
 
 class FolderStore:
@@ -59,22 +85,6 @@ class FolderStore:
         """Return the final folder of an episode."""
         return self.root / game_dir_name(game) / episode_dir_name(index, randomness)
 
-    def check_writable(self) -> None:
-        """Fail early if the root is a file or cannot be created or written."""
-        if self.root.exists() and not self.root.is_dir():
-            raise InvalidArgumentError(
-                f"--output-dir {str(self.root)!r} is a file, not a folder; "
-                "choose a folder path (it is created if missing)"
-            )
-        existing = self.root
-        while not existing.exists():
-            existing = existing.parent
-        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-            raise InvalidArgumentError(
-                f"--output-dir {str(self.root)!r} is not writable "
-                f"({str(existing)!r} does not allow creating files); choose another folder"
-            )
-
     def prepare(self, settings: EpisodeSettings, *, overwrite: bool) -> None:
         """Make the root ready for sampling with ``settings``.
 
@@ -83,7 +93,7 @@ class FolderStore:
                 settings) and ``overwrite`` is False.
 
         """
-        self.check_writable()
+        check_writable_dir(self.root)
         wanted = {"format": CONFIG_FORMAT, "settings": settings.to_dict()}
         game_dirs = self._game_dirs()
         if self.config_path.exists():
@@ -91,7 +101,7 @@ class FolderStore:
                 recorded = json.loads(self.config_path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 recorded = {}
-            changed = _differences(recorded.get("settings", {}), wanted["settings"])
+            changed = settings_differences(recorded.get("settings", {}), wanted["settings"])
             if recorded.get("format") != CONFIG_FORMAT:
                 changed.insert(0, f"format: {recorded.get('format')!r} is not {CONFIG_FORMAT!r}")
             if changed and not overwrite:
@@ -120,6 +130,11 @@ class FolderStore:
     def is_complete(self, game: str, index: int, randomness: float) -> bool:
         """Whether the episode's final folder exists (it is only ever renamed in complete)."""
         return self.episode_path(game, index, randomness).is_dir()
+
+    @contextmanager
+    def chunk_writer(self, chunk: Chunk) -> Iterator[Callable[[Episode], int]]:
+        """Give the function writing an episode of ``chunk`` (each episode is its own unit)."""
+        yield self.write
 
     def write(self, episode: Episode) -> int:
         """Write an episode atomically and return the bytes written."""

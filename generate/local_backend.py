@@ -9,11 +9,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from atari_interleaved.generate.settings import EpisodeSettings
-from atari_interleaved.generate.tasks import Chunk, EpisodeSummary, sample_chunk
+from atari_interleaved.generate.tasks import Chunk, EpisodeSink, EpisodeSummary, sample_chunk
 
 __all__ = ["run_local"]
 
 _progress: Any = None
+_FINAL_WAIT_SECONDS = 30.0
 
 
 def _init_worker(progress: Any) -> None:
@@ -21,14 +22,15 @@ def _init_worker(progress: Any) -> None:
     _progress = progress
 
 
-def _run_in_worker(chunk: Chunk, settings: EpisodeSettings, sink: Any) -> list[EpisodeSummary]:
-    return sample_chunk(chunk, settings, sink.write, _progress.put)
+def _run_in_worker(chunk: Chunk, settings: EpisodeSettings, sink: EpisodeSink) -> None:
+    for summary in sample_chunk(chunk, settings, sink):
+        _progress.put(summary)
 
 
 def run_local(
     chunks: Sequence[Chunk],
     settings: EpisodeSettings,
-    sink: Any,
+    sink: EpisodeSink,
     parallel: int,
     on_episode: Callable[[EpisodeSummary], None],
 ) -> None:
@@ -39,32 +41,45 @@ def run_local(
     """
     if parallel == 1:
         for chunk in chunks:
-            sample_chunk(chunk, settings, sink.write, on_episode)
+            for summary in sample_chunk(chunk, settings, sink):
+                on_episode(summary)
         return
     context = multiprocessing.get_context("fork")
     progress = context.Queue()
+    expected = sum(len(chunk.indices) for chunk in chunks)
+    received = 0
+
+    def receive(block: bool) -> None:
+        nonlocal received
+        while received < expected:
+            try:
+                summary = (
+                    progress.get(timeout=_FINAL_WAIT_SECONDS) if block else progress.get_nowait()
+                )
+            except queue.Empty:
+                if block:
+                    raise RuntimeError(
+                        f"workers finished but reported {received} of {expected} episodes"
+                    ) from None
+                return
+            received += 1
+            on_episode(summary)
+
     with ProcessPoolExecutor(
         max_workers=parallel, mp_context=context, initializer=_init_worker, initargs=(progress,)
     ) as pool:
-        pending: set[Future[list[EpisodeSummary]]] = {
+        pending: set[Future[None]] = {
             pool.submit(_run_in_worker, chunk, settings, sink) for chunk in chunks
         }
         try:
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(progress, on_episode)
+                receive(block=False)
                 for future in done:
                     future.result()
-            _drain(progress, on_episode)
+            # A summary put just before its worker finished may not be readable yet.
+            receive(block=True)
         except BaseException:
             for future in pending:
                 future.cancel()
             raise
-
-
-def _drain(progress: Any, on_episode: Callable[[EpisodeSummary], None]) -> None:
-    while True:
-        try:
-            on_episode(progress.get_nowait())
-        except queue.Empty:
-            return

@@ -143,13 +143,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=DEFAULT_COMPRESS_LEVEL,
         metavar="L",
-        help="zlib level 0-9 of the palette PNG frames: 1 is fastest, 6 about 35%% smaller "
-        "and slower (default: %(default)s)",
+        help="zlib level 0-9 of the palette PNG frames: 6 is half the size of 1, which "
+        "encodes a third faster (default: %(default)s)",
     )
     parser.add_argument(
         "--overwrite",
         action="store_true",
         help="delete the episodes of a tree sampled with other settings and start again",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="where the workers run: 'local' processes, or 'ray' tasks on a local Ray instance "
+        "or the cluster of --ray-address; with ray, --output-dir must be on a filesystem every "
+        'node can read and write (needs pip install "atari-interleaved[ray]") '
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="with --backend ray, the Ray cluster to run on (auto, HOST:6379 or "
+        "ray://HOST:10001), with atari-interleaved installed on every node; --parallel tasks "
+        "run at once, so set it to the cluster's CPUs (default: start a local Ray instance "
+        "with --parallel CPUs)",
+    )
+    parser.add_argument(
+        "--to-parquet",
+        action="store_true",
+        help="skip the frame folders: stream episodes straight into the parquet shards of "
+        "both configs, <output-dir>/interleaved/ and <output-dir>/simple/ (same rows as "
+        "convert; resumes per shard)",
+    )
+    parser.add_argument(
+        "--episodes-per-shard",
+        type=_positive_int,
+        default=None,
+        metavar="K",
+        help="with --to-parquet, episodes of one game per shard (default: about 100k frames "
+        "per shard)",
     )
     parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     parser.add_argument("--list-envs", action="store_true", help="print the known games and exit")
@@ -191,6 +224,10 @@ def run(args: argparse.Namespace) -> int:
         settings=settings,
         overwrite=args.overwrite,
         progress=not args.no_progress,
+        backend=args.backend,
+        ray_address=args.ray_address,
+        to_parquet=args.to_parquet,
+        episodes_per_shard=args.episodes_per_shard,
     )
     print(report.summary())
     return 0

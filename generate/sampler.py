@@ -15,6 +15,11 @@ from atari_interleaved.errors import InvalidArgumentError, OutputWriteError
 from atari_interleaved.games import resolve_games
 from atari_interleaved.generate.folder_store import FolderStore
 from atari_interleaved.generate.local_backend import run_local
+from atari_interleaved.generate.parquet_store import (
+    ParquetStore,
+    default_episodes_per_shard,
+    plan_shards,
+)
 from atari_interleaved.generate.policy import load_policy_factory
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.generate.tasks import EpisodeSummary, pending_episodes, plan_chunks
@@ -67,6 +72,8 @@ def sample(
     progress: bool = True,
     backend: Backend = "local",
     ray_address: str | None = None,
+    to_parquet: bool = False,
+    episodes_per_shard: int | None = None,
 ) -> SampleReport:
     """Sample ``max_episodes`` episodes of each game into ``output_dir``.
 
@@ -82,6 +89,10 @@ def sample(
             output folder must then be reachable from every node).
         ray_address: with ``backend="ray"``, the Ray cluster to run on; None starts a local
             Ray instance with ``parallel`` CPUs.
+        to_parquet: write the parquet shards of both configs instead of frame folders
+            (see ``parquet_store.py``).
+        episodes_per_shard: with ``to_parquet``, episodes of one game per shard; by default
+            as many as make about 100k frames.
 
     Returns:
         What was written, for the summary.
@@ -97,17 +108,30 @@ def sample(
     run = _backend_runner(backend, ray_address)
     games = resolve_games(envs)
     load_policy_factory(settings.policy)
-    store = FolderStore(output_dir)
-    store.prepare(settings, overwrite=overwrite)
-
-    pending = pending_episodes(
-        games, max_episodes, lambda game, i: store.is_complete(game, i, settings.randomness)
-    )
-    total = sum(len(indices) for indices in pending.values())
+    sink: FolderStore | ParquetStore
+    if to_parquet:
+        shards = plan_shards(
+            games,
+            max_episodes,
+            episodes_per_shard or default_episodes_per_shard(settings.frames_per_env),
+        )
+        sink = ParquetStore(output_dir, shards)
+        sink.prepare(settings, overwrite=overwrite)
+        chunks = sink.pending()
+    else:
+        if episodes_per_shard is not None:
+            raise InvalidArgumentError("--episodes-per-shard needs --to-parquet")
+        sink = FolderStore(output_dir)
+        sink.prepare(settings, overwrite=overwrite)
+        store = sink
+        pending = pending_episodes(
+            games, max_episodes, lambda game, i: store.is_complete(game, i, settings.randomness)
+        )
+        chunks = plan_chunks(pending, parallel)
+    total = sum(len(chunk.indices) for chunk in chunks)
     report = SampleReport(
         output_dir=Path(output_dir), games=games, episodes_kept=len(games) * max_episodes - total
     )
-    chunks = plan_chunks(pending, parallel)
     started = time.perf_counter()
     bar = tqdm(total=total, unit="episode", disable=not progress or None, dynamic_ncols=True)
 
@@ -121,11 +145,11 @@ def sample(
         bar.update(1)
 
     try:
-        run(chunks, settings, store, min(parallel, max(1, len(chunks))), on_episode)
+        run(chunks, settings, sink, min(parallel, max(1, len(chunks))), on_episode)
     except OSError as error:
         raise OutputWriteError(
             f"writing to {str(output_dir)!r} failed: {error}. The {report.episodes_written} "
-            "episodes completed by this run are kept and no partial episode is left; free "
+            "episodes completed by this run are kept and nothing partial is left; free "
             "space or fix the folder, then rerun the same command to resume."
         ) from error
     finally:

@@ -7,10 +7,11 @@ worker stays busy until the work runs out.
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Protocol
 
 from atari_interleaved.episode import Episode
 from atari_interleaved.generate.emulator import GameEmulator
@@ -18,15 +19,12 @@ from atari_interleaved.generate.settings import EpisodeSettings
 
 __all__ = [
     "Chunk",
+    "EpisodeSink",
     "EpisodeSummary",
-    "TASKS_PER_WORKER",
     "pending_episodes",
     "plan_chunks",
     "sample_chunk",
 ]
-
-TASKS_PER_WORKER = 4
-"""Aim for this many chunks per worker, so that the last ones finish close together."""
 
 _EMULATORS_PER_WORKER = 2
 
@@ -52,23 +50,27 @@ class EpisodeSummary:
 
 
 def plan_chunks(pending: dict[str, list[int]], workers: int) -> list[Chunk]:
-    """Split the pending episodes of each game into chunks for ``workers`` workers.
+    """Cut the pending episodes into chunks, large first and single episodes last.
 
-    >>> plan_chunks({"alien": [0, 1, 2], "pong": [0, 1, 2]}, workers=1)
-    [Chunk(game='alien', indices=(0, 1, 2)), Chunk(game='pong', indices=(0, 1, 2))]
-    >>> [c.indices for c in plan_chunks({"alien": [0, 1, 2, 3]}, workers=2)]
-    [(0,), (1,), (2,), (3,)]
+    Guided self-scheduling: each chunk takes ``1 / (2 * workers)`` of the episodes still
+    unplanned, without crossing from one game to the next, so workers start on long runs of
+    one game (a ROM load costs about as much as a short episode) and finish on single
+    episodes, close together.
+
+    >>> [(c.game, c.indices) for c in plan_chunks({"alien": [0, 1, 2], "pong": [0, 1]}, 1)]
+    [('alien', (0, 1)), ('alien', (2,)), ('pong', (0,)), ('pong', (1,))]
+    >>> [len(chunk.indices) for chunk in plan_chunks({"alien": list(range(20))}, workers=2)]
+    [5, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1]
     """
-    games = [game for game, indices in pending.items() if indices]
-    if not games:
-        return []
-    parts_per_game = max(1, math.ceil(TASKS_PER_WORKER * workers / len(games)))
+    remaining = sum(len(indices) for indices in pending.values())
     chunks = []
-    for game in games:
-        indices = pending[game]
-        size = max(1, math.ceil(len(indices) / parts_per_game))
-        for start in range(0, len(indices), size):
+    for game, indices in pending.items():
+        start = 0
+        while start < len(indices):
+            size = min(max(1, remaining // (2 * workers)), len(indices) - start)
             chunks.append(Chunk(game, tuple(indices[start : start + size])))
+            start += size
+            remaining -= size
     return chunks
 
 
@@ -92,33 +94,36 @@ class _EmulatorCache:
 _CACHE = _EmulatorCache()
 
 
-def sample_chunk(
-    chunk: Chunk,
-    settings: EpisodeSettings,
-    write: Callable[[Episode], int],
-    report: Callable[[EpisodeSummary], None] | None = None,
-) -> list[EpisodeSummary]:
-    """Sample the episodes of ``chunk``, hand each to ``write`` and report it.
+class EpisodeSink(Protocol):
+    """Where workers put episodes: a frame tree (``FolderStore``) or parquet shards."""
 
-    Runs in a worker process; emulators are reused across the chunks a worker gets.
+    def chunk_writer(self, chunk: Chunk) -> AbstractContextManager[Callable[[Episode], int]]:
+        """Open the output of ``chunk``; the function it gives writes an episode."""
+        ...
+
+
+def sample_chunk(
+    chunk: Chunk, settings: EpisodeSettings, sink: EpisodeSink
+) -> Iterator[EpisodeSummary]:
+    """Sample the episodes of ``chunk`` into ``sink``, yielding each one's summary once written.
+
+    Runs in a worker process; emulators are reused across the chunks a worker gets. The
+    chunk's output is complete once the generator is exhausted.
     """
     emulator = _CACHE.get(chunk.game, settings)
-    summaries = []
-    for index in chunk.indices:
-        episode = emulator.run_episode(index)
-        written = write(episode)
-        summary = EpisodeSummary(
-            game=chunk.game,
-            index=index,
-            num_frames=episode.num_frames,
-            episode_return=sum(episode.metadata.rewards) if episode.metadata else 0.0,
-            end_reason=episode.metadata.end_reason if episode.metadata else "frame_cap",
-            bytes_written=written,
-        )
-        if report is not None:
-            report(summary)
-        summaries.append(summary)
-    return summaries
+    with sink.chunk_writer(chunk) as write:
+        for index in chunk.indices:
+            episode = emulator.run_episode(index)
+            written = write(episode)
+            metadata = episode.metadata
+            yield EpisodeSummary(
+                game=chunk.game,
+                index=index,
+                num_frames=episode.num_frames,
+                episode_return=metadata.episode_return if metadata else 0.0,
+                end_reason=metadata.end_reason if metadata else "frame_cap",
+                bytes_written=written,
+            )
 
 
 def pending_episodes(

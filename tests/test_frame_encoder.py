@@ -9,6 +9,7 @@ from ale_py import roms
 from PIL import Image
 
 from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
+from atari_interleaved.png_check import png_problem
 
 
 def screens(game: str, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -60,3 +61,19 @@ def test_known_colours_skip_the_rgb_screen():
 def test_bad_level():
     with pytest.raises(ValueError, match="compress_level must be in 0..9, but got 10"):
         PaletteFrameEncoder(10)
+
+
+@pytest.mark.parametrize("colours", [1, 2, 3, 5, 16, 17, 128])
+@pytest.mark.parametrize("width", [160, 157])
+def test_any_colour_count_and_width_round_trip(colours, width):
+    rng = np.random.default_rng(colours)
+    palette = rng.integers(0, 256, size=(256, 3), dtype=np.uint8)
+    indices = rng.choice(np.arange(0, 256, 2), size=colours, replace=False).astype(np.uint8)
+    screen = indices[rng.integers(colours, size=(210, width))]
+    screen.reshape(-1)[:colours] = indices  # every colour appears
+    rgb = palette[screen]
+    png = PaletteFrameEncoder().encode(screen, lambda: rgb)
+    assert png_problem(png) is None
+    image = Image.open(io.BytesIO(png))
+    assert image.size == (width, 210)
+    assert np.array_equal(np.asarray(image.convert("RGB")), rgb)

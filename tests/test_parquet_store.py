@@ -1,0 +1,112 @@
+"""The sampler's direct mode: episodes streamed straight into parquet shards."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from atari_interleaved.convert import convert
+from atari_interleaved.errors import InvalidArgumentError, OutputExistsError
+from atari_interleaved.generate.parquet_store import plan_shards
+from atari_interleaved.generate.sampler import sample
+from atari_interleaved.generate.settings import EpisodeSettings
+from tests.tree_utils import tree_digest
+
+REPO = Path(__file__).resolve().parents[1]
+SETTINGS = EpisodeSettings(frames_per_env=20, randomness=0.3)
+GAMES = ["alien", "pong"]
+
+
+def run(output: Path, **options) -> None:
+    options = {"envs": GAMES, "max_episodes": 3, "settings": SETTINGS, "progress": False} | options
+    sample(output, **options)
+
+
+def test_plan_does_not_depend_on_workers():
+    plan = plan_shards(["alien", "pong"], 5, 2)
+    assert [(chunk.game, chunk.indices) for chunk in plan] == [
+        ("alien", (0, 1)), ("alien", (2, 3)), ("alien", (4,)),
+        ("pong", (0, 1)), ("pong", (2, 3)), ("pong", (4,)),
+    ]  # fmt: skip
+    with pytest.raises(InvalidArgumentError, match="--episodes-per-shard must be a positive"):
+        plan_shards(["alien"], 5, 0)
+
+
+@pytest.mark.slow
+def test_direct_rows_equal_convert_of_the_frame_folders(tmp_path):
+    run(tmp_path / "direct", to_parquet=True, episodes_per_shard=2, parallel=2)
+    run(tmp_path / "frames", parallel=2)
+    for config in ("interleaved", "simple"):
+        shards = sorted((tmp_path / "direct" / config).glob("train-*.parquet"))
+        assert [shard.name for shard in shards] == [
+            f"train-0000{i}-of-00004.parquet" for i in range(4)
+        ]
+        convert(tmp_path / "frames", tmp_path / f"{config}.parquet", config)
+        converted = pq.read_table(tmp_path / f"{config}.parquet")
+        direct = pq.read_table(shards)
+        assert direct.schema == converted.schema
+        assert direct.to_pylist() == converted.to_pylist()
+
+
+@pytest.mark.slow
+def test_shards_are_identical_whatever_the_workers(tmp_path):
+    run(tmp_path / "one", to_parquet=True, parallel=1)
+    run(tmp_path / "two", to_parquet=True, parallel=2)
+    one = tree_digest(tmp_path / "one")
+    assert sorted(one) == [
+        "interleaved/train-00000-of-00002.parquet",
+        "interleaved/train-00001-of-00002.parquet",
+        "sampling_config.json",
+        "simple/train-00000-of-00002.parquet",
+        "simple/train-00001-of-00002.parquet",
+    ]
+    assert one == tree_digest(tmp_path / "two")
+
+
+@pytest.mark.slow
+def test_other_runs_are_refused(tmp_path):
+    run(tmp_path / "out", to_parquet=True)
+    before = tree_digest(tmp_path / "out")
+    with pytest.raises(OutputExistsError, match="max-episodes"):
+        run(tmp_path / "out", to_parquet=True, max_episodes=4)
+    with pytest.raises(OutputExistsError, match="randomness: 0.3 in the folder, 0.5 now"):
+        run(tmp_path / "out", to_parquet=True, settings=EpisodeSettings(20, 0.5))
+    assert tree_digest(tmp_path / "out") == before
+    run(tmp_path / "out", to_parquet=True, max_episodes=4, overwrite=True)
+    assert len(pq.read_table(tmp_path / "out" / "interleaved")) == 8
+    run(tmp_path / "frames")
+    with pytest.raises(OutputExistsError, match="holds a frame tree"):
+        run(tmp_path / "frames", to_parquet=True, overwrite=True)
+    with pytest.raises(InvalidArgumentError, match="--episodes-per-shard needs --to-parquet"):
+        run(tmp_path / "frames", episodes_per_shard=2)
+
+
+@pytest.mark.slow
+def test_interrupted_direct_run_resumes_per_shard(tmp_path):
+    args = ["--envs", "alien,pong", "--frames-per-env", "60", "--max-episodes", "30"]
+    args += ["--parallel", "2", "--to-parquet", "--episodes-per-shard", "1", "--no-progress"]
+    script = str(REPO / "generate" / "sample_all_envs.py")
+    process = subprocess.Popen(
+        [sys.executable, script, *args, "--output-dir", "resumed"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    simple = tmp_path / "resumed" / "simple"
+    deadline = time.monotonic() + 60
+    while len(list(simple.glob("train-*.parquet"))) < 2:
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(list(simple.glob("train-*.parquet"))) < 60, "the run ended before the kill"
+    subprocess.run([sys.executable, script, *args, "--output-dir", "resumed"], cwd=tmp_path,
+                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run([sys.executable, script, *args, "--output-dir", "clean"], cwd=tmp_path,
+                   check=True, capture_output=True)  # fmt: skip
+    assert tree_digest(tmp_path / "resumed") == tree_digest(tmp_path / "clean")
