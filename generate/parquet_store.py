@@ -4,7 +4,7 @@ The direct mode of the sampler skips the frame folders (two small files a frame 
 disk than the PNG and millions of inodes at scale) and writes the dataset's shards::
 
     <output-dir>/
-    ├── sampling_config.json                        # settings and shard plan of the run
+    ├── sampling_config.json                        # settings, shard plan, ROMs, versions
     ├── interleaved/train-00000-of-0000N.parquet    # one row per episode
     └── simple/train-00000-of-0000N.parquet         # one row per frame
 
@@ -29,6 +29,8 @@ from atari_interleaved.convert import rows_to_table
 from atari_interleaved.episode import Episode
 from atari_interleaved.errors import InvalidArgumentError, OutputExistsError
 from atari_interleaved.features import CONFIG_NAMES, ConfigName, arrow_schema, image_columns
+from atari_interleaved.games import env_id
+from atari_interleaved.generate.emulator import library_versions, rom_md5
 from atari_interleaved.generate.folder_store import check_writable_dir, settings_differences
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.generate.tasks import Chunk
@@ -103,10 +105,14 @@ class ParquetStore:
 
         """
         check_writable_dir(self.root)
+        games = sorted({chunk.game for chunk in self.shards})
         wanted = {
             "format": PARQUET_CONFIG_FORMAT,
             "settings": settings.to_dict(),
             "shards": [[chunk.game, list(chunk.indices)] for chunk in self.shards],
+            "env_ids": {game: env_id(game) for game in games},
+            "rom_md5": {game: rom_md5(game) for game in games},
+            "versions": library_versions(),
         }
         config_path = self.root / SAMPLING_CONFIG_NAME
         recorded = _read_json(config_path)
