@@ -1,4 +1,4 @@
-"""Exporting a frame tree to the folder a Hub dataset repository holds.
+"""Exporting sampled data to the folder a Hub dataset repository holds.
 
 The folder has the layout ``push_to_hub(config_name=...)`` writes, plus pictures and a
 manifest::
@@ -15,14 +15,25 @@ manifest::
 hidden temporary folder beside ``output_dir`` and renamed when complete. An existing folder
 is only replaced when asked (``overwrite``) and only if it is empty or an earlier export.
 The same tree and options give a byte-identical folder.
+
+The input is a frame tree, converted to shards of at most ``max_shard_bytes``, or a direct
+folder (written by ``sample --to-parquet``), whose shards already hold the same rows and
+are taken as they are: hard-linked into the export when both are on the same file system,
+else copied, never re-encoded (so ``max_shard_bytes`` cannot re-shard them and is refused).
+A direct folder with missing shards is an interrupted run, refused until it is finished.
+Writing the shards is the only step that differs between the two: the card, pictures and
+manifest are made from the exported shards alike.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 import shlex
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +50,7 @@ from atari_interleaved.card import (
 from atari_interleaved.convert import write_config
 from atari_interleaved.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
 from atari_interleaved.features import CONFIG_NAMES, ConfigName
+from atari_interleaved.generate.parquet_store import ParquetStore
 from atari_interleaved.layout import TEMP_PREFIX
 from atari_interleaved.manifest import (
     MANIFEST_NAME,
@@ -46,9 +58,9 @@ from atari_interleaved.manifest import (
     read_manifest,
     write_manifest,
 )
-from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES
+from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES, existing_shards
 from atari_interleaved.preview import preview_frames_from_parquet, write_previews
-from atari_interleaved.provenance import read_provenance
+from atari_interleaved.provenance import Provenance, read_provenance, read_shard_plan
 from atari_interleaved.reader import OnBadEpisodes, check_on_bad_episodes
 from atari_interleaved.stats import DatasetStats, stats_from_parquet
 
@@ -149,6 +161,71 @@ def _swap_in(staging: Path, output_dir: Path) -> None:
         os.rename(staging, output_dir)
 
 
+_NO_HARD_LINK = {errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.EOPNOTSUPP}
+"""Errors of ``os.link`` after which a shard is copied instead (other file system, ...)."""
+
+
+def _direct_shards(
+    input_dir: Path, provenance: Provenance, max_shard_bytes: int
+) -> dict[ConfigName, list[Path]]:
+    """Return the shards of a direct folder, per config, once checked complete.
+
+    Raises:
+        InvalidArgumentError: if ``max_shard_bytes`` is not the default.
+        InvalidInputError: if shards of the plan are missing (an interrupted run) or files
+            that are not in the plan are there.
+
+    """
+    if max_shard_bytes != DEFAULT_MAX_SHARD_BYTES:
+        raise InvalidArgumentError(
+            f"--max-shard-bytes cannot re-shard {str(input_dir)!r}: the shards of a "
+            "'sample --to-parquet' folder are exported as they are (their size is set by "
+            "--episodes-per-shard when sampling); leave --max-shard-bytes out"
+        )
+    store = ParquetStore(input_dir, read_shard_plan(input_dir))
+    missing = store.pending()
+    if missing:
+        first = next(path for path in store.shard_paths(missing[0]).values() if not path.is_file())
+        raise InvalidInputError(
+            f"{str(input_dir)!r} is an unfinished 'sample --to-parquet' run: {len(missing)} of "
+            f"{len(store.shards)} shards are missing ({first.relative_to(input_dir).as_posix()}"
+            f"{', ...' if len(missing) > 1 else ''}). Rerun its sample command from the folder "
+            f"that holds it to finish it, then export again:\n  {provenance.sample_command()}"
+        )
+    shards = {
+        config: [store.shard_paths(chunk)[config] for chunk in store.shards]
+        for config in CONFIG_NAMES
+    }
+    for config, planned in shards.items():
+        extra = sorted(set(existing_shards(input_dir / config)) - set(planned))
+        if extra:
+            raise InvalidInputError(
+                f"{str(extra[0])!r} is not a shard of the run recorded in "
+                f"{str(input_dir)!r}'s sampling config (added by hand?); remove it"
+            )
+    return shards
+
+
+def _link_shards(shards: dict[ConfigName, list[Path]], staging: Path) -> None:
+    """Hard-link (or, across file systems, copy) ``shards`` into ``staging/<config>/``."""
+    for config, paths in shards.items():
+        (staging / config).mkdir()
+        for path in paths:
+            target = staging / config / path.name
+            try:
+                os.link(path, target)
+            except OSError as error:
+                if error.errno not in _NO_HARD_LINK:
+                    raise
+                shutil.copyfile(path, target)
+
+
+def _convert_tree(input_dir: Path, staging: Path, **options: Any) -> None:
+    """Convert the frame tree ``input_dir`` to the shards of both configs in ``staging``."""
+    for config in CONFIG_NAMES:
+        write_config(input_dir, config, staging, **options)
+
+
 def export(
     input_dir: str | os.PathLike[str],
     output_dir: str | os.PathLike[str],
@@ -162,16 +239,19 @@ def export(
     extra_generation: dict[str, Any] | None = None,
     progress: bool = False,
 ) -> ExportReport:
-    """Export a frame tree to a Hub-ready dataset folder.
+    """Export a frame tree or a direct folder to a Hub-ready dataset folder.
 
     Args:
-        input_dir: the frame tree (the sample step's ``--output-dir``).
+        input_dir: the frame tree (the sample step's ``--output-dir``), or the folder of
+            ``sample --to-parquet``, whose shards are exported as they are.
         output_dir: the folder to write; created, or replaced when ``overwrite``.
         repo_id: the Hub repository the card's loading examples name
             (``your-username/atari_interleaved`` if None).
-        max_shard_bytes: size after which a parquet shard ends (whole episodes per shard).
-        num_proc: processes reading and checking episodes.
-        on_bad_episodes: ``"error"`` stops at a bad episode folder; ``"skip"`` leaves it out.
+        max_shard_bytes: size after which a parquet shard ends (whole episodes per shard);
+            only the default for a direct folder, which is not re-sharded.
+        num_proc: processes reading and checking episodes (of a frame tree).
+        on_bad_episodes: ``"error"`` stops at a bad episode folder; ``"skip"`` leaves it
+            out (a frame tree's; a direct folder has none).
         overwrite: replace ``output_dir`` if it is an earlier export.
         card_template: the card template; ``dataset_card.md`` of the repository if None.
         extra_generation: more provenance to record in the manifest (``build`` records its
@@ -181,7 +261,8 @@ def export(
     Raises:
         InvalidArgumentError: for a bad option or output path.
         OutputExistsError: if ``output_dir`` exists and may not be replaced.
-        InvalidInputError: for a bad input tree (the message names the file).
+        InvalidInputError: for a bad input tree (the message names the file), or a
+            direct folder with missing shards.
 
     """
     started = time.perf_counter()
@@ -190,6 +271,20 @@ def export(
     template = check_template(read_template(None if card_template is None else Path(card_template)))
     check_export_target(input_dir, output_dir, overwrite=overwrite)
     provenance = read_provenance(input_dir, on_bad_episodes=on_bad_episodes)
+    write_shards: Callable[[Path], None]
+    if provenance.to_parquet:
+        write_shards = functools.partial(
+            _link_shards, _direct_shards(input_dir, provenance, max_shard_bytes)
+        )
+    else:
+        write_shards = functools.partial(
+            _convert_tree,
+            input_dir,
+            max_shard_bytes=max_shard_bytes,
+            num_proc=num_proc,
+            on_bad_episodes=on_bad_episodes,
+            progress=progress,
+        )
     target = output_dir.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f"{TEMP_PREFIX}{target.name}-{os.getpid()}")
@@ -197,16 +292,7 @@ def export(
         shutil.rmtree(staging)
     staging.mkdir()
     try:
-        for config in CONFIG_NAMES:
-            write_config(
-                input_dir,
-                config,
-                staging,
-                max_shard_bytes=max_shard_bytes,
-                num_proc=num_proc,
-                on_bad_episodes=on_bad_episodes,
-                progress=progress,
-            )
+        write_shards(staging)
         splits = {config: split_size(staging, config) for config in CONFIG_NAMES}
         stats = stats_from_parquet(staging)
         previews = write_previews(preview_frames_from_parquet(staging), staging)
@@ -226,7 +312,7 @@ def export(
             "export": {
                 "command": command,
                 "repo_id": repo_id,
-                "max_shard_bytes": max_shard_bytes,
+                "max_shard_bytes": None if provenance.to_parquet else max_shard_bytes,
                 "on_bad_episodes": on_bad_episodes,
                 "configs": {config: vars(split) for config, split in splits.items()},
             },

@@ -1,8 +1,9 @@
 """Preview pictures of a dataset: a contact sheet of one frame per game, and an animated episode.
 
-The pictures are made from a frame tree or from an exported folder (its ``interleaved``
-parquet shards) and written as ``previews/contact_sheet.png`` and ``previews/episode.gif``,
-which the dataset card shows by relative path.
+The pictures are made from a frame tree or from the ``interleaved`` parquet shards of an
+exported folder or of a direct folder (``sample --to-parquet``), and written as
+``previews/contact_sheet.png`` and ``previews/episode.gif``, which the dataset card shows
+by relative path.
 """
 
 from __future__ import annotations
@@ -229,10 +230,11 @@ def _save_atomically(path: Path, save: Callable[[BinaryIO], None]) -> None:
 
 
 def write_previews_of(source: Path, output_dir: Path) -> PreviewFiles:
-    """Write the pictures of a frame tree or of a folder written by ``export``.
+    """Write the pictures of a frame tree, a folder written by ``export`` or a direct folder.
 
-    A folder with ``interleaved`` parquet shards is read as an export; anything else as a
-    frame tree, of which only the first episode of each game is read.
+    A folder with ``interleaved`` parquet shards (an export or a direct folder) is read from
+    them; anything else as a frame tree, of which only the first episode of each game is
+    read.
     """
     source = Path(source)
     if existing_shards(source / "interleaved"):

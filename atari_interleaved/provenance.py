@@ -1,8 +1,11 @@
-"""How a frame tree was made: its sampling settings, games, ROMs, and the command to redo it.
+"""How sampled data was made: its sampling settings, games, ROMs, and the command to redo it.
 
-Read from the tree's ``sampling_config.json`` and its episodes' ``episode.json`` files (not
-the frames), for the dataset card and the manifest. Trees made by other tools in the same
-layout have neither file; their provenance is then the games and episode counts only.
+For the dataset card and the manifest. A frame tree's provenance is read from its
+``sampling_config.json`` and its episodes' ``episode.json`` files (not the frames); trees
+made by other tools in the same layout have neither file, and their provenance is then the
+games and episode counts only. A direct folder (written by ``sample --to-parquet``) records
+everything in its ``sampling_config.json``: the settings, the shard plan (which gives the
+games and episodes), the environments, ROM checksums and library versions.
 """
 
 from __future__ import annotations
@@ -16,25 +19,40 @@ from typing import Any
 
 from atari_interleaved.episode import read_metadata
 from atari_interleaved.errors import InvalidInputError
+from atari_interleaved.generate.parquet_store import (
+    PARQUET_CONFIG_FORMAT,
+    default_episodes_per_shard,
+    plan_shards,
+)
 from atari_interleaved.generate.settings import EpisodeSettings
+from atari_interleaved.generate.tasks import Chunk
 from atari_interleaved.layout import EPISODE_METADATA_NAME, GAME_DIR_PREFIX, SAMPLING_CONFIG_NAME
 from atari_interleaved.reader import OnBadEpisodes, scan_tree
 
-__all__ = ["Provenance", "read_provenance", "read_settings"]
+__all__ = [
+    "Provenance",
+    "is_direct_folder",
+    "read_provenance",
+    "read_settings",
+    "read_shard_plan",
+]
 
 
 @dataclass
 class Provenance:
-    """What is known of how a frame tree was sampled.
+    """What is known of how a frame tree or a direct folder was sampled.
 
     Attributes:
-        tree_name: the tree folder's name (``sampled_frames_organized``), never a full path.
+        tree_name: the folder's name (``sampled_frames_organized``), never a full path.
         settings: the ``EpisodeSettings`` of ``sampling_config.json`` as a dict, or None.
         episodes_per_game: the number of episode folders of each game, by ROM id.
         max_episodes: one more than the highest episode number (``--max-episodes``).
         env_ids: the gymnasium id of each game (``ALE/Alien-v5``), from the metadata.
         rom_md5: the md5 of each game's ROM, from the metadata.
         sampling_versions: the distinct library versions recorded by the sampler.
+        to_parquet: sampled straight into parquet shards (``sample --to-parquet``).
+        episodes_per_shard: with ``to_parquet``, the ``--episodes-per-shard`` of the run
+            when it was not the default, else None.
 
     """
 
@@ -45,6 +63,8 @@ class Provenance:
     env_ids: dict[str, str] = field(default_factory=dict)
     rom_md5: dict[str, str] = field(default_factory=dict)
     sampling_versions: list[dict[str, str]] = field(default_factory=list)
+    to_parquet: bool = False
+    episodes_per_shard: int | None = None
 
     @property
     def games(self) -> list[str]:
@@ -52,7 +72,7 @@ class Provenance:
         return list(self.episodes_per_game)
 
     def sample_command(self) -> str | None:
-        """Return the ``atari-interleaved sample`` command that makes this tree again.
+        """Return the ``atari-interleaved sample`` command that makes this data again.
 
         None when the tree has no ``sampling_config.json`` (other tools' trees).
         """
@@ -75,12 +95,35 @@ class Provenance:
         ]  # fmt: skip
         if ale["full_action_space"]:
             arguments.append("--full-action-space")
+        if self.to_parquet:
+            arguments.append("--to-parquet")
+        if self.episodes_per_shard is not None:
+            arguments += ["--episodes-per-shard", str(self.episodes_per_shard)]
         arguments += ["--output-dir", self.tree_name]
         return shlex.join(arguments)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the provenance as JSON-able data, with the sample command."""
         return {**asdict(self), "sample_command": self.sample_command()}
+
+
+def _read_config(root: Path) -> dict[str, Any] | None:
+    """Return the content of ``root/sampling_config.json``, or None if absent.
+
+    Raises:
+        InvalidInputError: if the file exists but is not a JSON object.
+
+    """
+    path = root / SAMPLING_CONFIG_NAME
+    if not path.is_file():
+        return None
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InvalidInputError(f"{path}: not a valid sampling config ({error!r})") from error
+    if not isinstance(recorded, dict):
+        raise InvalidInputError(f"{path}: not a valid sampling config (not a JSON object)")
+    return recorded
 
 
 def read_settings(tree_root: Path) -> dict[str, Any] | None:
@@ -90,14 +133,67 @@ def read_settings(tree_root: Path) -> dict[str, Any] | None:
         InvalidInputError: if the file exists but does not hold valid settings.
 
     """
-    path = tree_root / SAMPLING_CONFIG_NAME
-    if not path.is_file():
+    recorded = _read_config(tree_root)
+    if recorded is None:
         return None
     try:
-        recorded = json.loads(path.read_text(encoding="utf-8"))
         return EpisodeSettings.from_dict(recorded["settings"]).to_dict()
-    except (OSError, ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError) as error:
+        path = tree_root / SAMPLING_CONFIG_NAME
         raise InvalidInputError(f"{path}: not a valid sampling config ({error!r})") from error
+
+
+def is_direct_folder(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` was written by ``sample --to-parquet`` (its config says so)."""
+    try:
+        recorded = _read_config(Path(path))
+    except InvalidInputError:
+        return False
+    return recorded is not None and recorded.get("format") == PARQUET_CONFIG_FORMAT
+
+
+def read_shard_plan(root: str | os.PathLike[str]) -> list[Chunk]:
+    """Return the shard plan of a direct folder: the episodes of each shard, in shard order.
+
+    Raises:
+        InvalidInputError: if the folder's ``sampling_config.json`` holds no valid plan.
+
+    """
+    return _read_direct(Path(root))[1]
+
+
+def _read_direct(root: Path) -> tuple[Provenance, list[Chunk]]:
+    """Return the provenance and the shard plan of a direct folder, both checked."""
+    path = root / SAMPLING_CONFIG_NAME
+    recorded = _read_config(root) or {}
+    try:
+        plan = [Chunk(str(game), tuple(map(int, indices))) for game, indices in recorded["shards"]]
+        settings = EpisodeSettings.from_dict(recorded["settings"])
+        games = list(dict.fromkeys(chunk.game for chunk in plan))
+        provenance = Provenance(
+            tree_name=root.name,
+            settings=settings.to_dict(),
+            episodes_per_game={game: 0 for game in games},
+            max_episodes=max((i + 1 for chunk in plan for i in chunk.indices), default=0),
+            env_ids={game: str(recorded["env_ids"][game]) for game in games},
+            rom_md5={game: str(recorded["rom_md5"][game]) for game in games},
+            sampling_versions=[dict(recorded["versions"])],
+            to_parquet=True,
+        )
+    except (ValueError, TypeError, KeyError) as error:
+        raise InvalidInputError(f"{path}: not a valid sampling config ({error!r})") from error
+    per_shard = max((len(chunk.indices) for chunk in plan), default=0)
+    if per_shard < 1 or plan_shards(games, provenance.max_episodes, per_shard) != plan:
+        raise InvalidInputError(
+            f"{path}: its shard plan is not one 'sample --to-parquet' makes (edited by hand?); "
+            "sample the folder again"
+        )
+    for chunk in plan:
+        provenance.episodes_per_game[chunk.game] += len(chunk.indices)
+    default = default_episodes_per_shard(settings.frames_per_env)
+    if plan_shards(games, provenance.max_episodes, default) != plan:
+        provenance.episodes_per_shard = per_shard
+    return provenance, plan
 
 
 def read_provenance(
@@ -105,12 +201,20 @@ def read_provenance(
 ) -> Provenance:
     """Read the provenance of a frame tree (or of one ``atari_<game>`` folder of it).
 
+    A direct folder (``sample --to-parquet``) is read from its ``sampling_config.json``
+    alone, whether all its shards are written or not.
+
     Args:
-        input_dir: the frame tree.
+        input_dir: the frame tree or direct folder.
         on_bad_episodes: ``"skip"`` ignores an unreadable ``episode.json`` as the
             conversion skips its episode; ``"error"`` raises.
 
+    Raises:
+        InvalidInputError: for an unreadable config or metadata file (the message names it).
+
     """
+    if is_direct_folder(input_dir):
+        return _read_direct(Path(input_dir).resolve())[0]
     tree = scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
     root = Path(input_dir).resolve()
     if root.name.startswith(GAME_DIR_PREFIX) and not (root / SAMPLING_CONFIG_NAME).exists():

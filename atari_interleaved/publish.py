@@ -1,11 +1,12 @@
 """Publishing a dataset folder to a Hugging Face Hub dataset repository.
 
-The input is an exported folder (checked against its manifest first) or a frame tree
-(exported to a temporary folder first). The repository is created if missing
-(``HfApi.create_repo(repo_type="dataset", exist_ok=True)``) and the folder uploaded in one
-commit with ``HfApi.upload_folder``, which also deletes the repository's earlier shards,
-previews, card and manifest, so a second publish of changed data replaces the old files
-and never mixes old and new shards. Other files of the repository are left alone.
+The input is an exported folder (checked against its manifest first), or a frame tree or
+a direct folder of ``sample --to-parquet`` (exported to a temporary folder first). The
+repository is created if missing (``HfApi.create_repo(repo_type="dataset", exist_ok=True)``)
+and the folder uploaded in one commit with ``HfApi.upload_folder``, which also deletes the
+repository's earlier shards, previews, card and manifest, so a second publish of changed
+data replaces the old files and never mixes old and new shards. Other files of the
+repository are left alone.
 
 Interrupted uploads resume when the command is rerun: huggingface_hub 2.x skips the files
 the Hub already has (LFS objects already uploaded, or Xet chunks deduplicated when
@@ -210,14 +211,15 @@ def publish(
     """Publish an exported folder or a frame tree to the Hub dataset repository ``repo_id``.
 
     Args:
-        input_path: a folder written by ``export`` or a frame tree (exported to a temporary
-            folder under ``TMPDIR`` first).
+        input_path: a folder written by ``export``, or a frame tree or direct folder
+            (exported to a temporary folder under ``TMPDIR`` first).
         repo_id: ``<namespace>/<name>``.
         private: create the repository private (an existing one keeps its visibility).
         token: a Hub token; ``HF_TOKEN`` or the stored login if None.
         revision: the branch to commit to (the default branch if None).
         commit_message: the commit's title.
-        max_shard_bytes: shard size when exporting a frame tree.
+        max_shard_bytes: shard size when exporting a frame tree (a direct folder keeps
+            its shards).
         num_proc: processes reading episodes when exporting a frame tree.
         on_bad_episodes: ``"error"`` or ``"skip"`` when exporting a frame tree.
         progress: show progress bars while exporting and uploading.
@@ -234,7 +236,7 @@ def publish(
     if not source.is_dir():
         raise InvalidInputError(
             f"--input-dir {str(source)!r} is not a folder: give a folder written by "
-            "'atari-interleaved export' or a frame tree"
+            "'atari-interleaved export', a frame tree or a folder of 'sample --to-parquet'"
         )
     options = {"token": token, "private": private, "revision": revision, "progress": progress}
     if is_exported_folder(source):

@@ -111,7 +111,7 @@ def sample(
     sink: FolderStore | ParquetStore
     if to_parquet:
         shards = plan_shards(
-            games,
+            sorted(games),  # the order convert reads a tree in, whatever the --envs order
             max_episodes,
             episodes_per_shard or default_episodes_per_shard(settings.frames_per_env),
         )

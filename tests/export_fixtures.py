@@ -1,7 +1,9 @@
-"""Pytest fixtures: the Hub folder exported from ``frame_tree`` (tests/frame_tree_fixtures.py).
+"""Pytest fixtures: Hub folders exported from ``frame_tree`` and from its direct-mode twin.
 
 ``exported_folder`` is exported once per session and must not be modified; ``export_copy``
-gives a test its own copy. Use with
+gives a test its own copy. ``direct_folder`` holds the same episodes as ``frame_tree``
+(same games, episodes and settings) sampled with ``to_parquet=True`` (``sample
+--to-parquet``), and ``direct_export`` is its export; both are read-only. Use with
 ``pytest_plugins = ("tests.frame_tree_fixtures", "tests.export_fixtures")``.
 """
 
@@ -13,9 +15,12 @@ from pathlib import Path
 import pytest
 
 from atari_interleaved.export import export
+from atari_interleaved.generate.sampler import sample
+from atari_interleaved.generate.settings import EpisodeSettings
 from tests.export_utils import REPO_ID
+from tests.frame_trees import EPISODES, FRAMES, GAMES
 
-__all__ = ["exported_folder", "export_copy"]
+__all__ = ["exported_folder", "export_copy", "direct_folder", "direct_export"]
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +35,31 @@ def exported_folder(frame_tree: Path, tmp_path_factory: pytest.TempPathFactory) 
 def export_copy(exported_folder: Path, tmp_path: Path) -> Path:
     """A copy of ``exported_folder`` that the test may change."""
     return Path(shutil.copytree(exported_folder, tmp_path / "atari_interleaved_hub"))
+
+
+@pytest.fixture(scope="session")
+def direct_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The episodes of ``frame_tree`` sampled straight into parquet shards (read-only).
+
+    One shard per game (the default plan):
+    ``<folder>/{interleaved,simple}/train-0000{0,1}-of-00002.parquet``.
+    """
+    root = tmp_path_factory.mktemp("direct") / "sampled_parquet"
+    sample(
+        root,
+        envs=list(GAMES),
+        max_episodes=EPISODES,
+        parallel=1,
+        settings=EpisodeSettings(frames_per_env=FRAMES),
+        to_parquet=True,
+        progress=False,
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def direct_export(direct_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``direct_folder`` exported (read-only) with the card naming ``REPO_ID``."""
+    folder = tmp_path_factory.mktemp("direct-export") / "atari_interleaved_hub"
+    export(direct_folder, folder, repo_id=REPO_ID)
+    return folder

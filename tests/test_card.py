@@ -20,9 +20,11 @@ from atari_interleaved.card import (
     read_template,
     split_size,
 )
-from atari_interleaved.errors import InvalidArgumentError
+from atari_interleaved.cli import main as cli_main
+from atari_interleaved.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.export import export
 from atari_interleaved.features import CONFIG_NAMES, dataset_info_features_yaml, features
+from atari_interleaved.generate.parquet_store import plan_shards
 from atari_interleaved.generate.sample_all_envs import add_arguments, settings_from_args
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.preview import ANIMATION_NAME, CONTACT_SHEET_NAME, PreviewFiles
@@ -30,6 +32,7 @@ from atari_interleaved.provenance import read_provenance
 from atari_interleaved.stats import stats_from_parquet, stats_from_tree
 from tests.export_utils import REPO_ID
 from tests.frame_trees import EPISODES, FRAMES, GAMES, drop_metadata
+from tests.tree_utils import tree_digest
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +93,12 @@ def test_every_placeholder_is_filled_and_pictures_exist(card, exported_folder):
         assert needle in card
 
 
+def sample_line(card: str) -> str:
+    return next(line for line in code_blocks(card, "bash")[0].splitlines() if " sample " in line)
+
+
 def test_the_sample_command_in_the_card_makes_the_same_tree(card, frame_tree):
-    command = next(line for line in code_blocks(card, "bash")[0].splitlines() if " sample " in line)
+    command = sample_line(card)
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args(shlex.split(command)[2:])
@@ -161,3 +168,58 @@ def test_template_placeholders_are_exactly_the_values(exported_folder, frame_tre
     with pytest.raises(InvalidArgumentError, match="stray '\\$' on line 2"):
         check_template("price:\ncosts $ 5")
     assert check_template("costs $$5 ${yaml}") == "costs $$5 ${yaml}"
+
+
+def without_sizes(header: dict) -> dict:
+    """The card's YAML without the byte sizes (which depend on how rows are sharded)."""
+    header = json.loads(json.dumps(header))
+    for info in header["dataset_info"]:
+        del info["download_size"], info["dataset_size"], info["splits"][0]["num_bytes"]
+    return header
+
+
+def test_the_card_of_a_direct_folder_is_that_of_its_frame_tree(card, direct_export):
+    direct = (direct_export / "README.md").read_text(encoding="utf-8")
+    header = card_yaml(direct)
+    assert without_sizes(header) == without_sizes(card_yaml(card))
+    for info in header["dataset_info"]:
+        shards = sorted((direct_export / info["config_name"]).glob("train-*.parquet"))
+        assert len(shards) == 2
+        assert info["download_size"] == sum(shard.stat().st_size for shard in shards)
+    # Everything but the commands and shard names: figures, tables, settings, schemas.
+    assert code_blocks(direct, "bash")[0] != code_blocks(card, "bash")[0]
+    strip = re.compile(r"^---\n.*?^---\n|^```bash\n.*?^```|-of-\d{5}", flags=re.M | re.S)
+    assert strip.sub("", direct) == strip.sub("", card)
+
+
+@pytest.mark.slow
+def test_the_sample_command_in_the_card_of_a_direct_folder_makes_it_again(
+    direct_folder, direct_export, tmp_path, monkeypatch
+):
+    command = sample_line((direct_export / "README.md").read_text(encoding="utf-8"))
+    assert "--to-parquet --output-dir sampled_parquet" in command
+    assert "--episodes-per-shard" not in command  # the default plan
+    monkeypatch.chdir(tmp_path)
+    assert cli_main([*shlex.split(command)[1:], "--no-progress"]) == 0
+    assert tree_digest(tmp_path / "sampled_parquet") == tree_digest(direct_folder)
+
+
+def test_a_direct_folder_of_other_shards_names_its_episodes_per_shard(direct_folder, tmp_path):
+    folder = tmp_path / "sampled_parquet"
+    folder.mkdir()
+    config = json.loads((direct_folder / "sampling_config.json").read_text())
+    config["shards"] = [[chunk.game, list(chunk.indices)] for chunk in plan_shards(GAMES, 2, 1)]
+    (folder / "sampling_config.json").write_text(json.dumps(config))
+    provenance = read_provenance(folder)
+    assert provenance.episodes_per_game == dict.fromkeys(GAMES, EPISODES)
+    assert provenance.sample_command().endswith(
+        " --to-parquet --episodes-per-shard 1 --output-dir sampled_parquet"
+    )
+    config["shards"] = [["alien", [0, 1]], ["pong", [0]]]
+    (folder / "sampling_config.json").write_text(json.dumps(config))
+    with pytest.raises(InvalidInputError, match="not one 'sample --to-parquet' makes"):
+        read_provenance(folder)
+    del config["env_ids"]
+    (folder / "sampling_config.json").write_text(json.dumps(config))
+    with pytest.raises(InvalidInputError, match="not a valid sampling config .*env_ids"):
+        export(folder, tmp_path / "hub")

@@ -1,8 +1,16 @@
-"""The exported Hub folder: layout, offline loading with datasets and pandas, safe replacement."""
+"""The exported Hub folder: layout, offline loading with datasets and pandas, safe replacement.
+
+Exports of a frame tree and of a direct folder (``sample --to-parquet``) of the same run.
+"""
 
 from __future__ import annotations
 
+import errno
 import io
+import json
+import os
+import shutil
+from pathlib import Path
 
 import datasets
 import pandas as pd
@@ -20,6 +28,8 @@ from atari_interleaved.manifest import verify
 from tests.export_utils import row_digests
 from tests.frame_trees import EPISODES, FRAMES, GAMES
 from tests.tree_utils import tree_digest
+
+DIRECT_SHARDS = [f"train-0000{i}-of-00002.parquet" for i in range(2)]
 
 ROWS = {"interleaved": len(GAMES) * EPISODES, "simple": len(GAMES) * EPISODES * FRAMES}
 
@@ -144,3 +154,80 @@ def test_skips_bad_episodes_when_asked(tree_copy, tmp_path):
     report = export(tree_copy, tmp_path / "hub", on_bad_episodes="skip")
     assert report.splits["interleaved"].num_examples == ROWS["interleaved"] - 1
     assert "3 episodes" in (tmp_path / "hub" / "README.md").read_text()
+
+
+def test_a_direct_folder_exports_its_shards_as_they_are(direct_folder, direct_export):
+    assert sorted(tree_digest(direct_export)) == sorted(
+        ["README.md", "manifest.json", "previews/contact_sheet.png", "previews/episode.gif"]
+        + [f"{config}/{name}" for config in CONFIG_NAMES for name in DIRECT_SHARDS]
+    )
+    for config in CONFIG_NAMES:
+        for name in DIRECT_SHARDS:
+            assert os.path.samefile(direct_export / config / name, direct_folder / config / name)
+    assert verify(direct_export).ok
+    sampling = json.loads((direct_export / "manifest.json").read_text())["generation"]["sampling"]
+    assert sampling["to_parquet"] and sampling["episodes_per_game"] == dict.fromkeys(GAMES, 2)
+
+
+@pytest.mark.parametrize("config", CONFIG_NAMES)
+def test_a_direct_folder_exports_the_rows_of_its_frame_tree(
+    direct_export, exported_folder, tmp_path, config
+):
+    direct = datasets.load_dataset(str(direct_export), config, cache_dir=str(tmp_path / "a"))
+    tree = datasets.load_dataset(str(exported_folder), config, cache_dir=str(tmp_path / "b"))
+    assert direct["train"].features == tree["train"].features == features(config)
+    assert row_digests(direct["train"]) == row_digests(tree["train"])
+    assert direct["train"].num_rows == ROWS[config]
+
+
+def test_pictures_of_a_direct_folder_are_those_of_its_frame_tree(direct_export, exported_folder):
+    for name in ("previews/contact_sheet.png", "previews/episode.gif"):
+        assert (direct_export / name).read_bytes() == (exported_folder / name).read_bytes()
+
+
+def test_direct_shards_are_copied_across_file_systems(
+    direct_folder, direct_export, tmp_path, monkeypatch
+):
+    def cross_device(source, target):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(export_module.os, "link", cross_device)
+    folder = tmp_path / "atari_interleaved_hub"
+    export(direct_folder, folder, repo_id="test-user/atari_interleaved")
+    assert tree_digest(folder) == tree_digest(direct_export)
+    shard = f"simple/{DIRECT_SHARDS[0]}"
+    assert not os.path.samefile(folder / shard, direct_folder / shard)
+
+
+@pytest.fixture
+def direct_copy(direct_folder, tmp_path):
+    return Path(shutil.copytree(direct_folder, tmp_path / "sampled_parquet"))
+
+
+def test_an_unfinished_direct_folder_is_refused_with_the_command_to_finish_it(
+    direct_copy, tmp_path
+):
+    (direct_copy / "simple" / DIRECT_SHARDS[1]).unlink()
+    with pytest.raises(InvalidInputError) as caught:
+        export(direct_copy, tmp_path / "hub")
+    message = str(caught.value)
+    assert "unfinished 'sample --to-parquet' run: 1 of 2 shards are missing" in message
+    assert f"(simple/{DIRECT_SHARDS[1]})" in message and "Rerun its sample command" in message
+    command = message.splitlines()[-1].strip()
+    assert command.startswith("atari-interleaved sample --envs alien,pong --max-episodes 2 ")
+    assert command.endswith(" --to-parquet --output-dir sampled_parquet")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["sampled_parquet"]
+
+
+def test_a_direct_folder_is_not_resharded_nor_mixed_with_other_shards(direct_copy, tmp_path):
+    argv = ["export", "--input-dir", str(direct_copy), "--output-dir", str(tmp_path / "hub")]
+    with pytest.raises(InvalidArgumentError, match="--max-shard-bytes cannot re-shard"):
+        export(direct_copy, tmp_path / "hub", max_shard_bytes=10_000)
+    assert cli_main([*argv, "--max-shard-bytes", "10kB"]) == 2
+    shutil.copy(
+        direct_copy / "simple" / DIRECT_SHARDS[0],
+        direct_copy / "simple" / "train-00002-of-00003.parquet",
+    )
+    with pytest.raises(InvalidInputError, match="train-00002-of-00003.parquet' is not a shard"):
+        export(direct_copy, tmp_path / "hub")
+    assert not (tmp_path / "hub").exists()

@@ -1,4 +1,4 @@
-"""Preview pictures: contact sheet and animated episode, from a frame tree or an export."""
+"""Preview pictures: contact sheet and animated episode, of a tree, an export, a direct folder."""
 
 from __future__ import annotations
 
@@ -66,6 +66,14 @@ def test_preview_command(frame_tree, tmp_path, capsys):
     assert (tmp_path / CONTACT_SHEET_NAME).is_file() and (tmp_path / ANIMATION_NAME).is_file()
     assert "contact_sheet.png" in capsys.readouterr().out
     assert cli_main(["preview", str(tmp_path / "missing")]) == 2
+
+
+def test_previews_of_a_direct_folder_are_those_of_its_frame_tree(
+    direct_folder, exported_folder, tmp_path
+):
+    assert cli_main(["preview", str(direct_folder), "--output-dir", str(tmp_path)]) == 0
+    for name in (CONTACT_SHEET_NAME, ANIMATION_NAME):
+        assert (tmp_path / name).read_bytes() == (exported_folder / name).read_bytes()
 
 
 def test_environment_label():

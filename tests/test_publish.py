@@ -10,11 +10,14 @@ import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
+import datasets
 import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
+import atari_interleaved
+from atari_interleaved.card import card_yaml
 from atari_interleaved.cli import main as cli_main
 from atari_interleaved.errors import (
     AtariInterleavedError,
@@ -166,3 +169,46 @@ def test_without_a_token_the_error_says_how_to_get_one(hub_server, exported_fold
 def test_a_bad_repo_id_is_refused_first(hub_server, exported_folder):
     with pytest.raises(InvalidArgumentError, match="--repo-id 'a/b/c' is not valid"):
         publish(exported_folder, "a/b/c")
+
+
+def load_in_this_process(repo_id: str, cache: Path) -> dict[str, list]:
+    """Load both configs of ``repo_id`` from the fake Hub, images as digests."""
+    return {
+        config: row_digests(
+            datasets.load_dataset(repo_id, config, split="train", cache_dir=str(cache))
+        )
+        for config in CONFIG_NAMES
+    }
+
+
+def test_a_direct_folder_is_exported_then_published(
+    hub_server, direct_folder, direct_export, tmp_path
+):
+    report = publish(direct_folder, REPO_ID)
+    assert remote_files() == sorted([".gitattributes", *report.files])
+    assert "simple/train-00001-of-00002.parquet" in report.files
+    assert load_in_this_process(REPO_ID, tmp_path / "cache") == local_rows(direct_export)
+    card = Path(HfApi().hf_hub_download(REPO_ID, "README.md", repo_type="dataset")).read_text()
+    assert card_yaml(card) == card_yaml((direct_export / "README.md").read_text())
+    assert " --to-parquet --output-dir sampled_parquet\n" in card
+    assert not hub_server.server.errors
+
+
+def test_the_builders_dataset_dict_can_be_pushed_with_push_to_hub(hub_server, frame_tree, tmp_path):
+    pushed = {}
+    for config in CONFIG_NAMES:
+        dataset = atari_interleaved.load_frames(frame_tree, config, cache_dir=tmp_path / "built")
+        # Both ways: the DatasetDict (its splits), and its train split alone.
+        (dataset if config == "interleaved" else dataset["train"]).push_to_hub(
+            "test-user/pushed", config_name=config
+        )
+        pushed[config] = row_digests(dataset["train"])
+    assert {
+        "interleaved/train-00000-of-00001.parquet",
+        "simple/train-00000-of-00001.parquet",
+    } <= set(HfApi().list_repo_files("test-user/pushed", repo_type="dataset"))
+    card = HfApi().hf_hub_download("test-user/pushed", "README.md", repo_type="dataset")
+    header = card_yaml(Path(card).read_text())
+    assert [config["config_name"] for config in header["configs"]] == list(CONFIG_NAMES)
+    assert load_in_this_process("test-user/pushed", tmp_path / "cache") == pushed
+    assert not hub_server.server.errors

@@ -46,7 +46,8 @@ def add_export_options(parser: argparse.ArgumentParser, *, bad_episodes: bool = 
         default=DEFAULT_MAX_SHARD_BYTES,
         metavar="SIZE",
         help="size after which a parquet shard ends, e.g. 500MiB or 1GB; shards hold whole "
-        "episodes and row groups stay about 100 MB for the Hub viewer (default: 500MiB)",
+        "episodes and row groups stay about 100 MB for the Hub viewer; not for a folder of "
+        "'sample --to-parquet', whose shards are kept as they are (default: 500MiB)",
     )
     parser.add_argument(
         "--num-proc",

@@ -10,11 +10,12 @@ from atari_interleaved.commands._options import add_export_options, on_bad_episo
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_DIR", "add_arguments", "run"]
 
 COMMAND = "export"
-HELP = "export a frame tree to a Hub-ready dataset folder (parquet of both configs, card)"
+HELP = "export sampled data to a Hub-ready dataset folder (parquet of both configs, card)"
 DEFAULT_OUTPUT_DIR = "atari_interleaved_hub"
 
 DESCRIPTION = """\
-Export a frame tree to the folder a Hugging Face dataset repository holds:
+Export a frame tree, or a folder of 'sample --to-parquet', to the folder a Hugging Face
+dataset repository holds:
   README.md                              the dataset card (YAML: configs, features, sizes)
   interleaved/train-XXXXX-of-YYYYY.parquet   one row per episode
   simple/train-XXXXX-of-YYYYY.parquet        one row per frame
@@ -24,6 +25,11 @@ load_dataset(<folder>, "interleaved") and "simple" then work offline with Image 
 and pandas reads PNG bytes from the same files. The folder is written under a temporary
 name and renamed when complete; an existing non-empty folder is kept unless --overwrite
 (which replaces only an earlier export). Publish it with 'atari-interleaved publish'.
+
+The shards of a 'sample --to-parquet' folder already hold these rows: they are taken as they
+are (hard-linked when on the same file system, else copied), so --max-shard-bytes, which
+would re-shard them, is refused (their size was set by --episodes-per-shard). A folder with
+missing shards is an interrupted run: rerun its sample command to finish it first.
 """
 
 
@@ -33,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--input-dir",
         default="sampled_frames_organized",
         metavar="DIR",
-        help="frame tree written by the sample step (default: %(default)s)",
+        help="frame tree written by the sample step, or a folder of 'sample --to-parquet' "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--output-dir",

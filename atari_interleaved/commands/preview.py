@@ -10,8 +10,8 @@ COMMAND = "preview"
 HELP = "write a contact sheet (one frame per game) and an animated episode (GIF)"
 
 DESCRIPTION = """\
-Write the pictures the dataset card shows, from a frame tree or from a folder written by
-'atari-interleaved export':
+Write the pictures the dataset card shows, from a frame tree, a folder written by
+'atari-interleaved export' or a folder of 'sample --to-parquet':
   <output-dir>/previews/contact_sheet.png   the middle frame of each game's first episode
   <output-dir>/previews/episode.gif         the first episode, played back in real time
 """
@@ -20,7 +20,9 @@ Write the pictures the dataset card shows, from a frame tree or from a folder wr
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the preview arguments to ``parser``."""
     parser.add_argument(
-        "source", metavar="SOURCE", help="a frame tree or a folder written by export"
+        "source",
+        metavar="SOURCE",
+        help="a frame tree, a folder written by export, or a folder of 'sample --to-parquet'",
     )
     parser.add_argument(
         "--output-dir",

@@ -10,12 +10,13 @@ from atari_interleaved.commands._options import add_export_options, on_bad_episo
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "add_arguments", "run"]
 
 COMMAND = "publish"
-HELP = "upload an exported folder (or a frame tree) to a Hugging Face Hub dataset repository"
+HELP = "upload an exported folder (or sampled data) to a Hugging Face Hub dataset repository"
 
 DESCRIPTION = """\
 Upload a dataset to the Hugging Face Hub, creating the dataset repository if needed.
 --input-dir is a folder written by 'atari-interleaved export' (checked against its
-manifest.json first) or a frame tree (exported to a temporary folder first).
+manifest.json first), or a frame tree or a folder of 'sample --to-parquet' (exported to a
+temporary folder first, as 'atari-interleaved export' does).
 
 The upload is one commit that also deletes the repository's earlier shards, previews, card
 and manifest, so publishing changed data replaces the old files; other files are kept.
@@ -34,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--input-dir",
         required=True,
         metavar="DIR",
-        help="a folder written by 'atari-interleaved export', or a frame tree",
+        help="a folder written by 'atari-interleaved export', a frame tree, or a folder of "
+        "'sample --to-parquet'",
     )
     parser.add_argument(
         "--repo-id",

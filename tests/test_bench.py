@@ -1,0 +1,93 @@
+"""The benchmark scripts run in their quick mode and print every ratio the issues ask for.
+
+Only what is printed is checked, never how fast anything was.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+RATIO = r"\d+\.\d\dx"
+PERCENT = r"\d+%"
+
+
+def run_quick(script: str, workdir: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), "--quick", "--workdir", str(workdir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def summary(output: str) -> str:
+    assert "\nSummary: " in output, output
+    return output.split("\nSummary: ", 1)[1]
+
+
+def assert_ratio(text: str, label: str, value: str, goal: str | None = None) -> None:
+    """Assert a summary line ``label`` with a measured ``value`` (and ``goal``) is printed."""
+    pattern = rf"^{label}\s+{value}" + (rf"\s+{re.escape(goal)}\s+(yes|no)$" if goal else r"\s*$")
+    assert re.search(pattern, text, re.MULTILINE), f"no line matching {pattern!r} in:\n{text}"
+
+
+@pytest.mark.slow
+def test_bench_sample_prints_every_ratio(tmp_path):
+    output = run_quick("bench_sample.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []  # its scratch folder is removed
+
+    for measurement in ("bare loop", "folder mode, 1 worker", "direct-to-parquet, 1 worker"):
+        assert re.search(rf"^(sampler, )?{measurement}.*\s\d+\s+\d+\.\d\d\s+\d+", output, re.M)
+    assert "Per-stage profile of one sampler worker" in output
+    for stage in ("rom load", "emulation", "encode", "rest", "write"):
+        assert re.search(rf"^{stage}\s+\d+\s+\d+", output, re.MULTILINE), stage
+    for setting in (
+        "Pillow RGB, default level (6)",
+        "Pillow palette, default level (6)",
+        "sampler palette, level 6 (default)",
+        "sampler palette, level 1",
+    ):
+        assert re.search(rf"^{re.escape(setting)}\s+\d+\s+{RATIO}\s+\d+", output, re.M), setting
+
+    ratios = summary(output)
+    assert_ratio(ratios, "folder mode, 1 worker / bare loop", RATIO, ">= 2.00x")
+    assert_ratio(ratios, "direct-to-parquet, 1 worker / bare loop", RATIO, ">= 2.50x")
+    assert_ratio(ratios, r"direct-to-parquet / folder mode, 1 worker each", RATIO)
+    for mode in ("folder mode", "direct-to-parquet"):
+        assert_ratio(ratios, rf"parallel efficiency, {mode}, \d+ workers", PERCENT, ">= 95%")
+    ray_label = r"Ray backend \(local instance\) / local backend, \d+ workers"
+    if importlib.util.find_spec("ray") is None:
+        assert_ratio(ratios, ray_label, "skipped: ray is not installed")
+    else:
+        assert_ratio(ratios, ray_label, RATIO, ">= 0.85x")
+        assert_ratio(ratios, "  the same, counting Ray's start-up", RATIO)
+
+
+@pytest.mark.slow
+def test_bench_convert_prints_every_ratio(tmp_path):
+    output = run_quick("bench_convert.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+    ratios = summary(output)
+    for config in ("interleaved", "simple"):
+        for num_proc in (1, 2):
+            label = f"convert {config}, num_proc={num_proc} / bare read\\+write"
+            assert_ratio(ratios, label, RATIO, "<= 1.50x")
+        label = rf"convert {config}, num_proc=1 / bare write \(bytes in memory\)"
+        assert_ratio(ratios, label, RATIO, "<= 1.50x")
+    for num_proc in (1, 2):
+        assert_ratio(ratios, f"export, num_proc={num_proc} / bare read\\+write", RATIO)
+    assert_ratio(ratios, r"export, num_proc=1 / bare write \(bytes in memory\)", RATIO)
+    for job in ("convert interleaved, row groups 100 MB", "convert simple, row groups 100 MB"):
+        assert_ratio(ratios, f"peak memory, {job}: 4000 / 2000 frames", RATIO, "<= 1.10x")
+    assert_ratio(ratios, "peak memory, export: 4000 / 2000 frames", RATIO, "<= 1.10x")
