@@ -9,6 +9,8 @@ import argparse
 import logging
 import sys
 
+from atari_interleaved.commands.options import add_reading_options, on_bad_episodes
+
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_FILE", "add_arguments", "run", "main"]
 
 _MODULE = "atari_interleaved.generate.convert_to_training_data"
@@ -35,16 +37,6 @@ and renamed when complete; an existing output is kept unless --overwrite.
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the conversion flags to ``parser``."""
     parser.add_argument(
@@ -69,20 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace --output-file if it exists"
     )
-    parser.add_argument(
-        "--skip-bad-episodes",
-        action="store_true",
-        help="leave out episode folders that fail a check, with a warning listing them, "
-        "instead of stopping at the first",
-    )
-    parser.add_argument(
-        "--num-proc",
-        type=_positive_int,
-        default=1,
-        metavar="N",
-        help="processes reading and checking episodes (default: %(default)s)",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    add_reading_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         args.format,
         overwrite=args.overwrite,
         num_proc=args.num_proc,
-        on_bad_episodes="skip" if args.skip_bad_episodes else "error",
+        on_bad_episodes=on_bad_episodes(args),
         progress=not args.no_progress,
     )
     print(report.summary())

@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 
+from atari_interleaved.commands.options import integer, number
 from atari_interleaved.generate.frame_encoder import DEFAULT_COMPRESS_LEVEL
 from atari_interleaved.generate.policy import DEFAULT_POLICY
 from atari_interleaved.generate.seeding import DEFAULT_SEED
@@ -34,25 +35,11 @@ resumes when rerun with the same command: complete episodes are kept.
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the sampling flags to ``parser``."""
     parser.add_argument(
         "--frames-per-env",
-        type=_positive_int,
+        type=integer,
         default=60,
         metavar="N",
         help="record at most N frames per episode; an episode also ends at game over or "
@@ -60,14 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-episodes",
-        type=_positive_int,
+        type=integer,
         default=3,
         metavar="M",
         help="episodes per game (default: %(default)s)",
     )
     parser.add_argument(
         "--randomness",
-        type=_float,
+        type=number,
         default=0.2,
         metavar="R",
         help="in [0, 1]: at each step, with probability R the action is drawn uniformly from "
@@ -77,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--parallel",
-        type=_positive_int,
+        type=integer,
         default=os.cpu_count() or 1,
         metavar="P",
         help="worker processes over (game, episode) tasks (default: the number of CPUs, "
@@ -98,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=_positive_int,
+        type=integer,
         default=DEFAULT_SEED,
         help="base seed; each episode's seed derives from it, the game and the episode "
         "number (default: %(default)s)",
@@ -114,13 +101,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("ALE settings (defaults of the ALE/<Game>-v5 environments)")
     group.add_argument(
         "--frameskip",
-        type=_positive_int,
+        type=integer,
         default=ale.frameskip,
         help="emulator frames per step (default: %(default)s)",
     )
     group.add_argument(
         "--repeat-action-probability",
-        type=_float,
+        type=number,
         default=ale.repeat_action_probability,
         metavar="P",
         help="sticky actions: probability of keeping the previous action on each emulator "
@@ -133,14 +120,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--max-num-frames-per-episode",
-        type=_positive_int,
+        type=integer,
         default=ale.max_num_frames_per_episode,
         metavar="N",
         help="ALE's episode length limit in emulator frames (truncation) (default: %(default)s)",
     )
     parser.add_argument(
         "--png-compress-level",
-        type=_positive_int,
+        type=integer,
         default=DEFAULT_COMPRESS_LEVEL,
         metavar="L",
         help="zlib level 0-9 of the palette PNG frames: 6 is half the size of 1, which "
@@ -178,7 +165,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--episodes-per-shard",
-        type=_positive_int,
+        type=integer,
         default=None,
         metavar="K",
         help="with --to-parquet, episodes of one game per shard (default: about 100k frames "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from atari_interleaved.commands._options import add_export_options, positive_int
+from atari_interleaved.commands.options import add_export_options, positive_int
 from atari_interleaved.pipeline import (
     DEFAULT_FRAMES_DIR,
     DEFAULT_FRAMES_PER_ENV,

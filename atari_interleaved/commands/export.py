@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from atari_interleaved.commands._options import add_export_options, on_bad_episodes
+from atari_interleaved.commands.options import add_export_options, on_bad_episodes
 
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_DIR", "add_arguments", "run"]
 

@@ -1,0 +1,100 @@
+"""Argument types and flags shared by the commands (``sample``, ``convert``, ``export``, ...)."""
+
+from __future__ import annotations
+
+import argparse
+
+from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES
+
+__all__ = [
+    "integer",
+    "number",
+    "parse_size",
+    "positive_int",
+    "add_reading_options",
+    "add_export_options",
+    "on_bad_episodes",
+]
+
+
+def parse_size(text: str) -> int:
+    """Parse a size in bytes: ``524288000``, ``500MiB``, ``500MB``, ``2GB``."""
+    from datasets.utils.py_utils import convert_file_size_to_int
+
+    try:
+        size = int(text) if text.strip().isdigit() else convert_file_size_to_int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 500MB, 1GiB or a number of bytes, got {text!r}"
+        ) from None
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive size, got {text!r}")
+    return size
+
+
+def integer(text: str) -> int:
+    """Parse an integer (its range is checked where the value is used, naming the flag)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def number(text: str) -> float:
+    """Parse a number (its range is checked where the value is used, naming the flag)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """Parse a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_reading_options(parser: argparse.ArgumentParser, *, bad_episodes: bool = True) -> None:
+    """Add ``--num-proc``, ``--no-progress`` and (if ``bad_episodes``) ``--skip-bad-episodes``."""
+    parser.add_argument(
+        "--num-proc",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="processes reading and checking episodes (default: %(default)s)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="do not show progress bars")
+    if bad_episodes:
+        parser.add_argument(
+            "--skip-bad-episodes",
+            action="store_true",
+            help="leave out episode folders that fail a check, with a warning listing them, "
+            "instead of stopping at the first",
+        )
+
+
+def add_export_options(parser: argparse.ArgumentParser, *, bad_episodes: bool = True) -> None:
+    """Add ``--max-shard-bytes``, ``--num-proc``, ``--no-progress`` and ``--skip-bad-episodes``.
+
+    ``--skip-bad-episodes`` only if ``bad_episodes`` (a command reading user trees).
+    """
+    parser.add_argument(
+        "--max-shard-bytes",
+        type=parse_size,
+        default=DEFAULT_MAX_SHARD_BYTES,
+        metavar="SIZE",
+        help="size after which a parquet shard ends, e.g. 500MiB or 1GB; shards hold whole "
+        "episodes and row groups stay about 100 MB for the Hub viewer; not for a folder of "
+        "'sample --to-parquet', whose shards are kept as they are (default: 500MiB)",
+    )
+    add_reading_options(parser, bad_episodes=bad_episodes)
+
+
+def on_bad_episodes(args: argparse.Namespace) -> str:
+    """Return the ``on_bad_episodes`` value of parsed flags."""
+    return "skip" if args.skip_bad_episodes else "error"
