@@ -10,13 +10,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
+from atari_interleaved.convert import convert
+from atari_interleaved.features import CONFIG_NAMES
 from atari_interleaved.generate.sampler import sample
 from atari_interleaved.generate.settings import EpisodeSettings
 from tests.frame_trees import EPISODES, FRAMES, GAMES
 
-__all__ = ["frame_tree", "tree_copy"]
+__all__ = ["converted", "frame_tree", "tree_copy"]
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +41,14 @@ def frame_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tree_copy(frame_tree: Path, tmp_path: Path) -> Path:
     """A copy of ``frame_tree`` that the test may change."""
     return Path(shutil.copytree(frame_tree, tmp_path / "sampled_frames_organized"))
+
+
+@pytest.fixture(scope="session")
+def converted(frame_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
+    """The rows ``convert`` writes from ``frame_tree``, one file per config (PIPELINE.md's)."""
+    folder = tmp_path_factory.mktemp("converted")
+    rows = {}
+    for config in CONFIG_NAMES:
+        convert(frame_tree, folder / f"{config}.parquet", config)
+        rows[config] = pq.read_table(folder / f"{config}.parquet").to_pylist()
+    return rows

@@ -8,13 +8,11 @@ import shutil
 import datasets
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
 import atari_interleaved
 from atari_interleaved.builder import AtariInterleaved, load_frames
-from atari_interleaved.convert import convert
 from atari_interleaved.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.features import CONFIG_NAMES, features, image_columns
 from tests.frame_trees import ALIEN_EPISODE, FRAMES, ORDER
@@ -27,16 +25,6 @@ def as_png_bytes(table: pa.Table, config: str) -> list[dict]:
         for column in image_columns(config):
             value = row[column]
             row[column] = [v["bytes"] for v in value] if isinstance(value, list) else value["bytes"]
-    return rows
-
-
-@pytest.fixture(scope="module")
-def converted(frame_tree, tmp_path_factory) -> dict[str, list[dict]]:
-    folder = tmp_path_factory.mktemp("converted")
-    rows = {}
-    for config in CONFIG_NAMES:
-        convert(frame_tree, folder / f"{config}.parquet", config)
-        rows[config] = pq.read_table(folder / f"{config}.parquet").to_pylist()
     return rows
 
 

@@ -14,13 +14,11 @@ from pathlib import Path
 
 import datasets
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
 import atari_interleaved.export as export_module
 from atari_interleaved.cli import main as cli_main
-from atari_interleaved.convert import convert
 from atari_interleaved.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
 from atari_interleaved.export import export
 from atari_interleaved.features import CONFIG_NAMES, features
@@ -44,17 +42,6 @@ def test_layout_is_what_push_to_hub_writes(exported_folder):
         "simple/train-00000-of-00001.parquet",
     ]
     assert verify(exported_folder).ok
-
-
-@pytest.fixture(scope="module")
-def converted(frame_tree, tmp_path_factory):
-    """The rows convert writes to one file per config (PIPELINE.md's files)."""
-    folder = tmp_path_factory.mktemp("converted")
-    rows = {}
-    for config in CONFIG_NAMES:
-        convert(frame_tree, folder / f"{config}.parquet", config)
-        rows[config] = pq.read_table(folder / f"{config}.parquet").to_pylist()
-    return rows
 
 
 @pytest.mark.parametrize("config", CONFIG_NAMES)
