@@ -190,7 +190,9 @@ def _read_direct(root: Path) -> tuple[Provenance, list[Chunk]]:
         )
     for chunk in plan:
         provenance.episodes_per_game[chunk.game] += len(chunk.indices)
-    default = default_episodes_per_shard(settings.frames_per_env)
+    default = default_episodes_per_shard(
+        settings.frames_per_env, provenance.max_episodes, len(games)
+    )
     if plan_shards(games, provenance.max_episodes, default) != plan:
         provenance.episodes_per_shard = per_shard
     return provenance, plan

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from atari_interleaved.episode import Episode
@@ -103,19 +104,19 @@ def stats_from_tree(
     return stats_from_episodes(read_episodes(tree.episodes, on_bad_episodes=on_bad_episodes))
 
 
-def _read_columns(folder: Path, config: str, columns: list[str]) -> dict[str, list]:
+_BATCH_ROWS = 65_536
+
+
+def _batches(folder: Path, config: str, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """Yield ``columns`` of the shards of ``config`` a batch at a time (memory stays flat)."""
     shards = existing_shards(folder / config)
     if not shards:
         raise InvalidInputError(
             f"{str(folder)!r} has no {config}/train-*.parquet shards: give a folder written by "
             "'atari-interleaved export'"
         )
-    values: dict[str, list] = {column: [] for column in columns}
     for shard in shards:
-        table = pq.read_table(shard, columns=columns)
-        for column in columns:
-            values[column] += table.column(column).to_pylist()
-    return values
+        yield from pq.ParquetFile(shard).iter_batches(batch_size=_BATCH_ROWS, columns=columns)
 
 
 def stats_from_parquet(folder: str | os.PathLike[str]) -> DatasetStats:
@@ -126,25 +127,22 @@ def stats_from_parquet(folder: str | os.PathLike[str]) -> DatasetStats:
     """
     folder = Path(folder)
     stats = DatasetStats()
-    episodes = _read_columns(
-        folder, "interleaved", ["environment", "num_frames", "episode_return", "end_reason"]
-    )
-    rows = zip(
-        episodes["environment"],
-        episodes["num_frames"],
-        episodes["episode_return"],
-        episodes["end_reason"],
-        strict=True,
-    )
-    for environment, num_frames, episode_return, end_reason in rows:
-        game = stats.game(environment)
-        game.episodes += 1
-        game.frames += num_frames
-        if episode_return is not None:
-            game.returns.append(episode_return)
-        if end_reason is not None:
-            game.end_reasons[end_reason] += 1
-    frames = _read_columns(folder, "simple", ["environment", "action"])
-    for environment, action in zip(frames["environment"], frames["action"], strict=True):
-        stats.game(environment).actions[action] += 1
+    columns = ["environment", "num_frames", "episode_return", "end_reason"]
+    for batch in _batches(folder, "interleaved", columns):
+        for row in batch.to_pylist():  # one row per episode: few
+            game = stats.game(row["environment"])
+            game.episodes += 1
+            game.frames += row["num_frames"]
+            if row["episode_return"] is not None:
+                game.returns.append(row["episode_return"])
+            if row["end_reason"] is not None:
+                game.end_reasons[row["end_reason"]] += 1
+    for batch in _batches(folder, "simple", ["environment", "action"]):
+        counts = (
+            pa.Table.from_batches([batch])
+            .group_by(["environment", "action"])
+            .aggregate([([], "count_all")])
+        )
+        for row in counts.to_pylist():
+            stats.game(row["environment"]).actions[row["action"]] += row["count_all"]
     return stats

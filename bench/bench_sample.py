@@ -318,7 +318,9 @@ def profile(work: Workload, root: Path, to_parquet: bool) -> tuple[int, dict[str
     """
     sink: EpisodeSink
     if to_parquet:
-        per_shard = default_episodes_per_shard(work.settings.frames_per_env)
+        per_shard = default_episodes_per_shard(
+            work.settings.frames_per_env, work.episodes, len(work.games)
+        )
         chunks = plan_shards(work.games, work.episodes, per_shard)
         sink = store = ParquetStore(root, chunks)
     else:

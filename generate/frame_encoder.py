@@ -6,12 +6,12 @@ as a palette PNG (colour type 3) holding only the colours it uses, in index orde
 fewest bits per pixel that fit them (most frames use at most 16 colours: 4 bits). Decoded
 and converted to RGB (``Image.open(...).convert("RGB")``) it is exactly ``getScreenRGB()``.
 
-The PNG is assembled here from its four chunks with the standard library's ``zlib``: with
-Pillow's ``save`` its per-call set-up cost more than the compression, and Pillow writes
-8 bits per pixel. Measured on Alien, Pong and Space Invaders screens (``bench/``):
-zlib level 6 encodes as fast as Pillow's palette PNG at level 1 and is half its size
-(about 470 bytes a frame against 930; Pillow's RGB PNG at its default level: 1,070);
-level 1 is a third faster again and 850 bytes.
+The PNG is assembled here from its four chunks with the standard library's ``zlib``, since
+Pillow writes palette images at 8 bits per pixel. Measured on Alien, Pong and Space Invaders
+screens, one core (``python3 bench/bench_sample.py``, encodes/s and bytes a frame): this
+encoder at level 6, 4.9k and 477; at level 1, 6.5k and 874; Pillow's RGB PNG at its default
+level, 1.9k and 1,075; Pillow's 8-bit palette PNG with ALE's whole palette, 5.8k and 1,351
+at level 6, 12k and 1,950 at level 1.
 
 The colour of each palette index is learnt from ALE itself the first time it appears (one
 ``getScreenRGB`` call), so no palette table is copied here; what is written depends only on

@@ -19,6 +19,7 @@ and samples the others again.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -49,12 +50,25 @@ __all__ = [
 PARQUET_CONFIG_FORMAT = "atari-interleaved/sampling-parquet/1"
 
 SHARD_FRAMES = 100_000
-"""Frames a shard holds at most by default: about 150 MB of PNG, 3 row groups."""
+"""Frames a shard holds at most by default: about 50 MB of PNG."""
+
+MIN_SHARDS = 32
+"""Shards a run is cut into at least by default (when it has that many episodes): a shard is
+one worker's task, so there must be enough of them for every worker to stay busy to the end.
+A constant, not ``--parallel``, so that the shards never depend on the machine."""
 
 
-def default_episodes_per_shard(frames_per_env: int) -> int:
-    """Return how many episodes of at most ``frames_per_env`` frames make a shard."""
-    return max(1, SHARD_FRAMES // frames_per_env)
+def default_episodes_per_shard(frames_per_env: int, max_episodes: int, games: int) -> int:
+    """Return how many episodes of one game make a shard by default.
+
+    >>> default_episodes_per_shard(60, 3, 104), default_episodes_per_shard(500, 4, 3)
+    (3, 1)
+    >>> default_episodes_per_shard(10_000, 100, 1)
+    4
+    """
+    by_size = max(1, SHARD_FRAMES // frames_per_env)
+    by_count = math.ceil(max_episodes / math.ceil(MIN_SHARDS / games))
+    return max(1, min(by_size, by_count))
 
 
 def plan_shards(games: Sequence[str], max_episodes: int, episodes_per_shard: int) -> list[Chunk]:

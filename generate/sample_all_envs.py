@@ -168,8 +168,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=integer,
         default=None,
         metavar="K",
-        help="with --to-parquet, episodes of one game per shard (default: about 100k frames "
-        "per shard)",
+        help="with --to-parquet, episodes of one game per shard; a shard is one worker's task "
+        "(default: at most 100k frames a shard, and at least 32 shards a run when it has "
+        "that many episodes, whatever --parallel)",
     )
     parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     parser.add_argument("--list-envs", action="store_true", help="print the known games and exit")

@@ -41,8 +41,8 @@ def export_copy(exported_folder: Path, tmp_path: Path) -> Path:
 def direct_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The episodes of ``frame_tree`` sampled straight into parquet shards (read-only).
 
-    One shard per game (the default plan):
-    ``<folder>/{interleaved,simple}/train-0000{0,1}-of-00002.parquet``.
+    One shard per episode (the default plan for so few episodes):
+    ``<folder>/{interleaved,simple}/train-0000{0..3}-of-00004.parquet``.
     """
     root = tmp_path_factory.mktemp("direct") / "sampled_parquet"
     sample(

@@ -184,7 +184,7 @@ def test_the_card_of_a_direct_folder_is_that_of_its_frame_tree(card, direct_expo
     assert without_sizes(header) == without_sizes(card_yaml(card))
     for info in header["dataset_info"]:
         shards = sorted((direct_export / info["config_name"]).glob("train-*.parquet"))
-        assert len(shards) == 2
+        assert len(shards) == len(GAMES) * EPISODES  # an episode a shard
         assert info["download_size"] == sum(shard.stat().st_size for shard in shards)
     # Everything but the commands and shard names: figures, tables, settings, schemas.
     assert code_blocks(direct, "bash")[0] != code_blocks(card, "bash")[0]
@@ -208,12 +208,12 @@ def test_a_direct_folder_of_other_shards_names_its_episodes_per_shard(direct_fol
     folder = tmp_path / "sampled_parquet"
     folder.mkdir()
     config = json.loads((direct_folder / "sampling_config.json").read_text())
-    config["shards"] = [[chunk.game, list(chunk.indices)] for chunk in plan_shards(GAMES, 2, 1)]
+    config["shards"] = [[chunk.game, list(chunk.indices)] for chunk in plan_shards(GAMES, 2, 2)]
     (folder / "sampling_config.json").write_text(json.dumps(config))
     provenance = read_provenance(folder)
     assert provenance.episodes_per_game == dict.fromkeys(GAMES, EPISODES)
     assert provenance.sample_command().endswith(
-        " --to-parquet --episodes-per-shard 1 --output-dir sampled_parquet"
+        " --to-parquet --episodes-per-shard 2 --output-dir sampled_parquet"
     )
     config["shards"] = [["alien", [0, 1]], ["pong", [0]]]
     (folder / "sampling_config.json").write_text(json.dumps(config))

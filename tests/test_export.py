@@ -27,7 +27,7 @@ from tests.export_utils import row_digests
 from tests.frame_trees import EPISODES, FRAMES, GAMES
 from tests.tree_utils import tree_digest
 
-DIRECT_SHARDS = [f"train-0000{i}-of-00002.parquet" for i in range(2)]
+DIRECT_SHARDS = [f"train-0000{i}-of-00004.parquet" for i in range(4)]
 
 ROWS = {"interleaved": len(GAMES) * EPISODES, "simple": len(GAMES) * EPISODES * FRAMES}
 
@@ -198,7 +198,7 @@ def test_an_unfinished_direct_folder_is_refused_with_the_command_to_finish_it(
     with pytest.raises(InvalidInputError) as caught:
         export(direct_copy, tmp_path / "hub")
     message = str(caught.value)
-    assert "unfinished 'sample --to-parquet' run: 1 of 2 shards are missing" in message
+    assert "unfinished 'sample --to-parquet' run: 1 of 4 shards are missing" in message
     assert f"(simple/{DIRECT_SHARDS[1]})" in message and "Rerun its sample command" in message
     command = message.splitlines()[-1].strip()
     assert command.startswith("atari-interleaved sample --envs alien,pong --max-episodes 2 ")

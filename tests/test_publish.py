@@ -186,7 +186,7 @@ def test_a_direct_folder_is_exported_then_published(
 ):
     report = publish(direct_folder, REPO_ID)
     assert remote_files() == sorted([".gitattributes", *report.files])
-    assert "simple/train-00001-of-00002.parquet" in report.files
+    assert "simple/train-00003-of-00004.parquet" in report.files
     assert load_in_this_process(REPO_ID, tmp_path / "cache") == local_rows(direct_export)
     card = Path(HfApi().hf_hub_download(REPO_ID, "README.md", repo_type="dataset")).read_text()
     assert card_yaml(card) == card_yaml((direct_export / "README.md").read_text())
