@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from importlib import metadata as importlib_metadata
 
 import numpy as np
 
@@ -27,21 +26,19 @@ from atari_interleaved.generate.policy import load_policy_factory, needs_observa
 from atari_interleaved.generate.seeding import episode_seed, episode_streams
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.layout import episode_dir_name
+from atari_interleaved.manifest import library_versions
 
-__all__ = ["GameEmulator", "library_versions", "rom_md5"]
+__all__ = ["SAMPLING_PACKAGES", "GameEmulator", "rom_md5", "sampling_versions"]
+
+
+SAMPLING_PACKAGES = ("atari-interleaved", "ale-py", "gymnasium", "numpy", "pillow")
+"""The libraries that decide what an episode contains."""
 
 
 @functools.cache
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that decide what an episode contains."""
-    names = ["atari-interleaved", "ale-py", "gymnasium", "numpy", "pillow"]
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            versions[name] = "unknown"
-    return versions
+def sampling_versions() -> dict[str, str]:
+    """Return the installed versions of :data:`SAMPLING_PACKAGES` (read once per process)."""
+    return library_versions(SAMPLING_PACKAGES)
 
 
 @functools.cache
@@ -177,7 +174,7 @@ class GameEmulator:
             end_reason=end_reason,  # type: ignore[arg-type]
             png={"color_type": "palette", "compress_level": settings.png_compress_level},
             rom_md5=rom_md5(self.game),
-            versions=library_versions(),
+            versions=sampling_versions(),
         )
         return Episode(
             game=self.game,

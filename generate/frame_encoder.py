@@ -64,6 +64,9 @@ class PaletteFrameEncoder:
         self.compress_level = compress_level
         self._colours = np.zeros((256, 3), dtype=np.uint8)
         self._known = np.zeros(256, dtype=bool)
+        # Index -> position in the frame's palette. Only the entries of the colours present
+        # are set for a frame, and only those are looked up, so it is never cleared.
+        self._lookup = np.zeros(256, dtype=np.uint8)
 
     def encode(self, screen: np.ndarray, screen_rgb: Callable[[], np.ndarray]) -> bytes:
         """Return the PNG bytes of ``screen``.
@@ -79,9 +82,8 @@ class PaletteFrameEncoder:
         present = np.flatnonzero(np.asarray(histogram, dtype=np.int64))
         if not self._known[present].all():
             self._learn_colours(screen, screen_rgb(), present[~self._known[present]])
-        lookup = np.zeros(256, dtype=np.uint8)
-        lookup[present] = np.arange(len(present), dtype=np.uint8)
-        indices = np.take(lookup, screen)
+        self._lookup[present] = np.arange(len(present), dtype=np.uint8)
+        indices = np.take(self._lookup, screen)
         bits = _bits_per_pixel(len(present))
         per_byte = 8 // bits
         padded = -width % per_byte

@@ -31,7 +31,7 @@ from atari_interleaved.episode import Episode
 from atari_interleaved.errors import InvalidArgumentError, OutputExistsError
 from atari_interleaved.features import CONFIG_NAMES, ConfigName, arrow_schema, image_columns
 from atari_interleaved.games import env_id
-from atari_interleaved.generate.emulator import library_versions, rom_md5
+from atari_interleaved.generate.emulator import rom_md5, sampling_versions
 from atari_interleaved.generate.folder_store import check_writable_dir, settings_differences
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.generate.tasks import Chunk
@@ -126,7 +126,7 @@ class ParquetStore:
             "shards": [[chunk.game, list(chunk.indices)] for chunk in self.shards],
             "env_ids": {game: env_id(game) for game in games},
             "rom_md5": {game: rom_md5(game) for game in games},
-            "versions": library_versions(),
+            "versions": sampling_versions(),
         }
         config_path = self.root / SAMPLING_CONFIG_NAME
         recorded = _read_json(config_path)

@@ -122,9 +122,8 @@ def sample(
     else:
         if episodes_per_shard is not None:
             raise InvalidArgumentError("--episodes-per-shard needs --to-parquet")
-        sink = FolderStore(output_dir)
-        sink.prepare(settings, overwrite=overwrite)
-        store = sink
+        store = sink = FolderStore(output_dir)
+        store.prepare(settings, overwrite=overwrite)
         pending = pending_episodes(
             games, max_episodes, lambda game, i: store.is_complete(game, i, settings.randomness)
         )

@@ -15,10 +15,8 @@ from pathlib import Path
 import pytest
 
 from atari_interleaved.export import export
-from atari_interleaved.generate.sampler import sample
-from atari_interleaved.generate.settings import EpisodeSettings
 from tests.export_utils import REPO_ID
-from tests.frame_trees import EPISODES, FRAMES, GAMES
+from tests.frame_trees import sample_tree
 
 __all__ = ["exported_folder", "export_copy", "direct_folder", "direct_export"]
 
@@ -44,17 +42,7 @@ def direct_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     One shard per episode (the default plan for so few episodes):
     ``<folder>/{interleaved,simple}/train-0000{0..3}-of-00004.parquet``.
     """
-    root = tmp_path_factory.mktemp("direct") / "sampled_parquet"
-    sample(
-        root,
-        envs=list(GAMES),
-        max_episodes=EPISODES,
-        parallel=1,
-        settings=EpisodeSettings(frames_per_env=FRAMES),
-        to_parquet=True,
-        progress=False,
-    )
-    return root
+    return sample_tree(tmp_path_factory.mktemp("direct") / "sampled_parquet", to_parquet=True)
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,7 @@ import pytest
 
 from atari_interleaved.convert import convert
 from atari_interleaved.features import CONFIG_NAMES
-from atari_interleaved.generate.sampler import sample
-from atari_interleaved.generate.settings import EpisodeSettings
-from tests.frame_trees import EPISODES, FRAMES, GAMES
+from tests.frame_trees import sample_tree
 
 __all__ = ["converted", "frame_tree", "tree_copy"]
 
@@ -25,16 +23,7 @@ __all__ = ["converted", "frame_tree", "tree_copy"]
 @pytest.fixture(scope="session")
 def frame_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real frame tree (read-only): ``<tree>/atari_{alien,pong}/episode_00{0,1}_rand0.2``."""
-    root = tmp_path_factory.mktemp("frames") / "sampled_frames_organized"
-    sample(
-        root,
-        envs=list(GAMES),
-        max_episodes=EPISODES,
-        parallel=1,
-        settings=EpisodeSettings(frames_per_env=FRAMES),
-        progress=False,
-    )
-    return root
+    return sample_tree(tmp_path_factory.mktemp("frames") / "sampled_frames_organized")
 
 
 @pytest.fixture

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["GAMES", "EPISODES", "FRAMES", "ALIEN_EPISODE", "ORDER", "drop_metadata"]
+from atari_interleaved.generate.sampler import sample
+from atari_interleaved.generate.settings import EpisodeSettings
+
+__all__ = ["GAMES", "EPISODES", "FRAMES", "ALIEN_EPISODE", "ORDER", "drop_metadata", "sample_tree"]
 
 GAMES = ("alien", "pong")
 EPISODES = 2
@@ -18,4 +21,18 @@ def drop_metadata(root: Path) -> Path:
     """Remove every ``episode.json`` and ``sampling_config.json`` (a tree from another tool)."""
     for path in [*root.rglob("episode.json"), *root.glob("sampling_config.json")]:
         path.unlink()
+    return root
+
+
+def sample_tree(root: Path, *, to_parquet: bool = False) -> Path:
+    """Sample the test episodes (``GAMES`` x ``EPISODES`` x ``FRAMES``) into ``root``."""
+    sample(
+        root,
+        envs=list(GAMES),
+        max_episodes=EPISODES,
+        parallel=1,
+        settings=EpisodeSettings(frames_per_env=FRAMES),
+        to_parquet=to_parquet,
+        progress=False,
+    )
     return root
