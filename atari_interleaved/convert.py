@@ -2,7 +2,8 @@
 
 :func:`convert` writes one file, what ``convert_to_training_data.py`` of PIPELINE.md writes;
 :func:`write_config` writes the shards of a config for a dataset repository
-(``<output_dir>/<config>/train-00000-of-0000N.parquet``). Both read the episodes in the
+(``<output_dir>/<config>/train-00000-of-0000N.parquet``), :func:`write_configs` those of
+several configs in one reading of the tree. Both read the episodes in the
 tree's stable order (``num_proc`` worker processes read and check them), build the rows of
 :mod:`atari_interleaved.rows` (the rows the ``datasets`` builder yields too) and write them
 with :mod:`atari_interleaved.parquet_writer`: under a temporary name until complete, in row
@@ -21,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,10 +48,11 @@ from atari_interleaved.reader import (
 )
 from atari_interleaved.rows import episode_rows
 
-__all__ = ["ConvertReport", "rows_to_table", "convert", "write_config"]
+__all__ = ["ConvertReport", "rows_to_table", "convert", "write_config", "write_configs"]
 
 _Writer = ParquetFileWriter | ShardedParquetWriter
-_Result = tuple[pa.Table, int] | BadInput
+_OpenWriter = Callable[[pa.Schema, list[str]], _Writer]
+_Result = tuple[dict[ConfigName, pa.Table], int] | BadInput
 
 
 @dataclass
@@ -88,12 +90,17 @@ def rows_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     )
 
 
-def _convert_episode(source: EpisodeDir, config_name: ConfigName, on_bad: OnBadEpisodes) -> _Result:
-    """Return the table and frame count of an episode, or (when skipping) its problem."""
+def _convert_episode(
+    source: EpisodeDir, config_names: Sequence[ConfigName], on_bad: OnBadEpisodes
+) -> _Result:
+    """Return an episode's table in each config and its frame count, or (skipping) its problem."""
     skipped: list[BadInput] = []
     for episode in read_episodes([source], on_bad_episodes=on_bad, skipped=skipped):
-        table = rows_to_table(episode_rows(episode, config_name), arrow_schema(config_name))
-        return table, episode.num_frames
+        tables = {
+            config: rows_to_table(episode_rows(episode, config), arrow_schema(config))
+            for config in config_names
+        }
+        return tables, episode.num_frames
     return skipped[0]
 
 
@@ -104,7 +111,10 @@ def _ignore_interrupts() -> None:
 
 @contextmanager
 def _converted_episodes(
-    sources: Sequence[EpisodeDir], config_name: ConfigName, num_proc: int, on_bad: OnBadEpisodes
+    sources: Sequence[EpisodeDir],
+    config_names: Sequence[ConfigName],
+    num_proc: int,
+    on_bad: OnBadEpisodes,
 ) -> Iterator[Iterator[_Result]]:
     """Give the results of :func:`_convert_episode` for ``sources``, in order.
 
@@ -112,14 +122,14 @@ def _converted_episodes(
     work at most two episodes ahead each, so memory stays bounded.
     """
     if num_proc == 1:
-        yield (_convert_episode(source, config_name, on_bad) for source in sources)
+        yield (_convert_episode(source, config_names, on_bad) for source in sources)
         return
     pool = ProcessPoolExecutor(
         num_proc, mp_context=multiprocessing.get_context("fork"), initializer=_ignore_interrupts
     )
     remaining = iter(sources)
     window: deque[Future[_Result]] = deque(
-        pool.submit(_convert_episode, source, config_name, on_bad)
+        pool.submit(_convert_episode, source, config_names, on_bad)
         for source in itertools.islice(remaining, 2 * num_proc)
     )
 
@@ -128,7 +138,7 @@ def _converted_episodes(
             result = window.popleft().result()
             following = next(remaining, None)
             if following is not None:
-                window.append(pool.submit(_convert_episode, following, config_name, on_bad))
+                window.append(pool.submit(_convert_episode, following, config_names, on_bad))
             yield result
 
     try:
@@ -139,46 +149,64 @@ def _converted_episodes(
 
 def _run(
     input_dir: str | os.PathLike[str],
-    config_name: ConfigName,
-    open_writer: Callable[[pa.Schema, list[str]], _Writer],
+    open_writers: dict[ConfigName, _OpenWriter],
     *,
     num_proc: int,
     on_bad_episodes: OnBadEpisodes,
     progress: bool,
-) -> ConvertReport:
-    """Convert the tree at ``input_dir`` into the writer ``open_writer(schema, image_columns)``."""
+) -> dict[ConfigName, ConvertReport]:
+    """Convert the tree at ``input_dir`` into ``open_writers[config](schema, image_columns)``.
+
+    Each episode is read and checked once, whatever the number of configs written.
+    """
     if not isinstance(num_proc, int) or num_proc < 1:
         raise InvalidArgumentError(f"num_proc must be a positive integer, but got {num_proc!r}")
     started = time.perf_counter()
     tree = scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
-    report = ConvertReport(config_name, skipped=list(tree.skipped))
-    with _converted_episodes(tree.episodes, config_name, num_proc, on_bad_episodes) as results:
-        with open_writer(arrow_schema(config_name), image_columns(config_name)) as writer:
+    configs = list(open_writers)
+    reports = {config: ConvertReport(config) for config in configs}
+    skipped = list(tree.skipped)
+    converted = 0
+    with _converted_episodes(tree.episodes, configs, num_proc, on_bad_episodes) as results:
+        with ExitStack() as stack:
+            writers = {
+                config: stack.enter_context(
+                    open_writer(arrow_schema(config), image_columns(config))
+                )
+                for config, open_writer in open_writers.items()
+            }
             bar = tqdm(total=len(tree.episodes), unit="episode", disable=not progress)
             for source, result in zip(tree.episodes, results, strict=True):
                 bar.update()
                 if isinstance(result, BadInput):
-                    report.skipped.append(result)
+                    skipped.append(result)
                     continue
-                table, frames = result
-                writer.write(table)
-                report.episodes += 1
-                report.rows += table.num_rows
-                report.frames += frames
-                report.num_bytes += table.nbytes
-                if source.game not in report.games:
-                    report.games.append(source.game)
+                tables, frames = result
+                converted += 1
+                for config, table in tables.items():
+                    writers[config].write(table)
+                    report = reports[config]
+                    report.episodes += 1
+                    report.rows += table.num_rows
+                    report.frames += frames
+                    report.num_bytes += table.nbytes
+                    if source.game not in report.games:
+                        report.games.append(source.game)
             bar.close()
-            if report.episodes == 0:
+            if converted == 0:
                 raise InvalidInputError(
                     f"no episode of {str(input_dir)!r} could be converted: all "
-                    f"{len(report.skipped)} episode folders are bad (listed above)"
+                    f"{len(skipped)} episode folders are bad (listed above)"
                 )
-            written = writer.close()
-    report.outputs = written if isinstance(written, list) else [written]
-    report.seconds = time.perf_counter() - started
-    warn_skipped(report.skipped)
-    return report
+            outputs = {config: writer.close() for config, writer in writers.items()}
+    seconds = time.perf_counter() - started
+    for config, report in reports.items():
+        written = outputs[config]
+        report.outputs = written if isinstance(written, list) else [written]
+        report.seconds = seconds
+        report.skipped = skipped
+    warn_skipped(skipped)
+    return reports
 
 
 def convert(
@@ -232,14 +260,14 @@ def convert(
             output, schema, binary_columns=binary_columns, row_group_bytes=row_group_bytes
         )
 
-    return _run(
+    reports = _run(
         input_dir,
-        config_name,
-        open_writer,
+        {config_name: open_writer},
         num_proc=num_proc,
         on_bad_episodes=on_bad_episodes,
         progress=progress,
     )
+    return reports[config_name]
 
 
 def write_config(
@@ -280,31 +308,60 @@ def write_config(
         InvalidInputError: for a bad input tree.
 
     """
-    config_name = check_config_name(config_name)
+    return write_configs(
+        input_dir,
+        [config_name],
+        output_dir,
+        max_shard_bytes=max_shard_bytes,
+        num_proc=num_proc,
+        on_bad_episodes=on_bad_episodes,
+        overwrite=overwrite,
+        row_group_bytes=row_group_bytes,
+        progress=progress,
+    )[config_name]
+
+
+def write_configs(
+    input_dir: Path,
+    config_names: Sequence[ConfigName],
+    output_dir: Path,
+    *,
+    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+    num_proc: int = 1,
+    on_bad_episodes: OnBadEpisodes = "error",
+    overwrite: bool = False,
+    row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
+    progress: bool = False,
+) -> dict[ConfigName, list[Path]]:
+    """Write the shards of several configs (see :func:`write_config`), reading the tree once."""
+    config_names = [check_config_name(name) for name in config_names]
     if not isinstance(max_shard_bytes, int) or max_shard_bytes < 1:
         raise InvalidArgumentError(
             f"max_shard_bytes must be a positive integer, but got {max_shard_bytes!r}"
         )
-    directory = Path(output_dir) / config_name
 
-    def open_writer(schema: pa.Schema, binary_columns: list[str]) -> ShardedParquetWriter:
-        return ShardedParquetWriter(
-            directory,
-            schema,
-            binary_columns=binary_columns,
-            max_shard_bytes=max_shard_bytes,
-            row_group_bytes=row_group_bytes,
-            overwrite=overwrite,
-        )
+    def opener(directory: Path) -> _OpenWriter:
+        def open_writer(schema: pa.Schema, binary_columns: list[str]) -> ShardedParquetWriter:
+            return ShardedParquetWriter(
+                directory,
+                schema,
+                binary_columns=binary_columns,
+                max_shard_bytes=max_shard_bytes,
+                row_group_bytes=row_group_bytes,
+                overwrite=overwrite,
+            )
 
+        return open_writer
+
+    directories = {config: Path(output_dir) / config for config in config_names}
     if not overwrite:
-        refuse_existing_shards(directory)
-    report = _run(
+        for directory in directories.values():
+            refuse_existing_shards(directory)
+    reports = _run(
         input_dir,
-        config_name,
-        open_writer,
+        {config: opener(directory) for config, directory in directories.items()},
         num_proc=num_proc,
         on_bad_episodes=on_bad_episodes,
         progress=progress,
     )
-    return report.outputs
+    return {config: report.outputs for config, report in reports.items()}

@@ -47,7 +47,7 @@ from atari_interleaved.card import (
     render_card,
     split_size,
 )
-from atari_interleaved.convert import write_config
+from atari_interleaved.convert import write_configs
 from atari_interleaved.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
 from atari_interleaved.features import CONFIG_NAMES, ConfigName
 from atari_interleaved.generate.parquet_store import ParquetStore
@@ -222,8 +222,7 @@ def _link_shards(shards: dict[ConfigName, list[Path]], staging: Path) -> None:
 
 def _convert_tree(input_dir: Path, staging: Path, **options: Any) -> None:
     """Convert the frame tree ``input_dir`` to the shards of both configs in ``staging``."""
-    for config in CONFIG_NAMES:
-        write_config(input_dir, config, staging, **options)
+    write_configs(input_dir, CONFIG_NAMES, staging, **options)
 
 
 def export(
