@@ -113,8 +113,9 @@ def sample(
         shards = plan_shards(
             sorted(games),  # the order convert reads a tree in, whatever the --envs order
             max_episodes,
-            episodes_per_shard
-            or default_episodes_per_shard(settings.frames_per_env, max_episodes, len(games)),
+            default_episodes_per_shard(settings.frames_per_env, max_episodes, len(games))
+            if episodes_per_shard is None
+            else episodes_per_shard,
         )
         sink = ParquetStore(output_dir, shards)
         sink.prepare(settings, overwrite=overwrite)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from atari_interleaved.cli import main
 from atari_interleaved.convert import convert
 from atari_interleaved.errors import InvalidArgumentError, OutputExistsError
 from atari_interleaved.generate.parquet_store import plan_shards
@@ -108,3 +109,13 @@ def test_interrupted_direct_run_resumes_per_shard(tmp_path):
     subprocess.run([sys.executable, script, *args, "--output-dir", "clean"], cwd=tmp_path,
                    check=True, capture_output=True)  # fmt: skip
     assert tree_digest(tmp_path / "resumed") == tree_digest(tmp_path / "clean")
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_episodes_per_shard_zero_is_refused_like_a_negative_one(tmp_path, capsys, value):
+    argv = ["sample", "--envs", "pong", "--to-parquet", "--episodes-per-shard", value]
+    assert main([*argv, "--output-dir", str(tmp_path / "out"), "--no-progress"]) == 2
+    assert f"--episodes-per-shard must be a positive integer, but got {value}" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "out").exists()
