@@ -57,6 +57,7 @@ VERSIONED_PACKAGES = (
     "gymnasium",
 )
 _CHUNK = 1 << 20
+_HEX_DIGITS = "0123456789abcdef"
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,31 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise InvalidInputError(f"{path}: format {found!r} is not {MANIFEST_FORMAT!r}")
     if not isinstance(manifest.get("files"), dict):
         raise InvalidInputError(f"{path}: has no 'files' table")
+    if not isinstance(manifest.get("generation", {}), dict):
+        raise InvalidInputError(f"{path}: its 'generation' is not an object")
+    for name, entry in manifest["files"].items():
+        problem = _entry_problem(name, entry)
+        if problem is not None:
+            raise InvalidInputError(
+                f"{path}: files entry {name!r} {problem}; export the folder again or "
+                "download it again"
+            )
     return manifest
+
+
+def _entry_problem(name: str, entry: Any) -> str | None:
+    """Return what is wrong with one ``files`` entry of a manifest, or None."""
+    parts = name.split("/")
+    if not name or name.startswith("/") or any(part in {"", ".", ".."} for part in parts):
+        return "is not a relative path inside the folder"
+    if not isinstance(entry, dict):
+        return f"is not an object with size and sha256 (got {type(entry).__name__})"
+    size, digest = entry.get("size"), entry.get("sha256")
+    if type(size) is not int or size < 0:
+        return f"has no valid size (got {size!r})"
+    if not isinstance(digest, str) or len(digest) != 64 or set(digest) - set(_HEX_DIGITS):
+        return f"has no valid sha256 (got {digest!r})"
+    return None
 
 
 def verify(folder: Path) -> VerifyReport:

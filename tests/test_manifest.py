@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -88,3 +89,35 @@ def test_verify_command_exit_status(export_copy, tmp_path, capsys):
     assert cli_main(["verify", str(export_copy)]) == 1
     assert "changed: README.md" in capsys.readouterr().out
     assert cli_main(["verify", str(tmp_path / "nothing")]) == 2
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ([], "is not an object with size and sha256 \\(got list\\)"),
+        ("abc", "is not an object"),
+        ({"size": True, "sha256": "0" * 64}, "has no valid size \\(got True\\)"),
+        ({"size": 4, "sha256": "xyz"}, "has no valid sha256 \\(got 'xyz'\\)"),
+    ],
+)
+def test_an_invalid_manifest_entry_exits_2_naming_it(export_copy, capsys, entry, problem):
+    path = export_copy / MANIFEST_NAME
+    manifest = json.loads(path.read_text())
+    manifest["files"]["README.md"] = entry
+    path.write_text(json.dumps(manifest))
+    assert cli_main(["verify", str(export_copy)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(f"error: {re.escape(str(path))}: files entry 'README.md' {problem}", err)
+    assert "Traceback" not in err
+
+
+def test_a_manifest_path_outside_the_folder_exits_2(export_copy, capsys):
+    path = export_copy / MANIFEST_NAME
+    manifest = json.loads(path.read_text())
+    manifest["files"]["../outside"] = manifest["files"].pop("README.md")
+    path.write_text(json.dumps(manifest))
+    assert cli_main(["verify", str(export_copy)]) == 2
+    assert "files entry '../outside' is not a relative path" in capsys.readouterr().err
+    path.write_text("[1, 2]")
+    assert cli_main(["verify", str(export_copy)]) == 2
+    assert "format None is not" in capsys.readouterr().err
