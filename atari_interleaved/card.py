@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import yaml
 from huggingface_hub import DatasetCardData
 
@@ -30,6 +29,7 @@ from atari_interleaved.features import (
 from atari_interleaved.parquet_writer import existing_shards
 from atari_interleaved.preview import PreviewFiles, environment_label
 from atari_interleaved.provenance import Provenance
+from atari_interleaved.shard_check import open_shard
 from atari_interleaved.stats import DatasetStats, GameStats
 
 __all__ = [
@@ -143,7 +143,7 @@ def split_size(folder: Path, config_name: ConfigName) -> SplitSize:
         raise InvalidInputError(f"{str(folder)!r} has no {config_name}/train-*.parquet shards")
     examples = num_bytes = download = 0
     for shard in shards:
-        meta = pq.read_metadata(shard)
+        meta = open_shard(shard).metadata
         examples += meta.num_rows
         num_bytes += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         download += shard.stat().st_size

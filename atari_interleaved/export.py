@@ -49,7 +49,7 @@ from atari_interleaved.card import (
 )
 from atari_interleaved.convert import write_configs
 from atari_interleaved.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
-from atari_interleaved.features import CONFIG_NAMES, ConfigName
+from atari_interleaved.features import CONFIG_NAMES, ConfigName, arrow_schema
 from atari_interleaved.generate.parquet_store import ParquetStore
 from atari_interleaved.layout import TEMP_PREFIX
 from atari_interleaved.manifest import (
@@ -62,6 +62,7 @@ from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES, existing_s
 from atari_interleaved.preview import preview_frames_from_parquet, write_previews
 from atari_interleaved.provenance import Provenance, read_provenance, read_shard_plan
 from atari_interleaved.reader import OnBadEpisodes, check_on_bad_episodes
+from atari_interleaved.shard_check import open_shard
 from atari_interleaved.stats import DatasetStats, stats_from_parquet
 
 __all__ = ["CARD_NAME", "ExportReport", "export", "load_lines", "check_export_target"]
@@ -196,7 +197,13 @@ def _direct_shards(
         config: [store.shard_paths(chunk)[config] for chunk in store.shards]
         for config in CONFIG_NAMES
     }
+    hint = (
+        "remove it and rerun the sample command from the folder that holds it (it writes "
+        f"the missing shards again), then export again:\n  {provenance.sample_command()}"
+    )
     for config, planned in shards.items():
+        for path in planned:
+            open_shard(path, arrow_schema(config), hint=hint)
         extra = sorted(set(existing_shards(input_dir / config)) - set(planned))
         if extra:
             raise InvalidInputError(

@@ -25,6 +25,7 @@ from atari_interleaved.games import display_name
 from atari_interleaved.layout import TEMP_PREFIX, game_from_dir_name
 from atari_interleaved.parquet_writer import existing_shards
 from atari_interleaved.reader import read_episode, scan_tree
+from atari_interleaved.shard_check import open_shard, reading_shard
 
 __all__ = [
     "PREVIEW_DIR",
@@ -172,7 +173,8 @@ def preview_frames_from_parquet(folder: Path, config: str = "interleaved") -> Pr
         )
     first_rows: dict[str, tuple[Path, int]] = {}
     for shard in shards:
-        environments = pq.read_table(shard, columns=["environment"]).column(0).to_pylist()
+        with reading_shard(shard):
+            environments = pq.read_table(shard, columns=["environment"]).column(0).to_pylist()
         for row, environment in enumerate(environments):
             first_rows.setdefault(environment, (shard, row))
     tiles = []
@@ -187,11 +189,12 @@ def preview_frames_from_parquet(folder: Path, config: str = "interleaved") -> Pr
 
 def _read_row(shard: Path, row: int) -> tuple[str, list[bytes]]:
     """Return the episode name and frames of one row, reading only its row group."""
-    file = pq.ParquetFile(shard)
+    file = open_shard(shard)
     for group in range(file.num_row_groups):
         rows = file.metadata.row_group(group).num_rows
         if row < rows:
-            table = file.read_row_group(group, columns=["episode", "images"]).slice(row, 1)
+            with reading_shard(shard):
+                table = file.read_row_group(group, columns=["episode", "images"]).slice(row, 1)
             return table.column("episode")[0].as_py(), table.column("images")[0].as_py()
         row -= rows
     raise InvalidInputError(f"{shard}: has no row {row}")

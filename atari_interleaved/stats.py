@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from atari_interleaved.episode import Episode
 from atari_interleaved.errors import InvalidInputError
 from atari_interleaved.parquet_writer import existing_shards
 from atari_interleaved.reader import OnBadEpisodes, read_episodes, scan_tree
 from atari_interleaved.rows import environment_name
+from atari_interleaved.shard_check import open_shard, reading_shard
 
 __all__ = [
     "GameStats",
@@ -116,7 +116,8 @@ def _batches(folder: Path, config: str, columns: list[str]) -> Iterator[pa.Recor
             "'atari-interleaved export'"
         )
     for shard in shards:
-        yield from pq.ParquetFile(shard).iter_batches(batch_size=_BATCH_ROWS, columns=columns)
+        with reading_shard(shard):
+            yield from open_shard(shard).iter_batches(batch_size=_BATCH_ROWS, columns=columns)
 
 
 def stats_from_parquet(folder: str | os.PathLike[str]) -> DatasetStats:

@@ -218,3 +218,31 @@ def test_a_direct_folder_is_not_resharded_nor_mixed_with_other_shards(direct_cop
     with pytest.raises(InvalidInputError, match="train-00002-of-00003.parquet' is not a shard"):
         export(direct_copy, tmp_path / "hub")
     assert not (tmp_path / "hub").exists()
+
+
+def test_a_truncated_direct_shard_is_named_by_export_publish_and_preview(
+    direct_copy, tmp_path, capsys, hub_server
+):
+    shard = direct_copy / "simple" / DIRECT_SHARDS[2]
+    shard.write_bytes(shard.read_bytes()[:-100])
+    argv = ["--input-dir", str(direct_copy)]
+    commands = [
+        ["export", *argv, "--output-dir", str(tmp_path / "hub")],
+        ["publish", *argv, "--repo-id", "test-user/atari", "--no-progress"],
+    ]
+    for command in commands:
+        assert cli_main(command) == 2
+        err = capsys.readouterr().err
+        assert f"error: {shard}: not a readable parquet shard, damaged or truncated" in err
+        assert "remove it and rerun the sample command" in err and "Traceback" not in err
+    assert not (tmp_path / "hub").exists()
+    assert hub_server.server.repos == {}
+
+
+def test_a_truncated_exported_shard_is_named_by_verify_and_preview(export_copy, tmp_path, capsys):
+    shard = export_copy / "interleaved" / "train-00000-of-00001.parquet"
+    shard.write_bytes(shard.read_bytes()[:-100])
+    assert cli_main(["verify", str(export_copy)]) == 1
+    assert "changed: interleaved/train-00000-of-00001.parquet" in capsys.readouterr().out
+    assert cli_main(["preview", str(export_copy), "--output-dir", str(tmp_path / "pics")]) == 2
+    assert f"error: {shard}: not a readable parquet shard" in capsys.readouterr().err
