@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from atari_interleaved.errors import AtariInterleavedError
+from atari_interleaved.redaction import redact
 
 __all__ = ["SUBCOMMAND_MODULES", "main", "run_command", "build_parser", "script_main"]
 
@@ -34,7 +35,7 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
     try:
         return command(args)
     except AtariInterleavedError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {redact(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -21,6 +21,8 @@ PNG bytes: publishing the exported folder keeps the parquet files of PIPELINE.md
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import tempfile
 from collections.abc import Iterator
@@ -43,6 +45,7 @@ from atari_interleaved.manifest import MANIFEST_NAME, read_manifest, verify
 from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 from atari_interleaved.preview import PREVIEW_DIR
 from atari_interleaved.reader import OnBadEpisodes
+from atari_interleaved.redaction import redact, remember_secret
 
 __all__ = [
     "REPLACED_PATTERNS",
@@ -62,6 +65,13 @@ REPLACED_PATTERNS = [
     MANIFEST_NAME,
 ]
 """Remote files a publish deletes unless it uploads them again: everything an export writes."""
+
+_TRANSPORT_ERRORS = {
+    "httpx2": ("TransportError",),
+    "httpx": ("TransportError",),
+    "requests": ("ConnectionError", "Timeout"),
+}
+"""The errors of each HTTP library raised when a request gets no answer (by module)."""
 
 
 @dataclass
@@ -95,6 +105,7 @@ def resolve_token(token: str | None = None) -> str:
 
     """
     found = token or get_token()
+    remember_secret(found)
     if not found:
         raise InvalidArgumentError(
             "no Hugging Face token: set HF_TOKEN to a token with write access "
@@ -120,6 +131,24 @@ def check_repo_id(repo_id: str) -> str:
 def is_exported_folder(path: Path) -> bool:
     """Whether ``path`` looks like the output of ``export`` (it has a manifest)."""
     return (Path(path) / MANIFEST_NAME).is_file()
+
+
+def _network_errors() -> tuple[type[Exception], ...]:
+    """Return the errors of a request that got no answer, for the HTTP libraries installed.
+
+    huggingface_hub 2.x sends requests with httpx2, 1.x with httpx, 0.x with requests.
+    """
+    errors: list[type[Exception]] = []
+    for module_name, names in _TRANSPORT_ERRORS.items():
+        if importlib.util.find_spec(module_name) is not None:
+            module = importlib.import_module(module_name)
+            errors += [getattr(module, name) for name in names if hasattr(module, name)]
+    return tuple(errors)
+
+
+def _endpoint_origin() -> str:
+    """Say where the endpoint comes from, when it is not the default one."""
+    return " (HF_ENDPOINT)" if os.environ.get("HF_ENDPOINT") else ""
 
 
 @contextmanager
@@ -183,8 +212,15 @@ def upload_exported_folder(
             )
     except HfHubHTTPError as error:
         raise AtariInterleavedError(
-            f"publishing to {repo_id!r} failed: {error}. Check the token's write access; "
-            "rerun the same command to resume (files already uploaded are not sent again)."
+            f"publishing to {repo_id!r} failed: the Hub at {api.endpoint} answered "
+            f"{redact(str(error), [token])}. Check the token's write access; rerun the same "
+            "command to resume (files already uploaded are not sent again)."
+        ) from None
+    except _network_errors() as error:
+        raise AtariInterleavedError(
+            f"publishing to {repo_id!r} failed: cannot reach the Hub at {api.endpoint}"
+            f"{_endpoint_origin()} ({redact(str(error), [token]) or type(error).__name__}). "
+            "Check the network, proxy settings and HF_ENDPOINT, then rerun the same command."
         ) from None
     return PublishReport(
         repo_id=url.repo_id,

@@ -311,6 +311,8 @@ class HubServer:
         lfs_threshold: Files at least this big are sent through LFS whatever their name.
         lfs_multipart_chunk_size: If set, bigger LFS objects use the multipart upload protocol.
         tree_page_size / tree_expand_page_size: Tree listing page sizes (Hub: 1000 and 50).
+        echo_proxy_error: If set, every request is answered with this HTTP status and a body
+            echoing the request's ``Authorization`` header, as a misconfigured proxy does.
 
     """
 
@@ -333,6 +335,7 @@ class HubServer:
         self.lfs_multipart_chunk_size = lfs_multipart_chunk_size
         self.tree_page_size = tree_page_size
         self.tree_expand_page_size = tree_expand_page_size
+        self.echo_proxy_error: int | None = None
         self.requests: list[tuple[str, str, int]] = []
         self.errors: list[str] = []
         self.repos: dict[tuple[str, str], Repo] = {}
@@ -601,6 +604,9 @@ class _Handler(BaseHTTPRequestHandler):
         if segments and segments[-1] == "":
             segments = segments[:-1]
         try:
+            if self.hub.echo_proxy_error is not None:
+                echoed = self.headers.get("Authorization")
+                raise HubError(self.hub.echo_proxy_error, f"proxy error; Authorization: {echoed}")
             self._route(method, segments)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away (e.g. closed a streamed file)

@@ -1,0 +1,83 @@
+"""Removing access tokens from the messages this package relays (Hub, HTTP, Ray errors).
+
+A misconfigured proxy or a hostile ``HF_ENDPOINT`` can echo a request's
+``Authorization`` header in its error body, which ``huggingface_hub`` puts in its
+exception's message. Every message the command line prints goes through :func:`redact`
+(``cli.run_command``), and so does every error text this package builds from another
+library's exception. Removed are the values of the tokens this process knows (``HF_TOKEN``,
+the stored logins, tokens passed to :func:`remember_secret`) and anything shaped like one
+(``Authorization: ...`` and ``Bearer ...`` values, ``hf_...`` tokens).
+
+>>> redact("401: echoed 'Authorization: Bearer hf_abcdefghijkl' back")
+"401: echoed 'Authorization: Bearer ***' back"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["REDACTED", "remember_secret", "known_secrets", "redact"]
+
+REDACTED = "***"
+
+_TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+_MIN_SECRET_LENGTH = 6
+"""Shorter values are not replaced verbatim (a one-letter token would blank the message)."""
+
+_PATTERNS = [
+    # Authorization headers, whatever their scheme: "Authorization: Bearer x", "authorization=x".
+    re.compile(
+        r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?(?:bearer\s+|basic\s+|token\s+)?)[^\s\"',;}]+"
+    ),
+    re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(\b(?:hf|api_org)_)[A-Za-z0-9]{6,}"),
+]
+
+_remembered: set[str] = set()
+
+
+def remember_secret(secret: str | None) -> None:
+    """Have :func:`redact` remove ``secret`` from every later message of this process."""
+    if secret:
+        _remembered.add(secret)
+
+
+def _stored_tokens() -> list[str]:
+    """Return the tokens of ``hf auth login``, read from their files (no network)."""
+    from huggingface_hub import constants, utils
+
+    stored = getattr(utils, "get_stored_tokens", dict)  # huggingface_hub >= 0.25
+    tokens = list(stored().values())
+    token_file = Path(constants.HF_TOKEN_PATH)
+    if token_file.is_file():
+        tokens.append(token_file.read_text(encoding="utf-8", errors="replace").strip())
+    return tokens
+
+
+def known_secrets() -> list[str]:
+    """Return the token values this process knows, longest first."""
+    found = {os.environ.get(name, "").strip() for name in _TOKEN_VARIABLES}
+    with contextlib.suppress(OSError):  # an unreadable token file: nothing we could print
+        found.update(_stored_tokens())
+    found |= _remembered
+    return sorted((s for s in found if len(s) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Return ``text`` with every token value and token-shaped string replaced by ``***``.
+
+    Args:
+        text: a message, e.g. ``str(error)`` of a ``huggingface_hub`` exception.
+        secrets: more values to remove, besides :func:`known_secrets`.
+
+    """
+    for secret in [*secrets, *known_secrets()]:
+        if len(secret) >= _MIN_SECRET_LENGTH:
+            text = text.replace(secret, REDACTED)
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda match: match.group(1) + REDACTED, text)
+    return text
