@@ -12,6 +12,7 @@ import importlib
 import sys
 from collections.abc import Callable
 
+import atari_interleaved
 from atari_interleaved.errors import AtariInterleavedError
 from atari_interleaved.redaction import redact
 
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="atari-interleaved",
         description="Atari gameplay to interleaved image-text training data.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {atari_interleaved.__version__}"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in SUBCOMMAND_MODULES:
