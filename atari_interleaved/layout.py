@@ -31,6 +31,7 @@ __all__ = [
     "SAMPLING_CONFIG_NAME",
     "EPISODE_METADATA_NAME",
     "TEMP_PREFIX",
+    "NUM_ALE_ACTIONS",
     "EpisodeDirName",
     "game_dir_name",
     "game_from_dir_name",
@@ -50,6 +51,8 @@ SAMPLING_CONFIG_NAME = "sampling_config.json"
 EPISODE_METADATA_NAME = "episode.json"
 TEMP_PREFIX = ".tmp-"
 """Folders and files being written start with this prefix; a complete one is renamed."""
+NUM_ALE_ACTIONS = 18
+"""Actions of ALE's full action set: an action index is 0..17 (a game's minimal set is smaller)."""
 
 _EPISODE_RE = re.compile(r"^episode_(?P<index>\d{3,})_rand(?P<randomness>\d+(?:\.\d+)?)$")
 _FRAME_RE = re.compile(r"^(?P<kind>frame|action)_(?P<index>\d{6,})\.(?P<ext>png|txt)$")
@@ -150,8 +153,13 @@ def parse_action_line(line: str) -> tuple[int, str]:
     match = _ACTION_RE.match(line.strip())
     if match is None:
         raise InvalidInputError(
-            f"action line {line.strip()!r} is malformed: expected '<index>: <MEANING>' "
+            f"action line {line.strip()[:80]!r} is malformed: expected '<index>: <MEANING>' "
             "such as '8: DOWNRIGHT'"
+        )
+    if len(match["index"]) > 2 or int(match["index"]) >= NUM_ALE_ACTIONS:
+        raise InvalidInputError(
+            f"action line {line.strip()[:80]!r} gives action {match['index'][:20]}, but ALE "
+            f"has {NUM_ALE_ACTIONS} actions (0 to {NUM_ALE_ACTIONS - 1})"
         )
     return int(match["index"]), match["meaning"]
 

@@ -183,7 +183,13 @@ def _read_direct(root: Path) -> tuple[Provenance, list[Chunk]]:
     except (ValueError, TypeError, KeyError) as error:
         raise InvalidInputError(f"{path}: not a valid sampling config ({error!r})") from error
     per_shard = max((len(chunk.indices) for chunk in plan), default=0)
-    if per_shard < 1 or plan_shards(games, provenance.max_episodes, per_shard) != plan:
+    planned = len(games) * -(-provenance.max_episodes // max(per_shard, 1))
+    # The shard count a plan of these sizes has, checked before a plan is made from them.
+    if (
+        per_shard < 1
+        or planned != len(plan)
+        or plan_shards(games, provenance.max_episodes, per_shard) != plan
+    ):
         raise InvalidInputError(
             f"{path}: its shard plan is not one 'sample --to-parquet' makes (edited by hand?); "
             "sample the folder again"

@@ -211,9 +211,12 @@ def _list_files(folder: Path) -> tuple[dict[int, str], dict[int, str], bool]:
     """Return the frame and action file names by index, and whether metadata is present."""
     found: dict[str, dict[int, str]] = {"frame": {}, "action": {}}
     has_metadata = False
-    for name in sorted(os.listdir(folder)):
+    entries = {entry.name: entry for entry in os.scandir(folder)}
+    for name in sorted(entries):
         if name.startswith("."):
             continue
+        if not entries[name].is_file():
+            raise _bad(folder / name, "not a regular file (a folder, a pipe or a device?)")
         if name == EPISODE_METADATA_NAME:
             has_metadata = True
             continue
@@ -254,10 +257,27 @@ def _check_pairs(folder: Path, frames: dict[int, str], actions: dict[int, str]) 
     return count
 
 
-def _read(path: str) -> bytes:
-    """Return the content of a file (unbuffered: the fastest way for small files)."""
+MAX_FRAME_BYTES = 1 << 20
+"""Largest frame file read: ten times an uncompressed 210x160 RGB PNG."""
+MAX_ACTION_BYTES = 256
+"""Largest action file read (``"17: DOWNLEFTFIRE"`` is 16 bytes)."""
+MAX_METADATA_BYTES_PER_FRAME = 1024
+"""Largest ``episode.json`` read: 1 MiB plus this much per frame (about 60 bytes are used)."""
+_METADATA_BASE_BYTES = 1 << 20
+
+
+def _read(path: str, limit: int, kind: str) -> bytes:
+    """Return the content of a file of at most ``limit`` bytes (unbuffered: fast on small files).
+
+    Raises:
+        InvalidInputError: if the file is larger, before reading more than ``limit + 1`` bytes.
+
+    """
     with open(path, "rb", buffering=0) as file:
-        return file.readall()
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInputError(f"{path}: too large for {kind} (over {limit} bytes)")
+    return data
 
 
 def _parse_action(folder: Path, name: str, content: bytes) -> tuple[int, str]:
@@ -307,10 +327,6 @@ def _check_metadata(
     for key, value in expected.items():
         if found[key] != value:
             raise _bad(path, f"says {key}={found[key]!r} but the folder gives {value!r}")
-    for key in ("actions", "rewards", "terminated", "truncated", "lives"):
-        length = len(getattr(metadata, key))
-        if length != num_frames:
-            raise _bad(path, f"{key} has {length} entries for {num_frames} frames")
     for frame, (recorded, taken) in enumerate(zip(metadata.actions, actions, strict=True)):
         if recorded != taken:
             raise _bad(
@@ -332,18 +348,22 @@ def read_episode(source: EpisodeDir) -> Episode:
     try:
         frame_names, action_names, has_metadata = _list_files(folder)
         count = _check_pairs(folder, frame_names, action_names)
-        metadata = read_metadata(folder / EPISODE_METADATA_NAME) if has_metadata else None
+        metadata = None
+        if has_metadata:
+            limit = _METADATA_BASE_BYTES + MAX_METADATA_BYTES_PER_FRAME * count
+            path = folder / EPISODE_METADATA_NAME
+            metadata = read_metadata(path, max_bytes=limit)
         frames = []
         taken = []
         parsed: dict[bytes, tuple[int, str]] = {}  # an episode repeats a few action lines
         for index in range(count):
-            data = _read(prefix + frame_names[index])
+            data = _read(prefix + frame_names[index], MAX_FRAME_BYTES, "a frame")
             problem = png_problem(data)
             if problem is not None:
                 raise _bad(folder / frame_names[index], f"not a valid PNG: {problem}")
             frames.append(data)
             name = action_names[index]
-            content = _read(prefix + name)
+            content = _read(prefix + name, MAX_ACTION_BYTES, "an action file")
             action = parsed.get(content)
             if action is None:
                 action = parsed[content] = _parse_action(folder, name, content)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -22,6 +23,15 @@ from tests.frame_trees import ALIEN_EPISODE, EPISODES, FRAMES, GAMES, ORDER, dro
 REPO = Path(__file__).resolve().parents[1]
 PIPELINE_MD = REPO / "PIPELINE.md"
 SCRIPT = REPO / "generate" / "convert_to_training_data.py"
+
+
+def _edit_json(path: Path, **changes) -> None:
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+def _action_without_metadata(root: Path, line: str) -> None:
+    drop_metadata(root / ALIEN_EPISODE)
+    (root / ALIEN_EPISODE / "action_000001.txt").write_text(line)
 
 
 def pipeline_blocks() -> dict[str, str]:
@@ -196,6 +206,14 @@ def test_unknown_format_is_a_clear_error(frame_tree, tmp_path, capsys):
         (lambda root: (root / ALIEN_EPISODE / "frame_000009.png").write_bytes(b"\x89PNG"),
          "frame_000009.png: not a valid PNG"),
         (lambda root: (root / "atari_alien" / "episode_1").mkdir(), "episode_1"),
+        (lambda root: _edit_json(root / ALIEN_EPISODE / "episode.json", actions=None),
+         "episode.json: not a valid episode metadata file: field 'actions' must be a list"),
+        (lambda root: _edit_json(root / ALIEN_EPISODE / "episode.json", seed="x"),
+         "episode.json: not a valid episode metadata file: field 'seed' must be an integer"),
+        (lambda root: _action_without_metadata(root, "99999999999999999999: FOO"),
+         "action_000001.txt: action line '99999999999999999999: FOO' gives action"),
+        (lambda root: _action_without_metadata(root, "18: FOO"),
+         "action_000001.txt: action line '18: FOO' gives action 18, but ALE has 18 actions"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_non_zero_naming_the_file(

@@ -246,3 +246,26 @@ def test_a_truncated_exported_shard_is_named_by_verify_and_preview(export_copy, 
     assert "changed: interleaved/train-00000-of-00001.parquet" in capsys.readouterr().out
     assert cli_main(["preview", str(export_copy), "--output-dir", str(tmp_path / "pics")]) == 2
     assert f"error: {shard}: not a readable parquet shard" in capsys.readouterr().err
+
+
+def test_an_episode_json_of_wrong_types_is_named_by_export_or_skipped(tree_copy, tmp_path, capsys):
+    path = tree_copy / "atari_alien" / "episode_000_rand0.2" / "episode.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "seed": "x", "actions": None}))
+    argv = ["export", "--input-dir", str(tree_copy), "--output-dir", str(tmp_path / "hub")]
+    assert cli_main([*argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {path}: not a valid episode metadata file: field " in err
+    assert "Traceback" not in err and not (tmp_path / "hub").exists()
+    assert cli_main([*argv, "--no-progress", "--skip-bad-episodes"]) == 0
+    assert verify(tmp_path / "hub").ok
+    episodes = pd.read_parquet(tmp_path / "hub" / "interleaved")["episode"]
+    assert len(episodes) == ROWS["interleaved"] - 1
+
+
+def test_a_shard_plan_of_huge_episode_numbers_is_refused_before_planning(direct_copy, tmp_path):
+    path = direct_copy / "sampling_config.json"
+    config = json.loads(path.read_text())
+    config["shards"][0][1] = [0, 10**12]  # would plan 5e11 shards
+    path.write_text(json.dumps(config))
+    with pytest.raises(InvalidInputError, match="its shard plan is not one 'sample --to-parquet'"):
+        export(direct_copy, tmp_path / "hub")

@@ -171,7 +171,7 @@ BAD_EPISODES: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "metadata frame count": (
         lambda root: _edit_metadata(root / EPISODE / "episode.json", num_frames=FRAMES + 1),
         "episode.json",
-        f"says num_frames={FRAMES + 1} but the folder gives {FRAMES}",
+        f"actions has {FRAMES} entries for {FRAMES + 1} frames",
     ),
     "metadata other game": (
         lambda root: _edit_metadata(root / EPISODE / "episode.json", game="pong"),
@@ -200,6 +200,120 @@ BAD_EPISODES: dict[str, tuple[Callable[[Path], None], str, str]] = {
         "not a valid episode metadata file",
     ),
 }
+
+
+def _write(name: str, content: bytes) -> Callable[[Path], None]:
+    return lambda root: (root / EPISODE / name).write_bytes(content)
+
+
+def _nest(depth: int) -> Callable[[Path], None]:
+    return _write("episode.json", b"[" * depth + b"]" * depth)
+
+
+def _meta(**changes) -> Callable[[Path], None]:
+    return lambda root: _edit_metadata(root / EPISODE / "episode.json", **changes)
+
+
+def _drop_meta_field(name: str) -> Callable[[Path], None]:
+    def breaks(root: Path) -> None:
+        path = root / EPISODE / "episode.json"
+        data = json.loads(path.read_text())
+        del data[name]
+        path.write_text(json.dumps(data))
+
+    return breaks
+
+
+# Hostile input: sizes read from files are bounded, episode.json is checked field by field.
+BAD_EPISODES.update(
+    {
+        "huge action index": (
+            _write("action_000006.txt", b"99999999999999999999: FOO"),
+            "action_000006.txt",
+            "gives action 99999999999999999999, but ALE has 18 actions (0 to 17)",
+        ),
+        "action index 18": (
+            _write("action_000006.txt", b"18: FOO"),
+            "action_000006.txt",
+            "gives action 18, but ALE has 18 actions",
+        ),
+        "huge action file": (
+            _write("action_000006.txt", b"8: DOWNRIGHT" + b" " * 1000),
+            "action_000006.txt",
+            "too large for an action file (over 256 bytes)",
+        ),
+        "huge frame file": (
+            _write("frame_000002.png", b"\x89PNG" + bytes(2 << 20)),
+            "frame_000002.png",
+            "too large for a frame (over 1048576 bytes)",
+        ),
+        "folder named like a frame": (
+            lambda root: (root / EPISODE / "frame_000099.png").mkdir(),
+            "frame_000099.png",
+            "not a regular file",
+        ),
+        "metadata actions null": (
+            _meta(actions=None),
+            "episode.json",
+            "field 'actions' must be a list, each entry an integer, got null",
+        ),
+        "metadata seed string": (
+            _meta(seed="x"),
+            "episode.json",
+            "field 'seed' must be an integer, got \"x\"",
+        ),
+        "metadata seed bool": (_meta(seed=True), "episode.json", "'seed' must be an integer"),
+        "metadata seed beyond int64": (
+            _meta(seed=1 << 64),
+            "episode.json",
+            "'seed' must be an integer, got 18446744073709551616",
+        ),
+        "metadata reward nan": (
+            _meta(rewards=[float("nan")] * FRAMES),
+            "episode.json",
+            "field 'rewards[0]' must be a finite number, got nan",
+        ),
+        "metadata episode_return inf": (
+            _meta(episode_return=float("inf")),
+            "episode.json",
+            "field 'episode_return' must be a finite number, got inf",
+        ),
+        "metadata terminated as ints": (
+            _meta(terminated=[0] * FRAMES),
+            "episode.json",
+            "field 'terminated[0]' must be true or false, got 0",
+        ),
+        "metadata end_reason": (
+            _meta(end_reason="boom"),
+            "episode.json",
+            'field \'end_reason\' must be one of "game_over", "truncated", "frame_cap", got "boom"',
+        ),
+        "metadata versions": (
+            _meta(versions={"ale-py": 12}),
+            "episode.json",
+            "field 'versions.ale-py' must be a string, got 12",
+        ),
+        "metadata missing field": (
+            _drop_meta_field("rom_md5"),
+            "episode.json",
+            "field 'rom_md5' is missing",
+        ),
+        "metadata unknown field": (_meta(colour="red"), "episode.json", "unknown field 'colour'"),
+        "metadata not an object": (_write("episode.json", b"[1]"), "episode.json", "a JSON object"),
+        "metadata nested too deep": (_nest(100_000), "episode.json", "not a valid episode"),
+        "metadata action outside action_set": (
+            _meta(actions=[17] * FRAMES, action_set=["NOOP"]),
+            "episode.json",
+            "field 'actions[0]' is 17, not an index of the 1 actions of action_set",
+        ),
+        "metadata action_set too long": (
+            _meta(action_set=["NOOP"] * 19),
+            "episode.json",
+            "'action_set' has 19 actions, ALE has at most 18",
+        ),
+    }
+)
+
 
 BAD_FOLDERS: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "episode folder name": (
