@@ -7,6 +7,11 @@ palette image, at least one ``IDAT``, and ``IEND`` last with nothing after it. A
 file, a flipped byte (caught by the CRC of its chunk) or a file that is not a PNG fails;
 the compressed pixel stream itself is not inflated.
 
+A frame must also be what ALE shows: :func:`frame_problem` adds, from the ``IHDR`` alone
+(before anything is decoded, so a small file that would decode to 30000x30000 pixels is
+refused unread), that it is 160 pixels wide and 210 high, and a palette image (colour type 3,
+1, 2, 4 or 8 bits per pixel, as the sampler writes) or an 8-bit RGB image (colour type 2).
+
 >>> png_problem(b"GIF89a")
 'not a PNG file (bad signature)'
 """
@@ -16,7 +21,14 @@ from __future__ import annotations
 import struct
 from zlib import crc32
 
-__all__ = ["PNG_SIGNATURE", "png_problem"]
+__all__ = [
+    "PNG_SIGNATURE",
+    "FRAME_WIDTH",
+    "FRAME_HEIGHT",
+    "FRAME_FORMATS",
+    "png_problem",
+    "frame_problem",
+]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -25,6 +37,19 @@ _CRC = struct.Struct(">I")
 _IHDR = struct.Struct(">IIBBBBB")
 # Allowed bit depths of each PNG colour type (PNG specification, table 11.1).
 _BIT_DEPTHS = {0: {1, 2, 4, 8, 16}, 2: {8, 16}, 3: {1, 2, 4, 8}, 4: {8, 16}, 6: {8, 16}}
+_COLOUR_TYPE_NAMES = {
+    0: "a greyscale",
+    2: "an RGB",
+    3: "a palette",
+    4: "a greyscale+alpha",
+    6: "an RGBA",
+}
+
+FRAME_WIDTH = 160
+FRAME_HEIGHT = 210
+"""The size of an ALE screen, in pixels."""
+FRAME_FORMATS = {3: (1, 2, 4, 8), 2: (8,)}
+"""The bit depths a frame may have, by PNG colour type (3: palette, 2: RGB)."""
 
 
 def _header_problem(data: bytes | memoryview) -> str | None:
@@ -84,3 +109,32 @@ def png_problem(data: bytes) -> str | None:
             return None
         position = end + 4
     return "truncated: the file ends before its IEND chunk"
+
+
+def frame_problem(data: bytes) -> str | None:
+    """Return why PNG bytes are not an Atari frame, or None if they are one.
+
+    Args:
+        data: the content of a frame file.
+
+    Returns:
+        ``"not a valid PNG: ..."`` (see :func:`png_problem`), or what differs from a 160x210
+        palette or RGB PNG (``"64x48 pixels, but ..."``); None for a valid frame.
+
+    """
+    problem = png_problem(data)
+    if problem is not None:
+        return f"not a valid PNG: {problem}"
+    width, height, depth, colour = struct.unpack_from(">IIBB", data, len(PNG_SIGNATURE) + 8)
+    if (width, height) != (FRAME_WIDTH, FRAME_HEIGHT):
+        return (
+            f"{width}x{height} pixels (width x height), but an Atari frame is "
+            f"{FRAME_WIDTH}x{FRAME_HEIGHT}"
+        )
+    if depth not in FRAME_FORMATS.get(colour, ()):
+        return (
+            f"{_COLOUR_TYPE_NAMES.get(colour, 'an unknown')} PNG of {depth} bits per sample "
+            f"(colour type {colour}), but a frame is a palette PNG of 1, 2, 4 or 8 bits per "
+            "pixel or an 8-bit RGB PNG"
+        )
+    return None

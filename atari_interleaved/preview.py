@@ -24,6 +24,7 @@ from atari_interleaved.errors import InvalidInputError
 from atari_interleaved.games import display_name
 from atari_interleaved.layout import TEMP_PREFIX, game_from_dir_name
 from atari_interleaved.parquet_writer import existing_shards
+from atari_interleaved.png_check import frame_problem
 from atari_interleaved.reader import read_episode, scan_tree
 from atari_interleaved.shard_check import open_shard, reading_shard
 
@@ -195,7 +196,12 @@ def _read_row(shard: Path, row: int) -> tuple[str, list[bytes]]:
         if row < rows:
             with reading_shard(shard):
                 table = file.read_row_group(group, columns=["episode", "images"]).slice(row, 1)
-            return table.column("episode")[0].as_py(), table.column("images")[0].as_py()
+            name, frames = table.column("episode")[0].as_py(), table.column("images")[0].as_py()
+            for position, frame in enumerate(frames):  # checked before Pillow decodes any
+                problem = frame_problem(frame)
+                if problem is not None:
+                    raise InvalidInputError(f"{shard}: {name}, frame {position}: {problem}")
+            return name, frames
         row -= rows
     raise InvalidInputError(f"{shard}: has no row {row}")
 

@@ -9,8 +9,8 @@ sampling run) are ignored, and so are files beside the game and episode folders
 
 An episode folder holds ``frame_<NNNNNN>.png`` and ``action_<NNNNNN>.txt`` for frames
 0..n-1 and, when the sampler of this project wrote it, ``episode.json``. Every file is
-checked: frames and action files pair up without gaps, each PNG is well formed
-(:func:`~atari_interleaved.png_check.png_problem`), each action line reads
+checked: frames and action files pair up without gaps, each PNG is a well formed 160x210
+palette or RGB frame (:func:`~atari_interleaved.png_check.frame_problem`), each action line reads
 ``"<index>: <MEANING>"`` and one index always has the same meaning, and the metadata agrees
 with the files. Without ``episode.json`` (trees from other tools in the same layout) an
 episode's ``metadata`` is None and its action meanings come from its action files; the
@@ -44,7 +44,7 @@ from atari_interleaved.layout import (
     parse_episode_dir_name,
     parse_frame_file_name,
 )
-from atari_interleaved.png_check import png_problem
+from atari_interleaved.png_check import frame_problem
 
 __all__ = [
     "OnBadEpisodes",
@@ -358,9 +358,9 @@ def read_episode(source: EpisodeDir) -> Episode:
         parsed: dict[bytes, tuple[int, str]] = {}  # an episode repeats a few action lines
         for index in range(count):
             data = _read(prefix + frame_names[index], MAX_FRAME_BYTES, "a frame")
-            problem = png_problem(data)
+            problem = frame_problem(data)
             if problem is not None:
-                raise _bad(folder / frame_names[index], f"not a valid PNG: {problem}")
+                raise _bad(folder / frame_names[index], problem)
             frames.append(data)
             name = action_names[index]
             content = _read(prefix + name, MAX_ACTION_BYTES, "an action file")

@@ -8,17 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from atari_interleaved.png_check import PNG_SIGNATURE, png_problem
+from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
+from atari_interleaved.png_check import PNG_SIGNATURE, frame_problem, png_problem
+from tests.png_utils import chunk, palette_header_png
 
 
 def encode(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +67,40 @@ def test_structure_rules(palette_png):
     assert "empty image" in png_problem(PNG_SIGNATURE + empty + plte + idat + iend)
     bad_depth = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 16, 3, 0, 0, 0))
     assert "bit depth 16" in png_problem(PNG_SIGNATURE + bad_depth + plte + idat + iend)
+
+
+def test_a_decompression_bomb_is_refused_from_its_header():
+    bomb = palette_header_png(30_000, 30_000, 30_000, 1 + 30_000 // 8)
+    assert len(bomb) < 200_000 and png_problem(bomb) is None  # well formed, 900M pixels
+    assert frame_problem(bomb) == (
+        "30000x30000 pixels (width x height), but an Atari frame is 160x210"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "size", "problem"),
+    [
+        ("P", (64, 48), "64x48 pixels (width x height), but an Atari frame is 160x210"),
+        ("P", (210, 160), "210x160 pixels (width x height), but an Atari frame is 160x210"),
+        ("RGBA", (160, 210), "an RGBA PNG of 8 bits per sample (colour type 6), but a frame"),
+        ("L", (160, 210), "a greyscale PNG of 8 bits per sample (colour type 0), but"),
+        ("I;16", (160, 210), "a greyscale PNG of 16 bits"),
+        ("RGB", (160, 210), None),
+        ("P", (160, 210), None),
+    ],
+)
+def test_frames_are_160x210_palette_or_rgb(mode, size, problem):
+    found = frame_problem(encode(Image.new(mode, size)))
+    assert found == problem if problem is None else found.startswith(problem)
+
+
+def test_what_the_sampler_writes_is_a_frame_at_every_bit_depth():
+    rng = np.random.default_rng(1)
+    colours = rng.integers(0, 256, size=(256, 3), dtype=np.uint8)
+    depths = set()
+    for count in (1, 2, 3, 16, 128):
+        screen = rng.choice(np.arange(0, 256, 2, dtype=np.uint8)[:count], size=(210, 160))
+        data = PaletteFrameEncoder().encode(screen, lambda screen=screen: colours[screen])
+        assert frame_problem(data) is None
+        depths.add(data[24])
+    assert depths == {1, 2, 4, 8}

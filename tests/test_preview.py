@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
@@ -16,6 +18,7 @@ from atari_interleaved.preview import (
     write_previews_of,
 )
 from tests.frame_trees import ALIEN_EPISODE, FRAMES, GAMES
+from tests.png_utils import palette_header_png
 
 
 def frame(tree, index):
@@ -79,3 +82,17 @@ def test_previews_of_a_direct_folder_are_those_of_its_frame_tree(
 def test_environment_label():
     assert environment_label("atari_space_invaders") == "Space Invaders"
     assert environment_label("CustomGame") == "CustomGame"
+
+
+def test_a_bomb_in_an_exported_shard_is_refused_before_decoding(export_copy, tmp_path):
+    shard = export_copy / "interleaved" / "train-00000-of-00001.parquet"
+    table = pq.read_table(shard)
+    rows = table.to_pylist()
+    rows[0]["images"][0] = palette_header_png(30_000, 30_000, 30_000, 3751)
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    with pytest.raises(InvalidInputError) as caught:
+        write_previews_of(export_copy, tmp_path)
+    assert str(caught.value) == (
+        f"{shard}: {rows[0]['episode']}, frame 0: 30000x30000 pixels (width x height), but an "
+        "Atari frame is 160x210"
+    )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import logging
 import shutil
@@ -7,10 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from atari_interleaved.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.reader import read_episode, read_episodes, scan_tree
 from tests.frame_trees import ALIEN_EPISODE, EPISODES, FRAMES, GAMES, ORDER, drop_metadata
+from tests.png_utils import palette_header_png
 
 
 def names(tree) -> list[str]:
@@ -206,6 +209,19 @@ def _write(name: str, content: bytes) -> Callable[[Path], None]:
     return lambda root: (root / EPISODE / name).write_bytes(content)
 
 
+def _save_frame(root: Path, image: Image.Image) -> None:
+    image.save(root / EPISODE / "frame_000004.png", format="PNG")
+
+
+def test_an_rgb_frame_is_a_frame(tree_copy):
+    path = tree_copy / EPISODE / "frame_000004.png"
+    rgb = Image.open(path).convert("RGB")
+    rgb.save(path, format="PNG")
+    episode = read_episode(scan_tree(tree_copy).episodes[0])
+    assert Image.open(io.BytesIO(episode.frames[4])).mode == "RGB"
+    assert episode.frames[4] == path.read_bytes()
+
+
 def _nest(depth: int) -> Callable[[Path], None]:
     return _write("episode.json", b"[" * depth + b"]" * depth)
 
@@ -251,6 +267,21 @@ BAD_EPISODES.update(
             lambda root: (root / EPISODE / "frame_000099.png").mkdir(),
             "frame_000099.png",
             "not a regular file",
+        ),
+        "frame of another size": (
+            lambda root: _save_frame(root, Image.new("P", (64, 48))),
+            "frame_000004.png",
+            "64x48 pixels (width x height), but an Atari frame is 160x210",
+        ),
+        "frame with alpha": (
+            lambda root: _save_frame(root, Image.new("RGBA", (160, 210))),
+            "frame_000004.png",
+            "an RGBA PNG of 8 bits per sample (colour type 6), but a frame is a palette PNG",
+        ),
+        "decompression bomb frame": (
+            _write("frame_000004.png", palette_header_png(30_000, 30_000, 30_000, 3751)),
+            "frame_000004.png",
+            "30000x30000 pixels",
         ),
         "metadata actions null": (
             _meta(actions=None),
