@@ -4,6 +4,11 @@
 >>> frames = "sampled_frames_organized"
 >>> dataset = atari_interleaved.load_frames(frames, "interleaved")  # doctest: +SKIP
 
+Importing the package also registers its builder with ``datasets`` (see
+:mod:`atari_interleaved.registration`), so that works too::
+
+    datasets.load_dataset("atari_interleaved", "simple", data_dir=frames)
+
 The names below are imported on first use, so ``import atari_interleaved`` stays light.
 """
 
@@ -12,6 +17,8 @@ from __future__ import annotations
 import importlib
 from importlib import metadata as _metadata
 from typing import Any
+
+from atari_interleaved.registration import register_when_datasets_loads
 
 try:
     __version__ = _metadata.version("atari-interleaved")
@@ -26,6 +33,8 @@ _LAZY = {
 }
 
 __all__ = ["__version__", *_LAZY]
+
+register_when_datasets_loads()
 
 
 def __getattr__(name: str) -> Any:

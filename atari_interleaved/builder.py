@@ -1,35 +1,52 @@
-"""The ``datasets`` builder of a frame tree: configs ``interleaved`` (default) and ``simple``.
+"""The ``datasets`` builder of this project's data: configs ``interleaved`` and ``simple``.
 
-datasets >= 4 no longer runs loading scripts, so the builder is used directly::
+``data_dir`` is a frame tree, a folder of ``sample --to-parquet`` or an exported folder
+(:mod:`atari_interleaved.folder_kind`); without one, what ``atari-interleaved build`` wrote in
+the current folder (its Hub folder, else its frame tree). ``import atari_interleaved``
+registers the builder with ``datasets`` (:mod:`atari_interleaved.registration`)::
 
     import atari_interleaved
-    dataset = atari_interleaved.load_frames("sampled_frames_organized", "interleaved")
+    from datasets import load_dataset
+    dataset = load_dataset("atari_interleaved", "interleaved", data_dir="sampled_frames_organized")
     dataset["train"][0]["images"][0]        # a PIL image, RGB
 
-which is ``AtariInterleaved(config_name=..., data_dir=...)``, then
-``download_and_prepare()`` and ``as_dataset()``. On datasets < 4 the loading script
-``atari_interleaved.py`` at the top of the repository wraps this builder:
-``load_dataset("atari_interleaved.py", "interleaved", data_dir=..., trust_remote_code=True)``.
+which is also ``atari_interleaved.load_frames("sampled_frames_organized", "interleaved")``:
+``AtariInterleaved(config_name=..., data_dir=...)``, then ``download_and_prepare()`` and
+``as_dataset()``. On datasets < 4 the loading script ``atari_interleaved.py`` at the top of
+the repository wraps this builder too:
+``load_dataset("./atari_interleaved.py", "interleaved", data_dir=..., trust_remote_code=True)``.
 
 Rows are those of :mod:`atari_interleaved.rows` (the parquet files of ``convert`` hold the
 same), in the tree's stable order, with unique keys (``atari_alien/episode_000_rand0.2``,
-plus ``/000004`` for a frame of ``simple``). ``num_proc`` shards the episodes over
-processes. The cache is keyed by the tree's episode folders (path, inode, modification
-time), so a tree sampled again is read again.
+plus ``/000004`` for a frame of ``simple``); the rows of a parquet folder are those of its
+shards, in order. ``num_proc`` shards the episodes (or the parquet shards) over processes.
+The cache is keyed by the tree's episode folders (path, inode, modification time), or the
+parquet shards (path, inode, modification time, size), so data written again is read again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import datasets
 
-from atari_interleaved.errors import InvalidArgumentError
-from atari_interleaved.features import CONFIG_NAMES, ConfigName, check_config_name, features
+from atari_interleaved.errors import InvalidArgumentError, InvalidInputError
+from atari_interleaved.features import (
+    CONFIG_NAMES,
+    ConfigName,
+    arrow_schema,
+    check_config_name,
+    features,
+)
+from atari_interleaved.folder_kind import EXPECTED_FOLDERS, folder_kind, require_folder_kind
+from atari_interleaved.generate.parquet_store import ParquetStore
+from atari_interleaved.parquet_writer import existing_shards
+from atari_interleaved.provenance import read_shard_plan
 from atari_interleaved.reader import (
     BadInput,
     EpisodeDir,
@@ -40,11 +57,18 @@ from atari_interleaved.reader import (
     scan_tree,
     warn_skipped,
 )
+from atari_interleaved.registration import DATASET_NAME
 from atari_interleaved.rows import episode_rows, row_key
+from atari_interleaved.shard_check import open_shard, reading_shard
 
-__all__ = ["AtariInterleavedConfig", "AtariInterleaved", "tree_fingerprint", "load_frames"]
+__all__ = [
+    "AtariInterleavedConfig",
+    "AtariInterleaved",
+    "tree_fingerprint",
+    "default_data_dir",
+    "load_frames",
+]
 
-DATASET_NAME = "atari_interleaved"
 _VERSION = datasets.Version("1.0.0")
 
 _DESCRIPTIONS = {
@@ -85,6 +109,52 @@ def tree_fingerprint(tree: FrameTree) -> str:
     return digest.hexdigest()[:16]
 
 
+def _parquet_shards(root: str, config_name: ConfigName) -> list[str]:
+    """Return the shards of a config in a direct or exported folder, checked complete.
+
+    Raises:
+        InvalidInputError: for an unfinished direct folder, or a config without shards.
+
+    """
+    if folder_kind(root) == "direct":
+        store = ParquetStore(root, read_shard_plan(root))
+        missing = store.pending()
+        if missing:
+            raise InvalidInputError(
+                f"data_dir {root!r} is an unfinished 'sample --to-parquet' run ({len(missing)} "
+                f"of {len(store.shards)} shards missing): rerun its sample command to finish it"
+            )
+    shards = existing_shards(Path(root) / config_name)
+    if not shards:
+        raise InvalidInputError(f"data_dir {root!r} has no {config_name}/train-*.parquet shards")
+    return [os.fspath(shard) for shard in shards]
+
+
+def _data_fingerprint(data_dir: str) -> str:
+    """Return a short hash of what ``data_dir`` holds (see :func:`tree_fingerprint`)."""
+    if require_folder_kind(data_dir) == "frame_tree":
+        return tree_fingerprint(scan_tree(data_dir, on_bad_episodes="skip"))
+    digest = hashlib.sha256()
+    for config in CONFIG_NAMES:
+        for shard in existing_shards(Path(data_dir) / config):
+            stat = os.stat(shard)
+            digest.update(f"{shard}\0{stat.st_ino}\0{stat.st_mtime_ns}\0{stat.st_size}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def default_data_dir() -> str | None:
+    """Return what ``atari-interleaved build`` wrote in the current folder, or None.
+
+    Its Hub folder if it holds an export, else its frame tree if it holds one.
+    """
+    from atari_interleaved.pipeline import DEFAULT_FRAMES_DIR, DEFAULT_HUB_DIR
+
+    for name, kind in ((DEFAULT_HUB_DIR, "exported"), (DEFAULT_FRAMES_DIR, "frame_tree")):
+        if folder_kind(name) == kind:
+            return os.path.abspath(name)
+    return None
+
+
 class AtariInterleaved(datasets.GeneratorBasedBuilder):
     """Atari episodes from a frame tree (``data_dir``) as ``interleaved`` or ``simple`` rows."""
 
@@ -98,9 +168,12 @@ class AtariInterleaved(datasets.GeneratorBasedBuilder):
     DEFAULT_WRITER_BATCH_SIZE = _WRITER_BATCH_SIZES["interleaved"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        data_dir = kwargs.get("data_dir")
+        # load_dataset lists the files of data_dir as data_files; the builder reads data_dir.
+        kwargs.pop("data_files", None)
+        data_dir = kwargs.get("data_dir") or default_data_dir()
         if data_dir is not None:
-            fingerprint = tree_fingerprint(scan_tree(data_dir, on_bad_episodes="skip"))
+            data_dir = kwargs["data_dir"] = os.fspath(data_dir)
+            fingerprint = _data_fingerprint(data_dir)
             kwargs["hash"] = "-".join(filter(None, [kwargs.get("hash"), fingerprint]))
         kwargs.setdefault("dataset_name", DATASET_NAME)
         super().__init__(*args, **kwargs)
@@ -114,21 +187,33 @@ class AtariInterleaved(datasets.GeneratorBasedBuilder):
         )
 
     def _split_generators(self, dl_manager: Any) -> list[datasets.SplitGenerator]:
-        if not self.config.data_dir:
+        data_dir = self.config.data_dir
+        if not data_dir:
             raise InvalidArgumentError(
-                "data_dir is required: the folder of frames the sample step wrote, e.g. "
-                "AtariInterleaved(config_name='interleaved', data_dir='sampled_frames_organized')"
+                "data_dir is required: the current folder holds no output of "
+                f"'atari-interleaved build'; pass data_dir=<{EXPECTED_FOLDERS}>, e.g. "
+                "load_dataset('atari_interleaved', 'interleaved', "
+                "data_dir='sampled_frames_organized')"
             )
-        tree = scan_tree(self.config.data_dir, on_bad_episodes=self.config.on_bad_episodes)
-        warn_skipped(tree.skipped)
-        return [
-            datasets.SplitGenerator(
-                name=datasets.Split.TRAIN, gen_kwargs={"sources": tree.episodes}
-            )
-        ]
-
-    def _generate_examples(self, sources: list[EpisodeDir]) -> Iterator[tuple[str, dict]]:
         config_name: ConfigName = check_config_name(self.config.name)
+        if require_folder_kind(data_dir) != "frame_tree":
+            gen_kwargs: dict[str, Any] = {"shards": _parquet_shards(data_dir, config_name)}
+        else:
+            tree = scan_tree(data_dir, on_bad_episodes=self.config.on_bad_episodes)
+            warn_skipped(tree.skipped)
+            gen_kwargs = {"sources": tree.episodes}
+        return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs=gen_kwargs)]
+
+    def _generate_examples(
+        self, sources: Sequence[EpisodeDir] = (), shards: Sequence[str] = ()
+    ) -> Iterator[tuple[str, dict]]:
+        config_name: ConfigName = check_config_name(self.config.name)
+        for shard in shards:
+            parquet = open_shard(shard, arrow_schema(config_name))
+            with reading_shard(shard):
+                for batch in parquet.iter_batches(batch_size=self._writer_batch_size):
+                    for row in batch.to_pylist():
+                        yield row_key(row), row
         skipped: list[BadInput] = []
         for episode in read_episodes(
             sources, on_bad_episodes=self.config.on_bad_episodes, skipped=skipped
@@ -147,10 +232,11 @@ def load_frames(
     on_bad_episodes: OnBadEpisodes = "error",
     streaming: bool = False,
 ) -> datasets.DatasetDict | datasets.IterableDatasetDict:
-    """Return the ``DatasetDict`` (one ``train`` split) of a config from a folder of frames.
+    """Return the ``DatasetDict`` (one ``train`` split) of a config from a folder of this project.
 
     Args:
-        data_dir: the frame tree (or one ``atari_<game>`` folder of it).
+        data_dir: a frame tree (or one ``atari_<game>`` folder of it), a folder of
+            ``sample --to-parquet`` or an exported folder.
         config_name: ``"interleaved"`` (one row per episode) or ``"simple"`` (one per frame).
         cache_dir: the datasets cache (default: ``HF_DATASETS_CACHE``).
         num_proc: processes converting episodes (datasets shards the episodes).

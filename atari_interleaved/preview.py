@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from atari_interleaved.episode import Episode
 from atari_interleaved.errors import InvalidInputError
+from atari_interleaved.folder_kind import require_folder_kind
 from atari_interleaved.games import display_name
 from atari_interleaved.layout import TEMP_PREFIX, game_from_dir_name
 from atari_interleaved.parquet_writer import existing_shards
@@ -246,7 +247,7 @@ def write_previews_of(source: Path, output_dir: Path) -> PreviewFiles:
     read.
     """
     source = Path(source)
-    if existing_shards(source / "interleaved"):
+    if require_folder_kind(source, "SOURCE") != "frame_tree":
         frames = preview_frames_from_parquet(source)
     else:
         firsts = {}

@@ -19,11 +19,8 @@ from typing import Any
 
 from atari_interleaved.episode import read_metadata
 from atari_interleaved.errors import InvalidInputError
-from atari_interleaved.generate.parquet_store import (
-    PARQUET_CONFIG_FORMAT,
-    default_episodes_per_shard,
-    plan_shards,
-)
+from atari_interleaved.folder_kind import folder_kind
+from atari_interleaved.generate.parquet_store import default_episodes_per_shard, plan_shards
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.generate.tasks import Chunk
 from atari_interleaved.layout import EPISODE_METADATA_NAME, GAME_DIR_PREFIX, SAMPLING_CONFIG_NAME
@@ -145,11 +142,7 @@ def read_settings(tree_root: Path) -> dict[str, Any] | None:
 
 def is_direct_folder(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` was written by ``sample --to-parquet`` (its config says so)."""
-    try:
-        recorded = _read_config(Path(path))
-    except InvalidInputError:
-        return False
-    return recorded is not None and recorded.get("format") == PARQUET_CONFIG_FORMAT
+    return folder_kind(path) == "direct"
 
 
 def read_shard_plan(root: str | os.PathLike[str]) -> list[Chunk]:

@@ -41,6 +41,7 @@ from huggingface_hub.utils import (
 
 from atari_interleaved.errors import AtariInterleavedError, InvalidArgumentError, InvalidInputError
 from atari_interleaved.export import export
+from atari_interleaved.folder_kind import folder_kind
 from atari_interleaved.manifest import MANIFEST_NAME, read_manifest, verify
 from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 from atari_interleaved.preview import PREVIEW_DIR
@@ -129,8 +130,8 @@ def check_repo_id(repo_id: str) -> str:
 
 
 def is_exported_folder(path: Path) -> bool:
-    """Whether ``path`` looks like the output of ``export`` (it has a manifest)."""
-    return (Path(path) / MANIFEST_NAME).is_file()
+    """Whether ``path`` is the output of ``export`` (it has a manifest)."""
+    return folder_kind(path) == "exported"
 
 
 def _network_errors() -> tuple[type[Exception], ...]:

@@ -13,6 +13,7 @@ Locally the test is skipped when the variable is unset; on CI (``CI=true``) it f
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from tests.frame_trees import FRAMES, ORDER
 REPO = Path(__file__).resolve().parents[1]
 LEGACY_PYTHON_VARIABLE = "ATARI_INTERLEAVED_LEGACY_PYTHON"
 
-# Run by the legacy Python in the repository folder, with the script named as users name it.
+# Run by the legacy Python beside the script, named as users name it.
 LOAD_WITH_SCRIPT = """
 import sys
 import datasets
@@ -36,7 +37,7 @@ data_dir, cache_dir, output = sys.argv[1:]
 print(datasets.__version__)
 for config in ("interleaved", "simple"):
     dataset = datasets.load_dataset(
-        "atari_interleaved.py", config, data_dir=data_dir, cache_dir=cache_dir,
+        "./atari_interleaved.py", config, data_dir=data_dir, cache_dir=cache_dir,
         trust_remote_code=True,
     )
     pq.write_table(dataset["train"].data.table, f"{output}/{config}.parquet")
@@ -60,7 +61,13 @@ def legacy_python() -> str:
     pytest.skip(reason)
 
 
-def test_loading_script_gives_the_builder_rows(legacy_python, frame_tree, tmp_path):
+@pytest.mark.parametrize("where", ["repository", "empty folder"])
+def test_loading_script_gives_the_builder_rows(legacy_python, frame_tree, tmp_path, where):
+    folder = REPO
+    if where == "empty folder":  # the script's name then shadows the package it imports
+        folder = tmp_path / "elsewhere"
+        folder.mkdir()
+        shutil.copy(REPO / "atari_interleaved.py", folder)
     result = subprocess.run(
         [
             legacy_python,
@@ -70,7 +77,7 @@ def test_loading_script_gives_the_builder_rows(legacy_python, frame_tree, tmp_pa
             str(tmp_path / "cache"),
             str(tmp_path),
         ],
-        cwd=REPO,
+        cwd=folder,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
         capture_output=True,
         text=True,
@@ -87,3 +94,43 @@ def test_loading_script_gives_the_builder_rows(legacy_python, frame_tree, tmp_pa
         assert legacy.schema.remove_metadata() == current.schema.remove_metadata()
         assert legacy.to_pylist() == current.to_pylist()
         assert legacy.num_rows == len(ORDER) * (FRAMES if config == "simple" else 1)
+
+
+# After `import atari_interleaved`, the builder is registered with datasets 3.x too.
+LOAD_BY_NAME = """
+import sys
+import atari_interleaved
+import datasets
+import pyarrow.parquet as pq
+
+cache_dir, output, *data_dirs = sys.argv[1:]
+print(datasets.__version__)
+for number, data_dir in enumerate(data_dirs):
+    for config in ("interleaved", "simple"):
+        dataset = datasets.load_dataset(
+            "atari_interleaved", config, data_dir=data_dir, cache_dir=cache_dir
+        )
+        pq.write_table(dataset["train"].data.table, f"{output}/{number}-{config}.parquet")
+"""
+
+
+@pytest.mark.parametrize("where", ["repository", "empty folder"])
+def test_the_registered_name_loads_every_kind_of_folder(
+    legacy_python, frame_tree, direct_folder, exported_folder, tmp_path, where
+):
+    folder = REPO if where == "repository" else tmp_path
+    sources = [frame_tree, direct_folder, exported_folder]
+    result = subprocess.run(
+        [legacy_python, "-c", LOAD_BY_NAME, str(tmp_path / "cache"), str(tmp_path), *sources],
+        cwd=folder,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.split()[0].split(".")[0]) < 4
+    for config in CONFIG_NAMES:
+        current = load_frames(frame_tree, config, cache_dir=tmp_path / "current")["train"]
+        for number in range(len(sources)):
+            legacy = pq.read_table(tmp_path / f"{number}-{config}.parquet")
+            assert legacy.to_pylist() == current.data.table.to_pylist(), sources[number]
