@@ -21,7 +21,8 @@ same), in the tree's stable order, with unique keys (``atari_alien/episode_000_r
 plus ``/000004`` for a frame of ``simple``); the rows of a parquet folder are those of its
 shards, in order. ``num_proc`` shards the episodes (or the parquet shards) over processes.
 The cache is keyed by the tree's episode folders (path, inode, modification time), or the
-parquet shards (path, inode, modification time, size), so data written again is read again.
+parquet shards (path, inode, modification time, size), so data written again is read again,
+and by the major version of ``datasets``, so that 3.x and 5.x never share a cache.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ _DESCRIPTIONS = {
     "interleaved": "One row per episode: interleaved text and image_gen inputs, PNG frames.",
     "simple": "One row per frame: the frame, the action taken there, its reward.",
 }
+# Caches of datasets 3.x and 5.x differ (5.x writes `List` features 3.x cannot read).
+_CACHE_TAG = f"datasets{datasets.__version__.split('.')[0]}"
 # Rows kept in memory before datasets writes them: an episode row holds all its frames.
 _WRITER_BATCH_SIZES = {"interleaved": 4, "simple": 1000}
 
@@ -174,7 +177,8 @@ class AtariInterleaved(datasets.GeneratorBasedBuilder):
         if data_dir is not None:
             data_dir = kwargs["data_dir"] = os.fspath(data_dir)
             fingerprint = _data_fingerprint(data_dir)
-            kwargs["hash"] = "-".join(filter(None, [kwargs.get("hash"), fingerprint]))
+            parts = [kwargs.get("hash"), fingerprint, _CACHE_TAG]
+            kwargs["hash"] = "-".join(filter(None, parts))
         kwargs.setdefault("dataset_name", DATASET_NAME)
         super().__init__(*args, **kwargs)
         if kwargs.get("writer_batch_size") is None:
