@@ -180,7 +180,8 @@ def upload_exported_folder(
     Raises:
         InvalidInputError: if the folder does not match its manifest.
         InvalidArgumentError: for an invalid ``repo_id``.
-        AtariInterleavedError: if the Hub refuses a request (the message says why).
+        AtariInterleavedError: if the Hub refuses a request or cannot be reached (the
+            message names the endpoint and says why; token values are redacted).
 
     """
     report = verify(folder)
@@ -264,7 +265,7 @@ def publish(
     Raises:
         InvalidArgumentError: without a token or for an invalid ``repo_id``.
         InvalidInputError: for a bad input (tree or folder).
-        AtariInterleavedError: if the Hub refuses a request.
+        AtariInterleavedError: if the Hub refuses a request or cannot be reached.
 
     """
     token = resolve_token(token)
