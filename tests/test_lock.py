@@ -93,11 +93,12 @@ def test_the_lock_of_a_killed_process_does_not_block(tmp_path, holder):
 @pytest.mark.parametrize(
     "args",
     [
+        ["sample", "--envs", "pong", "--max-episodes", "1", "--seed", "2", "--output-dir", "out"],
         ["convert", "--input-dir", "{tree}", "--output-file", "out/data.parquet"],
         ["export", "--input-dir", "{tree}", "--output-dir", "out/hub"],
     ],
 )
-def test_convert_and_export_refuse_an_output_in_use(frame_tree, tmp_path, holder, args):
+def test_sample_convert_and_export_refuse_an_output_in_use(frame_tree, tmp_path, holder, args):
     output = tmp_path / args[-1]
     first = holder(output)
     result = cli(*(arg.format(tree=frame_tree) for arg in args), "--no-progress", cwd=tmp_path)
