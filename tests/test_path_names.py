@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import argparse
 import errno
-import subprocess
-import sys
 
 import pytest
 
+from atari_interleaved.cli import main as cli_main
 from atari_interleaved.cli import run_command
 
 LONG = "n" * 300
-
-
-def cli(*args: str, cwd) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "atari_interleaved.cli", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -34,11 +26,16 @@ def cli(*args: str, cwd) -> subprocess.CompletedProcess[str]:
         (["build", "--hub-dir", LONG], "--hub-dir"),
     ],
 )
-def test_a_too_long_name_is_refused_naming_it(frame_tree, tmp_path, args, flag):
-    result = cli(*(arg.format(tree=frame_tree) for arg in args), cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert f"argument {flag}: the name 'nnnnnnnnnnnnnnnnnnnnnnnn...' is " in result.stderr
-    assert "Traceback" not in result.stderr and "Errno" not in result.stderr
+def test_a_too_long_name_is_refused_naming_it(
+    frame_tree, tmp_path, monkeypatch, capsys, args, flag
+):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        cli_main([arg.format(tree=frame_tree) for arg in args])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {flag}: the name 'nnnnnnnnnnnnnnnnnnnnnnnn...' is " in error
+    assert "Traceback" not in error and "Errno" not in error
     assert list(tmp_path.iterdir()) == []
 
 
