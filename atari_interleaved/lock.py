@@ -50,9 +50,16 @@ def _canonical(output: str | os.PathLike[str]) -> Path:
 
 
 def lock_path(output: str | os.PathLike[str]) -> Path:
-    """Return the lock file of ``output``: ``.<name>.lock`` beside it (in it for ``/``)."""
+    """Return the lock file of ``output``: ``.<name>.lock`` beside it.
+
+    A folder whose parent cannot be written (``/``, a mount point) holds its lock inside,
+    as ``.atari-interleaved.lock``.
+    """
     path = _canonical(output)
-    return path.with_name(f".{path.name}.lock") if path.name else path / ".lock"
+    parent_writable = not path.parent.is_dir() or os.access(path.parent, os.W_OK | os.X_OK)
+    if path.name and (parent_writable or not path.is_dir()):
+        return path.with_name(f".{path.name}.lock")
+    return path / ".atari-interleaved.lock"
 
 
 def _holder(file: int) -> str:
@@ -66,7 +73,12 @@ def _holder(file: int) -> str:
 
 def _acquire(output: Path, path: Path) -> int:
     while True:
-        file = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            file = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError:
+            raise InvalidArgumentError(
+                f"{str(output)!r} cannot be written: no permission to create {str(path)!r}"
+            ) from None
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -136,3 +136,13 @@ def test_an_export_killed_while_swapping_gets_its_old_folder_back(tmp_path):
     assert removed == [staging]
     assert (output / "README.md").read_text() == "the earlier export"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["hub"]
+
+
+def test_a_folder_in_a_parent_it_cannot_write_holds_its_lock_inside(tmp_path, monkeypatch):
+    mount_point = tmp_path / "mnt"
+    mount_point.mkdir()
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path)
+    assert lock_path(mount_point) == mount_point / ".atari-interleaved.lock"
+    with output_lock(mount_point):
+        assert (mount_point / ".atari-interleaved.lock").is_file()
+    assert list(tmp_path.rglob("*")) == [mount_point]
