@@ -8,12 +8,14 @@ listed in ``SUBCOMMAND_MODULES``.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Callable
 
 import atari_interleaved
 from atari_interleaved.errors import AtariInterleavedError
+from atari_interleaved.path_names import name_too_long_message
 from atari_interleaved.redaction import redact
 
 __all__ = ["SUBCOMMAND_MODULES", "main", "run_command", "build_parser", "script_main"]
@@ -37,6 +39,11 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
         return command(args)
     except AtariInterleavedError as error:
         print(f"error: {redact(str(error))}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.errno != errno.ENAMETOOLONG:
+            raise
+        print(f"error: {name_too_long_message(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

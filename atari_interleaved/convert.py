@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from atari_interleaved.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
 from atari_interleaved.features import ConfigName, arrow_schema, check_config_name, image_columns
+from atari_interleaved.lock import output_lock, remove_stale_temporaries
 from atari_interleaved.parquet_writer import (
     DEFAULT_MAX_SHARD_BYTES,
     DEFAULT_ROW_GROUP_BYTES,
@@ -41,12 +42,14 @@ from atari_interleaved.parquet_writer import (
 from atari_interleaved.reader import (
     BadInput,
     EpisodeDir,
+    FrameTree,
     OnBadEpisodes,
     read_episodes,
     scan_tree,
     warn_skipped,
 )
 from atari_interleaved.rows import episode_rows
+from atari_interleaved.workers import die_with_parent, worker_count
 
 __all__ = ["ConvertReport", "rows_to_table", "convert", "write_config", "write_configs"]
 
@@ -104,8 +107,9 @@ def _convert_episode(
     return skipped[0]
 
 
-def _ignore_interrupts() -> None:
-    """Leave Ctrl-C to the main process, which stops the workers and removes its output."""
+def _init_worker(parent_pid: int) -> None:
+    """End with the main process; leave Ctrl-C to it (it stops the workers, removes its output)."""
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -118,14 +122,19 @@ def _converted_episodes(
 ) -> Iterator[Iterator[_Result]]:
     """Give the results of :func:`_convert_episode` for ``sources``, in order.
 
-    With ``num_proc > 1`` the worker processes (forked here, before any output is opened)
-    work at most two episodes ahead each, so memory stays bounded.
+    With ``num_proc > 1`` the worker processes (forked here, before any output is opened;
+    no more than the CPUs and the episodes) work at most two episodes ahead each, so memory
+    stays bounded.
     """
+    num_proc = worker_count(num_proc, len(sources), flag="--num-proc")
     if num_proc == 1:
         yield (_convert_episode(source, config_names, on_bad) for source in sources)
         return
     pool = ProcessPoolExecutor(
-        num_proc, mp_context=multiprocessing.get_context("fork"), initializer=_ignore_interrupts
+        num_proc,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
     )
     remaining = iter(sources)
     window: deque[Future[_Result]] = deque(
@@ -147,22 +156,28 @@ def _converted_episodes(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _scan_input(
+    input_dir: str | os.PathLike[str], num_proc: int, on_bad_episodes: OnBadEpisodes
+) -> FrameTree:
+    """Check the options and list the input tree: the input is checked before the output."""
+    if not isinstance(num_proc, int) or num_proc < 1:
+        raise InvalidArgumentError(f"num_proc must be a positive integer, but got {num_proc!r}")
+    return scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
+
+
 def _run(
-    input_dir: str | os.PathLike[str],
+    tree: FrameTree,
     open_writers: dict[ConfigName, _OpenWriter],
     *,
     num_proc: int,
     on_bad_episodes: OnBadEpisodes,
     progress: bool,
 ) -> dict[ConfigName, ConvertReport]:
-    """Convert the tree at ``input_dir`` into ``open_writers[config](schema, image_columns)``.
+    """Convert ``tree`` into ``open_writers[config](schema, image_columns)``.
 
     Each episode is read and checked once, whatever the number of configs written.
     """
-    if not isinstance(num_proc, int) or num_proc < 1:
-        raise InvalidArgumentError(f"num_proc must be a positive integer, but got {num_proc!r}")
     started = time.perf_counter()
-    tree = scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
     configs = list(open_writers)
     reports = {config: ConvertReport(config) for config in configs}
     skipped = list(tree.skipped)
@@ -195,7 +210,7 @@ def _run(
             bar.close()
             if converted == 0:
                 raise InvalidInputError(
-                    f"no episode of {str(input_dir)!r} could be converted: all "
+                    f"no episode of {str(tree.data_dir)!r} could be converted: all "
                     f"{len(skipped)} episode folders are bad (listed above)"
                 )
             outputs = {config: writer.close() for config, writer in writers.items()}
@@ -237,36 +252,40 @@ def convert(
 
     Raises:
         InvalidArgumentError: for a bad option value.
+        InvalidInputError: for a bad input tree (the message names the file); the input is
+            checked before the output.
         OutputExistsError: if ``output_file`` exists and ``overwrite`` is False.
-        InvalidInputError: for a bad input tree (the message names the file).
+        OutputInUseError: if another run is writing ``output_file``.
 
     """
     config_name = check_config_name(config_name)
+    tree = _scan_input(input_dir, num_proc, on_bad_episodes)
     output = Path(output_file)
     if output.is_dir():
         raise InvalidArgumentError(
             f"--output-file {str(output)!r} is a folder; give a file path such as "
             "atari_training_data.parquet"
         )
-    if output.exists() and not overwrite:
-        raise OutputExistsError(
-            f"--output-file {str(output)!r} already exists; pass --overwrite to replace it "
-            "or choose another file"
-        )
+    with output_lock(output):
+        if output.exists() and not overwrite:
+            raise OutputExistsError(
+                f"--output-file {str(output)!r} already exists; pass --overwrite to replace it "
+                "or choose another file"
+            )
+        remove_stale_temporaries(output)
 
-    def open_writer(schema: pa.Schema, binary_columns: list[str]) -> ParquetFileWriter:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        return ParquetFileWriter(
-            output, schema, binary_columns=binary_columns, row_group_bytes=row_group_bytes
-        )
+        def open_writer(schema: pa.Schema, binary_columns: list[str]) -> ParquetFileWriter:
+            return ParquetFileWriter(
+                output, schema, binary_columns=binary_columns, row_group_bytes=row_group_bytes
+            )
 
-    reports = _run(
-        input_dir,
-        {config_name: open_writer},
-        num_proc=num_proc,
-        on_bad_episodes=on_bad_episodes,
-        progress=progress,
-    )
+        reports = _run(
+            tree,
+            {config_name: open_writer},
+            num_proc=num_proc,
+            on_bad_episodes=on_bad_episodes,
+            progress=progress,
+        )
     return reports[config_name]
 
 
@@ -353,12 +372,13 @@ def write_configs(
 
         return open_writer
 
+    tree = _scan_input(input_dir, num_proc, on_bad_episodes)
     directories = {config: Path(output_dir) / config for config in config_names}
     if not overwrite:
         for directory in directories.values():
             refuse_existing_shards(directory)
     reports = _run(
-        input_dir,
+        tree,
         {config: opener(directory) for config, directory in directories.items()},
         num_proc=num_proc,
         on_bad_episodes=on_bad_episodes,

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidInputError",
     "DependencyNotInstalledError",
     "OutputWriteError",
+    "OutputInUseError",
 ]
 
 
@@ -38,3 +39,7 @@ class OutputWriteError(AtariInterleavedError, OSError):
 
 class DependencyNotInstalledError(AtariInterleavedError, ImportError):
     """An optional dependency is missing; the message gives the install command."""
+
+
+class OutputInUseError(AtariInterleavedError):
+    """Another run is writing the same output; the message names it."""

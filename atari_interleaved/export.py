@@ -13,8 +13,11 @@ manifest::
 ``load_dataset(<output-dir>, "interleaved")`` (or ``"simple"``) loads it offline with
 ``Image`` features; pandas reads PNG bytes from the same files. Everything is written in a
 hidden temporary folder beside ``output_dir`` and renamed when complete. An existing folder
-is only replaced when asked (``overwrite``) and only if it is empty or an earlier export.
-The same tree and options give a byte-identical folder.
+is only replaced when asked (``overwrite``) and only if it is empty or an earlier export
+holding no file the export did not write (a file a user added is never deleted: the export
+is refused, naming it). One export at a time writes a folder (:mod:`atari_interleaved.lock`),
+and a later one removes what a killed one left beside it. The same tree and options give a
+byte-identical folder.
 
 The input is a frame tree, converted to shards of at most ``max_shard_bytes``, or a direct
 folder (written by ``sample --to-parquet``), whose shards already hold the same rows and
@@ -52,6 +55,7 @@ from atari_interleaved.errors import InvalidArgumentError, InvalidInputError, Ou
 from atari_interleaved.features import CONFIG_NAMES, ConfigName, arrow_schema
 from atari_interleaved.generate.parquet_store import ParquetStore
 from atari_interleaved.layout import TEMP_PREFIX
+from atari_interleaved.lock import output_lock, remove_stale_temporaries
 from atari_interleaved.manifest import (
     MANIFEST_NAME,
     library_versions,
@@ -109,7 +113,8 @@ def check_export_target(input_dir: Path, output_dir: Path, *, overwrite: bool) -
     Raises:
         InvalidArgumentError: if the output is a file or overlaps the input tree.
         OutputExistsError: if the output is a non-empty folder and ``overwrite`` is False,
-            or it is not an earlier export (then it is never replaced).
+            or it is not an earlier export, or holds files the export did not write (then
+            it is never replaced).
 
     """
     source, target = input_dir.resolve(), output_dir.resolve()
@@ -130,13 +135,24 @@ def check_export_target(input_dir: Path, output_dir: Path, *, overwrite: bool) -
             "--overwrite to replace an earlier export, or choose another folder"
         )
     try:
-        read_manifest(target)
+        written = set(read_manifest(target)["files"]) | {MANIFEST_NAME}
     except InvalidInputError:
         raise OutputExistsError(
             f"--output-dir {str(output_dir)!r} is not empty and is not a folder written by "
             f"'atari-interleaved export' (no valid {MANIFEST_NAME}), so it is not replaced "
             "even with --overwrite; delete it yourself or choose another folder"
         ) from None
+    added = sorted(
+        relative
+        for path in target.rglob("*")
+        if not path.is_dir() and (relative := path.relative_to(target).as_posix()) not in written
+    )
+    if added:
+        raise OutputExistsError(
+            f"--output-dir {str(output_dir)!r} holds {len(added)} files the earlier export "
+            f"did not write ({', '.join(added[:3])}{', ...' if len(added) > 3 else ''}), "
+            "which replacing it would delete; move them out of the folder, then rerun"
+        )
 
 
 def _export_command(
@@ -186,10 +202,12 @@ def _direct_shards(
     store = ParquetStore(input_dir, read_shard_plan(input_dir))
     missing = store.pending()
     if missing:
-        first = next(path for path in store.shard_paths(missing[0]).values() if not path.is_file())
+        first, problem = store.shard_problem(missing[0]) or (input_dir, "")
         raise InvalidInputError(
             f"{str(input_dir)!r} is an unfinished 'sample --to-parquet' run: {len(missing)} of "
-            f"{len(store.shards)} shards are missing ({first.relative_to(input_dir).as_posix()}"
+            f"{len(store.shards)} shards are missing or incomplete "
+            f"({first.relative_to(input_dir).as_posix()}"
+            f"{'' if problem == 'missing' else f': {problem}'}"
             f"{', ...' if len(missing) > 1 else ''}). Rerun its sample command from the folder "
             f"that holds it to finish it, then export again:\n  {provenance.sample_command()}"
         )
@@ -269,10 +287,40 @@ def export(
         OutputExistsError: if ``output_dir`` exists and may not be replaced.
         InvalidInputError: for a bad input tree (the message names the file), or a
             direct folder with missing shards.
+        OutputInUseError: if another run is writing ``output_dir``.
 
     """
+    with output_lock(output_dir):
+        return _export(
+            Path(input_dir),
+            Path(output_dir),
+            repo_id=repo_id,
+            max_shard_bytes=max_shard_bytes,
+            num_proc=num_proc,
+            on_bad_episodes=on_bad_episodes,
+            overwrite=overwrite,
+            card_template=card_template,
+            extra_generation=extra_generation,
+            progress=progress,
+        )
+
+
+def _export(
+    input_dir: Path,
+    output_dir: Path,
+    *,
+    repo_id: str | None,
+    max_shard_bytes: int,
+    num_proc: int,
+    on_bad_episodes: OnBadEpisodes,
+    overwrite: bool,
+    card_template: str | os.PathLike[str] | None,
+    extra_generation: dict[str, Any] | None,
+    progress: bool,
+) -> ExportReport:
+    """Export while holding the lock of ``output_dir`` (see :func:`export`)."""
     started = time.perf_counter()
-    input_dir, output_dir = Path(input_dir), Path(output_dir)
+    remove_stale_temporaries(output_dir.resolve())
     check_on_bad_episodes(on_bad_episodes)
     template = check_template(read_template(None if card_template is None else Path(card_template)))
     check_export_target(input_dir, output_dir, overwrite=overwrite)

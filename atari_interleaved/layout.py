@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
-from atari_interleaved.errors import InvalidInputError
+from atari_interleaved.errors import InvalidArgumentError, InvalidInputError
 
 __all__ = [
     "GAME_DIR_PREFIX",
@@ -35,7 +36,9 @@ __all__ = [
     "EpisodeDirName",
     "game_dir_name",
     "game_from_dir_name",
+    "MAX_RANDOMNESS_CHARS",
     "format_randomness",
+    "check_randomness",
     "episode_dir_name",
     "parse_episode_dir_name",
     "frame_file_name",
@@ -58,6 +61,9 @@ _EPISODE_RE = re.compile(r"^episode_(?P<index>\d{3,})_rand(?P<randomness>\d+(?:\
 _FRAME_RE = re.compile(r"^(?P<kind>frame|action)_(?P<index>\d{6,})\.(?P<ext>png|txt)$")
 _ACTION_RE = re.compile(r"^(?P<index>\d+): (?P<meaning>[A-Z][A-Z_]*)$")
 _GAME_RE = re.compile(r"^[a-z0-9_]+$")
+
+MAX_RANDOMNESS_CHARS = 40
+"""Characters the randomness may take in an episode folder name (``0.00001`` takes 7)."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +97,34 @@ def game_from_dir_name(name: str) -> str:
 def format_randomness(randomness: float) -> str:
     """Format a randomness level as it appears in folder names and texts (``0.2``, ``1.0``).
 
+    The shortest decimal that reads back as the same float, written without an exponent
+    (folder names only hold digits and one point), so ``float()`` of it gives it back.
+
     >>> format_randomness(0.2), format_randomness(1), format_randomness(0.25)
     ('0.2', '1.0', '0.25')
+    >>> format_randomness(0.00001), format_randomness(0.1 + 0.2), format_randomness(-0.0)
+    ('0.00001', '0.30000000000000004', '0.0')
     """
-    return repr(float(randomness))
+    text = format(Decimal(repr(float(randomness) + 0.0)), "f")
+    return text if "." in text else f"{text}.0"
+
+
+def check_randomness(randomness: float) -> None:
+    """Refuse a randomness level whose folder name would be too long to make.
+
+    Raises:
+        InvalidArgumentError: if :func:`format_randomness` gives more than
+            ``MAX_RANDOMNESS_CHARS`` characters (values below about 1e-22 with many digits).
+
+    """
+    text = format_randomness(randomness)
+    if len(text) > MAX_RANDOMNESS_CHARS:
+        raise InvalidArgumentError(
+            f"--randomness {randomness!r} cannot name episode folders: written without an "
+            f"exponent, as folder names need ({text[:12]}...), it takes {len(text)} "
+            f"characters, more than {MAX_RANDOMNESS_CHARS}; use 0 or a value with fewer "
+            "decimals, such as 1e-20"
+        )
 
 
 def episode_dir_name(index: int, randomness: float) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from atari_interleaved.generate.folder_store import FolderStore
 from atari_interleaved.generate.sampler import SampleReport, sample
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.layout import TEMP_PREFIX
+from atari_interleaved.lock import output_lock
 from atari_interleaved.manifest import file_entry, read_manifest, verify
 from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 from atari_interleaved.reader import scan_tree
@@ -191,6 +193,7 @@ def build(
 
     Raises:
         OutputExistsError: if an output may not be replaced (the message says which).
+        OutputInUseError: if another run is writing one of the outputs.
 
     """
     settings = settings or EpisodeSettings(frames_per_env=DEFAULT_FRAMES_PER_ENV)
@@ -205,56 +208,62 @@ def build(
             f"--interleaved-file and --simple-file are the same file {str(interleaved_file)!r}; "
             "give two file names"
         )
-    check_export_target(frames_dir, hub_dir, overwrite=True)
-    _check_outputs(files, hub_dir, overwrite=overwrite)
-    extra = _unrequested(frames_dir, games, max_episodes)
-    if extra and not overwrite:
-        raise OutputExistsError(
-            f"{str(frames_dir)!r} holds episodes this build does not ask for ({extra[0]}, "
-            f"{len(extra)} in all), which would end up in the outputs; pass --overwrite to "
-            "sample the tree again, or choose another --frames-dir"
-        )
-    if extra:
-        FolderStore(frames_dir).remove_episodes()
-    sampled = sample(
-        frames_dir,
-        envs=games,
-        max_episodes=max_episodes,
-        parallel=parallel,
-        settings=settings,
-        overwrite=overwrite,
-        progress=progress,
-    )
-    staged = {
-        config: path.with_name(f"{TEMP_PREFIX}build-{path.name}") for config, path in files.items()
-    }
-    converted = {}
-    try:
-        for config, path in staged.items():
-            converted[config] = convert(
-                frames_dir, path, config, overwrite=True, num_proc=num_proc, progress=progress
+    with ExitStack() as locks:
+        for output in (frames_dir, *files.values(), hub_dir):
+            locks.enter_context(output_lock(output))
+        check_export_target(frames_dir, hub_dir, overwrite=True)
+        _check_outputs(files, hub_dir, overwrite=overwrite)
+        extra = _unrequested(frames_dir, games, max_episodes)
+        if extra and not overwrite:
+            raise OutputExistsError(
+                f"{str(frames_dir)!r} holds episodes this build does not ask for ({extra[0]}, "
+                f"{len(extra)} in all), which would end up in the outputs; pass --overwrite to "
+                "sample the tree again, or choose another --frames-dir"
             )
-        outputs = {files[config].name: vars(file_entry(path)) for config, path in staged.items()}
-        exported = export(
+        if extra:
+            FolderStore(frames_dir).remove_episodes()
+        sampled = sample(
             frames_dir,
-            hub_dir,
-            repo_id=repo_id,
-            max_shard_bytes=max_shard_bytes,
-            num_proc=num_proc,
-            overwrite=True,
-            extra_generation={"build": {"outputs": outputs}},
+            envs=games,
+            max_episodes=max_episodes,
+            parallel=parallel,
+            settings=settings,
+            overwrite=overwrite,
             progress=progress,
         )
-        for config, path in staged.items():
-            os.replace(path, files[config])
-    finally:
-        for path in staged.values():
-            path.unlink(missing_ok=True)
-    return BuildReport(
-        frames_dir=frames_dir,
-        files=files,
-        hub_dir=hub_dir,
-        sampled=sampled,
-        converted=converted,
-        exported=exported,
-    )
+        staged = {
+            config: path.with_name(f"{TEMP_PREFIX}build-{path.name}")
+            for config, path in files.items()
+        }
+        converted = {}
+        try:
+            for config, path in staged.items():
+                converted[config] = convert(
+                    frames_dir, path, config, overwrite=True, num_proc=num_proc, progress=progress
+                )
+            outputs = {
+                files[config].name: vars(file_entry(path)) for config, path in staged.items()
+            }
+            exported = export(
+                frames_dir,
+                hub_dir,
+                repo_id=repo_id,
+                max_shard_bytes=max_shard_bytes,
+                num_proc=num_proc,
+                overwrite=True,
+                extra_generation={"build": {"outputs": outputs}},
+                progress=progress,
+            )
+            for config, path in staged.items():
+                os.replace(path, files[config])
+        finally:
+            for path in staged.values():
+                path.unlink(missing_ok=True)
+        return BuildReport(
+            frames_dir=frames_dir,
+            files=files,
+            hub_dir=hub_dir,
+            sampled=sampled,
+            converted=converted,
+            exported=exported,
+        )

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from PIL import Image, ImageDraw, ImageFont
 
 from atari_interleaved.episode import Episode
-from atari_interleaved.errors import InvalidInputError
+from atari_interleaved.errors import InvalidInputError, OutputExistsError
 from atari_interleaved.folder_kind import require_folder_kind
 from atari_interleaved.games import display_name
 from atari_interleaved.layout import TEMP_PREFIX, game_from_dir_name
@@ -239,14 +239,27 @@ def _save_atomically(path: Path, save: Callable[[BinaryIO], None]) -> None:
     os.replace(temporary, path)
 
 
-def write_previews_of(source: Path, output_dir: Path) -> PreviewFiles:
+def write_previews_of(source: Path, output_dir: Path, *, overwrite: bool = False) -> PreviewFiles:
     """Write the pictures of a frame tree, a folder written by ``export`` or a direct folder.
 
     A folder with ``interleaved`` parquet shards (an export or a direct folder) is read from
     them; anything else as a frame tree, of which only the first episode of each game is
     read.
+
+    Raises:
+        OutputExistsError: if a picture exists in ``output_dir`` and ``overwrite`` is False
+            (checked before anything is read).
+
     """
-    source = Path(source)
+    source, output_dir = Path(source), Path(output_dir)
+    existing = [
+        name for name in (CONTACT_SHEET_NAME, ANIMATION_NAME) if (output_dir / name).exists()
+    ]
+    if existing and not overwrite:
+        raise OutputExistsError(
+            f"{str(output_dir / existing[0])!r} already exists; pass --overwrite to "
+            "replace the preview pictures, or choose another --output-dir"
+        )
     if require_folder_kind(source, "SOURCE") != "frame_tree":
         frames = preview_frames_from_parquet(source)
     else:

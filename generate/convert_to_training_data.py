@@ -9,7 +9,12 @@ import argparse
 import logging
 import sys
 
-from atari_interleaved.commands.options import add_reading_options, on_bad_episodes
+from atari_interleaved.commands.options import (
+    add_reading_options,
+    input_path,
+    on_bad_episodes,
+    output_path,
+)
 
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_FILE", "add_arguments", "run", "main"]
 
@@ -41,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the conversion flags to ``parser``."""
     parser.add_argument(
         "--input-dir",
+        type=input_path,
         default=DEFAULT_INPUT_DIR,
         metavar="DIR",
         help="frame tree written by the sample step, or one atari_<game> folder of it "
@@ -48,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--output-file",
+        type=output_path,
         default=DEFAULT_OUTPUT_FILE,
         metavar="FILE",
         help="parquet file to write (default: %(default)s)",

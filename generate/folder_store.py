@@ -1,10 +1,13 @@
 """Writing episodes into the frame-folder layout of PIPELINE.md, atomically and resumably.
 
 Each episode is written to a hidden temporary folder beside its final place and renamed
-when every file is written, so a folder named ``episode_<NNN>_rand<r>`` is always complete.
-A run first records its settings in ``sampling_config.json``; a rerun with the same settings
-keeps the complete episodes, removes the temporary folders an interrupted run left behind
-and samples the rest. A rerun with other settings is refused unless ``overwrite`` is asked.
+when every file is written, so a folder named ``episode_<NNN>_rand<r>`` is complete when
+this sampler wrote it. A run first records its settings in ``sampling_config.json``; a rerun
+with the same settings keeps the complete episodes, removes the temporary folders an
+interrupted run left behind and samples the rest. A rerun never trusts a folder name: an
+episode folder counts as complete only if :func:`episode_problem` finds nothing wrong, and
+an incomplete one is moved aside and sampled again (see :meth:`FolderStore.set_aside`).
+A rerun with other settings is refused unless ``overwrite`` is asked.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from atari_interleaved.episode import Episode, metadata_to_json
-from atari_interleaved.errors import InvalidArgumentError, OutputExistsError
+from atari_interleaved.episode import Episode, metadata_to_json, read_metadata
+from atari_interleaved.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.generate.tasks import Chunk
 from atari_interleaved.layout import (
@@ -27,13 +30,29 @@ from atari_interleaved.layout import (
     TEMP_PREFIX,
     action_file_name,
     episode_dir_name,
+    format_action_line,
     frame_file_name,
     game_dir_name,
+    parse_frame_file_name,
 )
 
-__all__ = ["FolderStore", "CONFIG_FORMAT", "check_writable_dir", "settings_differences"]
+__all__ = [
+    "FolderStore",
+    "CONFIG_FORMAT",
+    "INCOMPLETE_PREFIX",
+    "check_writable_dir",
+    "episode_problem",
+    "settings_differences",
+]
 
 CONFIG_FORMAT = "atari-interleaved/sampling/1"
+
+INCOMPLETE_PREFIX = ".incomplete-"
+"""An incomplete episode folder holding files the layout does not name is kept under this
+prefix (hidden, so readers skip it) when its episode is sampled again."""
+
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+"""The last 12 bytes of every PNG file (its empty IEND chunk)."""
 
 
 def settings_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -46,6 +65,43 @@ def settings_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
         elif before != after:
             changed.append(f"{prefix}{key}: {before!r} in the folder, {after!r} now")
     return changed
+
+
+def episode_problem(folder: Path) -> str | None:
+    """Return what makes an episode folder written by this sampler incomplete, or None.
+
+    Checked without decoding anything: ``episode.json`` is valid, and for each of its
+    ``num_frames`` frames the PNG is there and ends with the IEND chunk of a whole PNG, and
+    the action file has the size of the action line the metadata records.
+    """
+    if not folder.is_dir():
+        return f"{folder.name!r} is not a folder"
+    try:
+        metadata = read_metadata(folder / EPISODE_METADATA_NAME)
+        for index in range(metadata.num_frames):
+            frame = folder / frame_file_name(index)
+            with open(frame, "rb") as file:
+                size = os.fstat(file.fileno()).st_size
+                if size < len(_PNG_END) or os.pread(file.fileno(), 12, size - 12) != _PNG_END:
+                    return f"{frame.name} is truncated"
+            action = metadata.actions[index]
+            line = format_action_line(action, metadata.action_set[action])
+            if (folder / action_file_name(index)).stat().st_size != len(line):
+                return f"{action_file_name(index)} does not hold {line!r}"
+    except InvalidInputError:
+        return f"{EPISODE_METADATA_NAME} is missing or not valid"
+    except (IndexError, TypeError):
+        return f"{EPISODE_METADATA_NAME} does not match its frames"
+    except FileNotFoundError as error:
+        return f"{Path(str(error.filename)).name} is missing"
+    extra = [
+        entry.name
+        for entry in os.scandir(folder)
+        if (parsed := parse_frame_file_name(entry.name)) and parsed[1] >= metadata.num_frames
+    ]
+    if extra:
+        return f"{min(extra)} is beyond the {metadata.num_frames} frames of its metadata"
+    return None
 
 
 def check_writable_dir(root: Path) -> None:
@@ -128,8 +184,38 @@ class FolderStore:
         os.replace(temporary, self.config_path)
 
     def is_complete(self, game: str, index: int, randomness: float) -> bool:
-        """Whether the episode's final folder exists (it is only ever renamed in complete)."""
-        return self.episode_path(game, index, randomness).is_dir()
+        """Whether the episode's final folder holds the whole episode (see episode_problem)."""
+        path = self.episode_path(game, index, randomness)
+        return path.is_dir() and episode_problem(path) is None
+
+    def set_aside(self, game: str, index: int, randomness: float) -> Path | None:
+        """Clear the final name of an incomplete episode so that it can be sampled again.
+
+        The folder is renamed (atomically) to a temporary name, then the files the layout
+        names are deleted from it. Anything else in it is the user's: the folder is then
+        kept as ``.incomplete-<name>`` beside, and returned; else it is removed.
+        """
+        final = self.episode_path(game, index, randomness)
+        if not final.exists():
+            return None
+        aside = final.with_name(f"{TEMP_PREFIX}{final.name}-{os.getpid()}")
+        os.rename(final, aside)
+        if aside.is_dir() and not aside.is_symlink():
+            for child in aside.iterdir():
+                if child.is_file() and (
+                    child.name == EPISODE_METADATA_NAME or parse_frame_file_name(child.name)
+                ):
+                    child.unlink()
+            if not any(aside.iterdir()):
+                aside.rmdir()
+                return None
+        kept = final.with_name(f"{INCOMPLETE_PREFIX}{final.name}")
+        suffix = 1
+        while kept.exists():
+            suffix += 1
+            kept = final.with_name(f"{INCOMPLETE_PREFIX}{final.name}-{suffix}")
+        os.rename(aside, kept)
+        return kept
 
     @contextmanager
     def chunk_writer(self, chunk: Chunk) -> Iterator[Callable[[Episode], int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -10,6 +11,7 @@ from typing import Any
 
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.generate.tasks import Chunk, EpisodeSink, EpisodeSummary, sample_chunk
+from atari_interleaved.workers import die_with_parent
 
 __all__ = ["run_local"]
 
@@ -17,8 +19,9 @@ _progress: Any = None
 _FINAL_WAIT_SECONDS = 30.0
 
 
-def _init_worker(progress: Any) -> None:
+def _init_worker(progress: Any, parent_pid: int) -> None:
     global _progress
+    die_with_parent(parent_pid)
     _progress = progress
 
 
@@ -37,7 +40,8 @@ def run_local(
     """Sample ``chunks`` with ``parallel`` processes, calling ``on_episode`` as episodes finish.
 
     With one process the work runs here, without a pool. A worker that fails stops the run
-    with its error; episodes already written stay, complete.
+    with its error; episodes already written stay, complete. Workers end with this process,
+    even when it is killed.
     """
     if parallel == 1:
         for chunk in chunks:
@@ -66,7 +70,10 @@ def run_local(
             on_episode(summary)
 
     with ProcessPoolExecutor(
-        max_workers=parallel, mp_context=context, initializer=_init_worker, initargs=(progress,)
+        max_workers=parallel,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(progress, os.getpid()),
     ) as pool:
         pending: set[Future[None]] = {
             pool.submit(_run_in_worker, chunk, settings, sink) for chunk in chunks

@@ -12,8 +12,9 @@ The rows are those ``convert`` writes from the frame folders of the same run. Sh
 both configs holds one fixed chunk of episodes of one game: the plan depends only on the
 games, ``max_episodes`` and ``episodes_per_shard``, never on ``--parallel`` or the backend,
 so the shards are byte-identical whatever runs them. A shard file is written under a
-temporary name and renamed when complete; a rerun keeps the shards whose two files exist
-and samples the others again.
+temporary name and renamed when complete; a rerun keeps the shards whose two files are
+whole (:meth:`ParquetStore.shard_problem`) and samples the others again, replacing a
+truncated or unreadable file under a final name.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from atari_interleaved.convert import rows_to_table
 from atari_interleaved.episode import Episode
@@ -102,9 +106,36 @@ class ParquetStore:
         name = shard_name(self._index[chunk], len(self.shards))
         return {config: self.root / config / name for config in CONFIG_NAMES}
 
+    def shard_problem(self, chunk: Chunk) -> tuple[Path, str] | None:
+        """Return a file of the shard of ``chunk`` that is missing or not whole, and why.
+
+        Both files must be readable parquet (their footer is read), the ``interleaved`` one
+        with a row per episode of the chunk and the ``simple`` one with a row per frame.
+        """
+        paths = self.shard_paths(chunk)
+        rows: dict[str, int] = {}
+        for config, path in paths.items():
+            if not path.is_file():
+                return path, "missing"
+            try:
+                rows[config] = pq.read_metadata(path).num_rows
+            except (OSError, pa.ArrowException) as error:
+                return path, f"not a readable parquet file ({error})"
+        if rows["interleaved"] != len(chunk.indices):
+            return paths["interleaved"], f"{rows['interleaved']} rows, not {len(chunk.indices)}"
+        try:
+            frames = sum(pq.read_table(paths["interleaved"], columns=["num_frames"])[0].to_pylist())
+        except (OSError, pa.ArrowException) as error:
+            return paths["interleaved"], f"not a readable parquet file ({error})"
+        if rows["simple"] != frames:
+            return paths[
+                "simple"
+            ], f"{rows['simple']} rows, not the {frames} frames of its episodes"
+        return None
+
     def is_complete(self, chunk: Chunk) -> bool:
-        """Whether both files of the shard of ``chunk`` exist (each is renamed in complete)."""
-        return all(path.is_file() for path in self.shard_paths(chunk).values())
+        """Whether both files of the shard of ``chunk`` are whole (see :meth:`shard_problem`)."""
+        return self.shard_problem(chunk) is None
 
     def pending(self) -> list[Chunk]:
         """Return the shards still to write."""

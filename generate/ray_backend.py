@@ -18,6 +18,7 @@ complete, and a rerun of the same command samples the rest.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
@@ -26,11 +27,15 @@ from atari_interleaved.errors import DependencyNotInstalledError, InvalidArgumen
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.generate.tasks import Chunk, EpisodeSink, EpisodeSummary, sample_chunk
 
-__all__ = ["INSTALL_HINT", "import_ray", "run_ray"]
+__all__ = ["INSTALL_HINT", "CONNECT_TIMEOUT_SECONDS", "check_address", "import_ray", "run_ray"]
 
 INSTALL_HINT = 'pip install "atari-interleaved[ray]"'
 
+CONNECT_TIMEOUT_SECONDS = 10.0
+"""How long :func:`check_address` waits for a cluster's head node to answer."""
+
 _POLL_SECONDS = 0.2
+_CHECK_FIX = "check the address and that the cluster is up (`ray status` on its head node)"
 
 
 def import_ray() -> ModuleType:
@@ -48,6 +53,36 @@ def import_ray() -> ModuleType:
             f"install it with: {INSTALL_HINT}"
         ) from error
     return ray
+
+
+def check_address(address: str | None) -> None:
+    """Check that something answers at a Ray cluster address, within a bounded time.
+
+    Ray itself retries a dead address for minutes; this opens one TCP connection to the
+    head node (``HOST:PORT`` or ``ray://HOST:PORT``) first. ``None`` (a local instance) and
+    ``auto`` (resolved by Ray from this machine's running cluster) are not checked.
+
+    Raises:
+        InvalidArgumentError: if the address is malformed or nothing answers there.
+
+    """
+    if address is None or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidArgumentError(
+            f"--ray-address {address!r} is not HOST:PORT, ray://HOST:PORT or auto "
+            "(for example 10.0.0.1:6379)"
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), CONNECT_TIMEOUT_SECONDS):
+            pass
+    except OSError as error:
+        reason = "no answer" if isinstance(error, TimeoutError) else error.strerror or error
+        raise InvalidArgumentError(
+            f"--ray-address {address!r}: no Ray cluster answers there ({reason} within "
+            f"{CONNECT_TIMEOUT_SECONDS:.0f} s); {_CHECK_FIX}"
+        ) from None
 
 
 def _sample_task(
@@ -71,8 +106,7 @@ def _connect(ray: ModuleType, address: str | None, parallel: int) -> None:
         ray.init(address=address, **options)
     except ConnectionError as error:
         raise InvalidArgumentError(
-            f"--ray-address {address!r}: could not connect to a Ray cluster ({error}); "
-            "check the address and that the cluster is up (`ray status` on its head node)"
+            f"--ray-address {address!r}: could not connect to a Ray cluster ({error}); {_CHECK_FIX}"
         ) from error
 
 

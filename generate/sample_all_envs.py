@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from atari_interleaved.commands.options import integer, number
+from atari_interleaved.commands.options import integer, number, output_path
 from atari_interleaved.generate.frame_encoder import DEFAULT_COMPRESS_LEVEL
 from atari_interleaved.generate.policy import DEFAULT_POLICY
 from atari_interleaved.generate.seeding import DEFAULT_SEED
@@ -67,11 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=integer,
         default=os.cpu_count() or 1,
         metavar="P",
-        help="worker processes over (game, episode) tasks (default: the number of CPUs, "
+        help="worker processes over (game, episode) tasks; at most the CPUs (but for a Ray "
+        "cluster) and the tasks, as more would not help (default: the number of CPUs, "
         "%(default)s)",
     )
     parser.add_argument(
         "--output-dir",
+        type=output_path,
         default=DEFAULT_OUTPUT_DIR,
         metavar="DIR",
         help="root of the frame tree (default: %(default)s)",

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from atari_interleaved.errors import InvalidArgumentError, OutputWriteError
 from atari_interleaved.games import resolve_games
-from atari_interleaved.generate.folder_store import FolderStore
+from atari_interleaved.generate.folder_store import FolderStore, check_writable_dir
 from atari_interleaved.generate.local_backend import run_local
 from atari_interleaved.generate.parquet_store import (
     ParquetStore,
@@ -23,6 +23,9 @@ from atari_interleaved.generate.parquet_store import (
 from atari_interleaved.generate.policy import load_policy_factory
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.generate.tasks import EpisodeSummary, pending_episodes, plan_chunks
+from atari_interleaved.layout import check_randomness
+from atari_interleaved.lock import output_lock
+from atari_interleaved.workers import worker_count
 
 __all__ = ["BACKENDS", "Backend", "SampleReport", "sample"]
 
@@ -42,6 +45,11 @@ class SampleReport:
     bytes_written: int = 0
     seconds: float = 0.0
     end_reasons: dict[str, int] = field(default_factory=dict)
+    redone: list[str] = field(default_factory=list)
+    """Episodes found incomplete under their final name, and sampled again."""
+    kept_aside: list[Path] = field(default_factory=list)
+    """Incomplete episode folders kept (under a hidden name) for files the layout does
+    not name."""
 
     def summary(self) -> str:
         """Return the human summary printed at the end of a run."""
@@ -58,6 +66,16 @@ class SampleReport:
             lines.append(f"Episodes ended by: {reasons}.")
         if self.episodes_kept:
             lines.append(f"Kept {self.episodes_kept} complete episodes from an earlier run.")
+        if self.redone:
+            lines.append(
+                f"Sampled again {len(self.redone)} incomplete episodes of an earlier run "
+                f"({', '.join(self.redone[:3])}{', ...' if len(self.redone) > 3 else ''})."
+            )
+        for folder in self.kept_aside:
+            lines.append(
+                f"Kept {folder}: it held an incomplete episode and files that are not "
+                "frames, actions or episode.json; delete it once you have looked at it."
+            )
         return "\n".join(lines)
 
 
@@ -97,6 +115,9 @@ def sample(
     Returns:
         What was written, for the summary.
 
+    Raises:
+        OutputInUseError: if another run is writing ``output_dir``.
+
     """
     settings = settings or EpisodeSettings()
     if max_episodes < 1:
@@ -105,10 +126,47 @@ def sample(
         )
     if parallel < 1:
         raise InvalidArgumentError(f"--parallel must be a positive integer, but got {parallel}")
+    check_randomness(settings.randomness)
     run = _backend_runner(backend, ray_address)
     games = resolve_games(envs)
     load_policy_factory(settings.policy)
+    check_writable_dir(Path(output_dir))
+    # Processes beyond the CPUs do not help, but a Ray cluster has CPUs of its own.
+    cpu_bound = backend == "local" or ray_address is None
+    with output_lock(output_dir):
+        return _sample(
+            Path(output_dir),
+            games,
+            max_episodes,
+            parallel,
+            settings,
+            overwrite=overwrite,
+            progress=progress,
+            run=run,
+            cpu_bound=cpu_bound,
+            to_parquet=to_parquet,
+            episodes_per_shard=episodes_per_shard,
+        )
+
+
+def _sample(
+    output_dir: Path,
+    games: list[str],
+    max_episodes: int,
+    parallel: int,
+    settings: EpisodeSettings,
+    *,
+    overwrite: bool,
+    progress: bool,
+    run: Callable[..., None],
+    cpu_bound: bool,
+    to_parquet: bool,
+    episodes_per_shard: int | None,
+) -> SampleReport:
+    """Sample into ``output_dir``, whose lock is held (see :func:`sample`)."""
     sink: FolderStore | ParquetStore
+    redone: list[str] = []
+    kept_aside: list[Path] = []
     if to_parquet:
         shards = plan_shards(
             sorted(games),  # the order convert reads a tree in, whatever the --envs order
@@ -120,6 +178,7 @@ def sample(
         sink = ParquetStore(output_dir, shards)
         sink.prepare(settings, overwrite=overwrite)
         chunks = sink.pending()
+        parallel = worker_count(parallel, len(chunks), flag="--parallel", cpu_bound=cpu_bound)
     else:
         if episodes_per_shard is not None:
             raise InvalidArgumentError("--episodes-per-shard needs --to-parquet")
@@ -128,10 +187,22 @@ def sample(
         pending = pending_episodes(
             games, max_episodes, lambda game, i: store.is_complete(game, i, settings.randomness)
         )
+        for game, indices in pending.items():
+            for index in indices:
+                if store.episode_path(game, index, settings.randomness).exists():
+                    redone.append(f"{game}/{index}")
+                    kept = store.set_aside(game, index, settings.randomness)
+                    kept_aside += [kept] if kept else []
+        tasks = sum(len(indices) for indices in pending.values())
+        parallel = worker_count(parallel, tasks, flag="--parallel", cpu_bound=cpu_bound)
         chunks = plan_chunks(pending, parallel)
     total = sum(len(chunk.indices) for chunk in chunks)
     report = SampleReport(
-        output_dir=Path(output_dir), games=games, episodes_kept=len(games) * max_episodes - total
+        output_dir=output_dir,
+        games=games,
+        episodes_kept=len(games) * max_episodes - total,
+        redone=redone,
+        kept_aside=kept_aside,
     )
     started = time.perf_counter()
     bar = tqdm(total=total, unit="episode", disable=not progress or None, dynamic_ncols=True)
@@ -166,9 +237,10 @@ def _backend_runner(backend: str, ray_address: str | None) -> Callable[..., None
             raise InvalidArgumentError("--ray-address needs --backend ray")
         return run_local
     if backend == "ray":
-        from atari_interleaved.generate.ray_backend import import_ray, run_ray
+        from atari_interleaved.generate.ray_backend import check_address, import_ray, run_ray
 
         import_ray()
+        check_address(ray_address)
         return functools.partial(run_ray, address=ray_address)
     raise InvalidArgumentError(
         f"--backend must be one of {', '.join(BACKENDS)}, but got {backend!r}"

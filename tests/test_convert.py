@@ -232,9 +232,13 @@ def test_bad_input_exits_non_zero_naming_the_file(
     assert pq.read_table(output).num_rows == len(ORDER) - ("episode_1" not in named)
 
 
-def test_missing_input_exits_non_zero(tmp_path, capsys):
-    assert script_main(["--input-dir", str(tmp_path / "nothing"), "--no-progress"]) == 2
-    assert "does not exist" in capsys.readouterr().err
+def test_missing_input_exits_non_zero(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "atari_training_data.parquet").write_bytes(b"an earlier output")
+    assert script_main(["--input-dir", "nothing", "--no-progress"]) == 2
+    error = capsys.readouterr().err
+    assert "input folder 'nothing' does not exist" in error  # the input is checked first
+    assert (tmp_path / "atari_training_data.parquet").read_bytes() == b"an earlier output"
 
 
 def test_all_episodes_bad_is_an_error(tree_copy, tmp_path):

@@ -103,6 +103,21 @@ def test_refuses_an_existing_folder_unless_overwrite(frame_tree, export_copy):
     assert verify(export_copy).ok
 
 
+@pytest.mark.parametrize("added", ["notes.txt", "simple/my_split.parquet", ".git/config"])
+def test_overwrite_refuses_to_delete_files_a_user_added(frame_tree, export_copy, added):
+    (export_copy / added).parent.mkdir(exist_ok=True)
+    (export_copy / added).write_text("mine")
+    before = tree_digest(export_copy)
+    with pytest.raises(
+        OutputExistsError, match=rf"holds 1 files the earlier export did not write \({added}\)"
+    ):
+        export(frame_tree, export_copy, overwrite=True)
+    assert tree_digest(export_copy) == before
+    (export_copy / added).unlink()
+    export(frame_tree, export_copy, overwrite=True)
+    assert verify(export_copy).ok
+
+
 def test_never_replaces_a_folder_that_is_not_an_export(frame_tree, tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()

@@ -7,10 +7,24 @@ import pytest
 from atari_interleaved.episode import Episode, read_metadata
 from atari_interleaved.errors import InvalidArgumentError, OutputExistsError
 from atari_interleaved.generate.emulator import GameEmulator
-from atari_interleaved.generate.folder_store import FolderStore
+from atari_interleaved.generate.folder_store import FolderStore, episode_problem
+from atari_interleaved.generate.sampler import SampleReport, sample
 from atari_interleaved.generate.settings import EpisodeSettings
+from tests.frame_trees import ALIEN_EPISODE, EPISODES, FRAMES, GAMES
+from tests.tree_utils import tree_digest
 
 SETTINGS = EpisodeSettings(frames_per_env=12, randomness=0.5)
+
+
+def sample_tree_report(root) -> SampleReport:
+    """Rerun the sampling of ``tests/frame_trees.py``'s tree into ``root``."""
+    return sample(
+        root,
+        envs=list(GAMES),
+        max_episodes=EPISODES,
+        settings=EpisodeSettings(frames_per_env=FRAMES),
+        progress=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +100,68 @@ def test_output_path_that_is_a_file(tmp_path):
     with pytest.raises(InvalidArgumentError, match="is not writable"):
         FolderStore(target / "below").prepare(SETTINGS, overwrite=False)
     assert target.read_text() == "x"
+
+
+def _truncate_frame(folder):
+    frame = folder / "frame_000005.png"
+    frame.write_bytes(frame.read_bytes()[:-20])
+
+
+def _remove_action(folder):
+    (folder / "action_000011.txt").unlink()
+
+
+def _shorten_action(folder):
+    action = folder / "action_000003.txt"
+    action.write_text(action.read_text()[:-2])
+
+
+def _break_metadata(folder):
+    (folder / "episode.json").write_text('{"format": "atari-interleaved/episode/1", "num_')
+
+
+def _add_frame(folder):
+    (folder / "frame_000012.png").write_bytes((folder / "frame_000000.png").read_bytes())
+
+
+def _empty(folder):
+    for path in folder.iterdir():
+        path.unlink()
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (_truncate_frame, "frame_000005.png is truncated"),
+        (_remove_action, "action_000011.txt is missing"),
+        (_shorten_action, "action_000003.txt does not hold"),
+        (_break_metadata, "episode.json is missing or not valid"),
+        (_add_frame, "frame_000012.png is beyond the 12 frames"),
+        (_empty, "episode.json is missing or not valid"),
+    ],
+)
+def test_an_incomplete_episode_under_its_final_name_is_sampled_again(
+    frame_tree, tree_copy, damage, problem
+):
+    folder = tree_copy / ALIEN_EPISODE
+    assert episode_problem(folder) is None
+    damage(folder)
+    assert problem in episode_problem(folder)
+    report = sample_tree_report(tree_copy)
+    assert report.redone == ["alien/0"] and report.episodes_written == 1
+    assert tree_digest(tree_copy) == tree_digest(frame_tree)
+
+
+def test_files_of_the_user_in_an_incomplete_episode_are_kept_aside(frame_tree, tree_copy):
+    folder = tree_copy / ALIEN_EPISODE
+    _remove_action(folder)
+    (folder / "my_notes.txt").write_text("mine")
+    report = sample_tree_report(tree_copy)
+    kept = tree_copy / "atari_alien" / ".incomplete-episode_000_rand0.2"
+    assert report.kept_aside == [kept]
+    assert sorted(path.name for path in kept.iterdir()) == ["my_notes.txt"]
+    assert "Kept " in report.summary() and "delete it once you have looked" in report.summary()
+    assert tree_digest(tree_copy) == {
+        **tree_digest(frame_tree),
+        f"{kept.parent.name}/{kept.name}/my_notes.txt": tree_digest(kept)["my_notes.txt"],
+    }

@@ -15,7 +15,7 @@ import pytest
 from atari_interleaved.cli import main
 from atari_interleaved.convert import convert
 from atari_interleaved.errors import InvalidArgumentError, OutputExistsError
-from atari_interleaved.generate.parquet_store import plan_shards
+from atari_interleaved.generate.parquet_store import ParquetStore, plan_shards
 from atari_interleaved.generate.sampler import sample
 from atari_interleaved.generate.settings import EpisodeSettings
 from tests.tree_utils import tree_digest
@@ -119,3 +119,17 @@ def test_episodes_per_shard_zero_is_refused_like_a_negative_one(tmp_path, capsys
         capsys.readouterr().err
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("config", ["interleaved", "simple"])
+def test_a_truncated_shard_under_its_final_name_is_written_again(tmp_path, config):
+    run(tmp_path / "direct", to_parquet=True, episodes_per_shard=2)
+    clean = tree_digest(tmp_path / "direct")
+    shard = sorted((tmp_path / "direct" / config).glob("train-*.parquet"))[1]
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    store = ParquetStore(tmp_path / "direct", plan_shards(GAMES, 3, 2))
+    assert [chunk.indices for chunk in store.pending()] == [(2,)]
+    path, problem = store.shard_problem(store.pending()[0])
+    assert path == shard and "not a readable parquet file" in problem
+    run(tmp_path / "direct", to_parquet=True, episodes_per_shard=2)
+    assert tree_digest(tmp_path / "direct") == clean

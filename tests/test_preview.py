@@ -68,7 +68,22 @@ def test_preview_command(frame_tree, tmp_path, capsys):
     assert cli_main(["preview", str(frame_tree), "--output-dir", str(tmp_path)]) == 0
     assert (tmp_path / CONTACT_SHEET_NAME).is_file() and (tmp_path / ANIMATION_NAME).is_file()
     assert "contact_sheet.png" in capsys.readouterr().out
-    assert cli_main(["preview", str(tmp_path / "missing")]) == 2
+    missing = ["preview", str(tmp_path / "missing"), "--output-dir", str(tmp_path / "out")]
+    assert cli_main(missing) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_preview_keeps_existing_pictures_unless_overwrite(frame_tree, tmp_path, capsys):
+    (tmp_path / "previews").mkdir()
+    (tmp_path / ANIMATION_NAME).write_bytes(b"my own gif")
+    argv = ["preview", str(frame_tree), "--output-dir", str(tmp_path)]
+    assert cli_main(argv) == 2
+    error = capsys.readouterr().err
+    assert f"error: '{tmp_path / ANIMATION_NAME}' already exists; pass --overwrite" in error
+    assert (tmp_path / ANIMATION_NAME).read_bytes() == b"my own gif"
+    assert not (tmp_path / CONTACT_SHEET_NAME).exists()
+    assert cli_main([*argv, "--overwrite"]) == 0
+    assert (tmp_path / ANIMATION_NAME).read_bytes()[:6] == b"GIF89a"
 
 
 def test_previews_of_a_direct_folder_are_those_of_its_frame_tree(

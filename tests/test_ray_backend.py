@@ -189,3 +189,26 @@ def test_local_ray_instance_writes_the_same_parquet_shards_as_the_local_backend(
     local_files, ray_files = tree_digest(tmp_path / "local"), tree_digest(tmp_path / "ray")
     assert sum(name.endswith(".parquet") for name in ray_files) == 2 * 4  # 2 configs, 4 shards
     assert ray_files == local_files
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("127.0.0.1:1", "--ray-address '127.0.0.1:1': no Ray cluster answers there ("),
+        ("ray://127.0.0.1:1", "--ray-address 'ray://127.0.0.1:1': no Ray cluster answers"),
+        ("nowhere", "--ray-address 'nowhere' is not HOST:PORT, ray://HOST:PORT or auto"),
+    ],
+)
+def test_an_unreachable_cluster_fails_at_once_before_writing(
+    ray_installed, tmp_path, address, message
+):
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), *FLAGS, "--backend", "ray", "--ray-address", address,
+         "--output-dir", "out"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert time.monotonic() - started < 60  # Ray alone retries for minutes
+    assert list(tmp_path.iterdir()) == []  # no sampling_config.json, no folder, no lock

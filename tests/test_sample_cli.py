@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from atari_interleaved.convert import convert
 from atari_interleaved.games import all_games
+from atari_interleaved.generate.sampler import sample
+from atari_interleaved.generate.settings import EpisodeSettings
 from tests.tree_utils import tree_digest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,6 +145,9 @@ def test_rerun_with_other_settings_is_refused_then_overwritten(tmp_path):
         (["--output-dir", "a_file"], "is a file, not a folder"),
         (["--output-dir", "a_file/below"], "is not writable"),
         (["--randomness", "lots"], "expected a number, got 'lots'"),
+        (["--randomness", "5e-324"], "--randomness 5e-324 cannot name episode folders"),
+        (["--output-dir", "a" * 240], "an output's names can be at most 223 bytes here"),
+        (["--output-dir", "x/" + "é" * 150], "is 300 bytes long"),
     ],
 )
 def test_bad_input_fails_before_any_work(tmp_path, args, message):
@@ -149,6 +155,7 @@ def test_bad_input_fails_before_any_work(tmp_path, args, message):
     result = run_script("--envs", "alien", *args, cwd=tmp_path, check=False)
     assert result.returncode == 2
     assert message in result.stderr
+    assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
     assert (tmp_path / "a_file").read_text() == "keep me"
 
@@ -184,3 +191,13 @@ def test_full_disk_fails_cleanly_and_resumes(tmp_path, small_disk):
     run_script(*args, "--output-dir", str(small_disk / "out"), cwd=tmp_path)
     run_script(*args, "--output-dir", "clean", cwd=tmp_path)
     assert tree_digest(small_disk / "out") == tree_digest(tmp_path / "clean")
+
+
+def test_a_small_randomness_gives_a_tree_that_converts(tmp_path):
+    sample(tmp_path / "frames", envs=["pong"], max_episodes=1, progress=False,
+           settings=EpisodeSettings(frames_per_env=3, randomness=0.00001))  # fmt: skip
+    assert [path.name for path in (tmp_path / "frames" / "atari_pong").iterdir()] == [
+        "episode_000_rand0.00001"
+    ]
+    report = convert(tmp_path / "frames", tmp_path / "data.parquet")
+    assert (report.episodes, report.frames) == (1, 3)

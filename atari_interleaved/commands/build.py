@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from atari_interleaved.commands.options import add_export_options, positive_int
+from atari_interleaved.commands.options import add_export_options, output_path, positive_int
 from atari_interleaved.pipeline import (
     DEFAULT_FRAMES_DIR,
     DEFAULT_FRAMES_PER_ENV,
@@ -72,28 +72,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=os.cpu_count() or 1,
         metavar="P",
-        help="sampling processes (default: the number of CPUs, %(default)s)",
+        help="sampling processes, at most the CPUs (default: the number of CPUs, %(default)s)",
     )
     paths = parser.add_argument_group("outputs")
     paths.add_argument(
         "--frames-dir",
+        type=output_path,
         default=DEFAULT_FRAMES_DIR,
         metavar="DIR",
         help="frame tree (default: %(default)s)",
     )
     paths.add_argument(
         "--interleaved-file",
+        type=output_path,
         default=DEFAULT_INTERLEAVED_FILE,
         metavar="FILE",
         help="interleaved parquet file (default: %(default)s)",
     )
     paths.add_argument(
         "--simple-file",
+        type=output_path,
         default=DEFAULT_SIMPLE_FILE,
         metavar="FILE",
         help="simple parquet file (default: %(default)s)",
     )
-    paths.add_argument("--hub-dir", default=DEFAULT_HUB_DIR, metavar="DIR",
+    paths.add_argument("--hub-dir", default=DEFAULT_HUB_DIR, metavar="DIR", type=output_path,
                        help="Hub-ready dataset folder (default: %(default)s)")  # fmt: skip
     parser.add_argument(
         "--repo-id",

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 
-from atari_interleaved.commands.options import add_export_options, on_bad_episodes
+from atari_interleaved.commands.options import (
+    add_export_options,
+    input_path,
+    on_bad_episodes,
+    output_path,
+)
 
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_DIR", "add_arguments", "run"]
 
@@ -37,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the export flags to ``parser``."""
     parser.add_argument(
         "--input-dir",
+        type=input_path,
         default="sampled_frames_organized",
         metavar="DIR",
         help="frame tree written by the sample step, or a folder of 'sample --to-parquet' "
@@ -44,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--output-dir",
+        type=output_path,
         default=DEFAULT_OUTPUT_DIR,
         metavar="DIR",
         help="dataset folder to write (default: %(default)s)",
@@ -60,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--card-template",
+        type=input_path,
         default=None,
         metavar="FILE",
         help="dataset card template with ${name} placeholders (default: the project's "

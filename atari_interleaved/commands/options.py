@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 
 from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES
+from atari_interleaved.path_names import TEMPORARY_NAME_BYTES, long_name_problem
 
 __all__ = [
     "integer",
     "number",
     "parse_size",
     "positive_int",
+    "input_path",
+    "output_path",
     "add_reading_options",
     "add_export_options",
     "on_bad_episodes",
@@ -59,6 +62,22 @@ def positive_int(text: str) -> int:
     return value
 
 
+def input_path(text: str) -> str:
+    """Parse a path a command reads: each name in it must fit the file system."""
+    problem = long_name_problem(text, reserve=0)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def output_path(text: str) -> str:
+    """Parse a path a command writes: each name must leave room for the temporary names."""
+    problem = long_name_problem(text, reserve=TEMPORARY_NAME_BYTES)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
 def add_reading_options(parser: argparse.ArgumentParser, *, bad_episodes: bool = True) -> None:
     """Add ``--num-proc``, ``--no-progress`` and (if ``bad_episodes``) ``--skip-bad-episodes``."""
     parser.add_argument(
@@ -66,7 +85,8 @@ def add_reading_options(parser: argparse.ArgumentParser, *, bad_episodes: bool =
         type=positive_int,
         default=1,
         metavar="N",
-        help="processes reading and checking episodes (default: %(default)s)",
+        help="processes reading and checking episodes; at most the CPUs and the episodes, "
+        "as more would not help (default: %(default)s)",
     )
     parser.add_argument("--no-progress", action="store_true", help="do not show progress bars")
     if bad_episodes:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from atari_interleaved.commands.options import input_path, output_path
+
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "add_arguments", "run"]
 
 COMMAND = "preview"
@@ -14,6 +16,7 @@ Write the pictures the dataset card shows, from a frame tree, a folder written b
 'atari-interleaved export' or a folder of 'sample --to-parquet':
   <output-dir>/previews/contact_sheet.png   the middle frame of each game's first episode
   <output-dir>/previews/episode.gif         the first episode, played back in real time
+Existing pictures are kept unless --overwrite.
 """
 
 
@@ -21,14 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the preview arguments to ``parser``."""
     parser.add_argument(
         "source",
+        type=input_path,
         metavar="SOURCE",
         help="a frame tree, a folder written by export, or a folder of 'sample --to-parquet'",
     )
     parser.add_argument(
         "--output-dir",
+        type=output_path,
         default=".",
         metavar="DIR",
         help="where the previews/ folder is written (default: the current folder)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the pictures if they exist"
     )
 
 
@@ -38,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     from atari_interleaved.preview import write_previews_of
 
-    files = write_previews_of(Path(args.source), Path(args.output_dir))
+    files = write_previews_of(Path(args.source), Path(args.output_dir), overwrite=args.overwrite)
     output = Path(args.output_dir)
     print(f"Wrote {output / files.contact_sheet} and {output / files.animation}.")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from atari_interleaved.commands.options import input_path
+
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "add_arguments", "run"]
 
 COMMAND = "verify"
@@ -20,7 +22,9 @@ folder matches, 1 when it does not, 2 when it has no valid manifest.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the verify arguments to ``parser``."""
-    parser.add_argument("folder", metavar="FOLDER", help="the dataset folder to check")
+    parser.add_argument(
+        "folder", metavar="FOLDER", type=input_path, help="the dataset folder to check"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
