@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from atari_interleaved.card import (
     PLACEHOLDER_REPO_ID,
     CardInputs,
@@ -45,11 +47,11 @@ from atari_interleaved.card import (
     check_template,
     read_template,
     render_card,
-    split_size,
+    split_sizes,
 )
 from atari_interleaved.convert import write_configs
 from atari_interleaved.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
-from atari_interleaved.features import CONFIG_NAMES, ConfigName
+from atari_interleaved.features import CONFIG_NAMES, ConfigName, arrow_schema, image_columns
 from atari_interleaved.generate.parquet_store import ParquetStore
 from atari_interleaved.layout import TEMP_PREFIX
 from atari_interleaved.manifest import (
@@ -62,6 +64,8 @@ from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES, existing_s
 from atari_interleaved.preview import preview_frames_from_parquet, write_previews
 from atari_interleaved.provenance import Provenance, read_provenance, read_shard_plan
 from atari_interleaved.reader import OnBadEpisodes, check_on_bad_episodes
+from atari_interleaved.split_writer import SplitShardWriter, episode_tables
+from atari_interleaved.splits import DEFAULT_PLAN, SplitPlan
 from atari_interleaved.stats import DatasetStats, stats_from_parquet
 
 __all__ = ["CARD_NAME", "ExportReport", "export", "load_lines", "check_export_target"]
@@ -76,13 +80,15 @@ class ExportReport:
     output_dir: Path
     repo_id: str | None
     stats: DatasetStats
-    splits: dict[ConfigName, SplitSize]
+    splits: dict[ConfigName, dict[str, SplitSize]]
     files: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> str:
         """Return the human summary printed at the end of an export."""
-        size = sum(split.download_size for split in self.splits.values())
+        size = sum(
+            split.download_size for sizes in self.splits.values() for split in sizes.values()
+        )
         lines = [
             f"Exported {self.stats.episodes} episodes ({self.stats.frames} frames) of "
             f"{len(self.stats.games)} games to {self.output_dir}/ in {self.seconds:.1f} s: "
@@ -139,7 +145,7 @@ def check_export_target(input_dir: Path, output_dir: Path, *, overwrite: bool) -
 
 
 def _export_command(
-    input_dir: Path, output_dir: Path, repo_id: str | None, max_shard_bytes: int
+    input_dir: Path, output_dir: Path, repo_id: str | None, max_shard_bytes: int, plan: SplitPlan
 ) -> str:
     arguments = ["atari-interleaved", "export"]
     arguments += ["--input-dir", input_dir.resolve().name, "--output-dir", output_dir.name]
@@ -147,7 +153,7 @@ def _export_command(
         arguments += ["--repo-id", repo_id]
     if max_shard_bytes != DEFAULT_MAX_SHARD_BYTES:
         arguments += ["--max-shard-bytes", str(max_shard_bytes)]
-    return shlex.join(arguments)
+    return shlex.join(arguments + plan.flags())
 
 
 def _swap_in(staging: Path, output_dir: Path) -> None:
@@ -220,6 +226,22 @@ def _link_shards(shards: dict[ConfigName, list[Path]], staging: Path) -> None:
                 shutil.copyfile(path, target)
 
 
+def _split_shards(shards: dict[ConfigName, list[Path]], plan: SplitPlan, staging: Path) -> None:
+    """Write the rows of a direct folder's ``shards`` to the shards of their splits.
+
+    The rows are copied a row group at a time (PNG bytes as they are, never re-encoded).
+    """
+    for config, paths in shards.items():
+        options = {"binary_columns": image_columns(config)}
+        with SplitShardWriter(staging / config, arrow_schema(config), plan, **options) as writer:
+            for path in paths:
+                file = pq.ParquetFile(path)
+                for group in range(file.num_row_groups):
+                    for table in episode_tables(file.read_row_group(group)):
+                        writer.write(table)
+            writer.close()
+
+
 def _convert_tree(input_dir: Path, staging: Path, **options: Any) -> None:
     """Convert the frame tree ``input_dir`` to the shards of both configs in ``staging``."""
     write_configs(input_dir, CONFIG_NAMES, staging, **options)
@@ -237,6 +259,7 @@ def export(
     card_template: str | os.PathLike[str] | None = None,
     extra_generation: dict[str, Any] | None = None,
     progress: bool = False,
+    split_plan: SplitPlan = DEFAULT_PLAN,
 ) -> ExportReport:
     """Export a frame tree or a direct folder to a Hub-ready dataset folder.
 
@@ -256,6 +279,8 @@ def export(
         extra_generation: more provenance to record in the manifest (``build`` records its
             other outputs there).
         progress: show progress bars.
+        split_plan: the splits episodes are assigned to (``--splits``, ``--test-games``;
+            :func:`atari_interleaved.splits.split_plan`); all ``train`` by default.
 
     Raises:
         InvalidArgumentError: for a bad option or output path.
@@ -272,8 +297,11 @@ def export(
     provenance = read_provenance(input_dir, on_bad_episodes=on_bad_episodes)
     write_shards: Callable[[Path], None]
     if provenance.to_parquet:
-        write_shards = functools.partial(
-            _link_shards, _direct_shards(input_dir, provenance, max_shard_bytes)
+        shards = _direct_shards(input_dir, provenance, max_shard_bytes)
+        write_shards = (
+            functools.partial(_link_shards, shards)
+            if split_plan.is_default
+            else functools.partial(_split_shards, shards, split_plan)
         )
     else:
         write_shards = functools.partial(
@@ -283,6 +311,7 @@ def export(
             num_proc=num_proc,
             on_bad_episodes=on_bad_episodes,
             progress=progress,
+            split_plan=split_plan,
         )
     target = output_dir.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -292,10 +321,10 @@ def export(
     staging.mkdir()
     try:
         write_shards(staging)
-        splits = {config: split_size(staging, config) for config in CONFIG_NAMES}
+        splits = {config: split_sizes(staging, config, split_plan) for config in CONFIG_NAMES}
         stats = stats_from_parquet(staging)
         previews = write_previews(preview_frames_from_parquet(staging), staging)
-        command = _export_command(input_dir, target, repo_id, max_shard_bytes)
+        command = _export_command(input_dir, target, repo_id, max_shard_bytes, split_plan)
         inputs = CardInputs(
             repo_id=repo_id or PLACEHOLDER_REPO_ID,
             stats=stats,
@@ -304,6 +333,7 @@ def export(
             previews=previews,
             commands=[command],
             tool_version=library_versions(("atari-interleaved",)).get("atari-interleaved", ""),
+            split_plan=split_plan,
         )
         (staging / CARD_NAME).write_text(render_card(inputs, template), encoding="utf-8")
         generation = {
@@ -313,7 +343,11 @@ def export(
                 "repo_id": repo_id,
                 "max_shard_bytes": None if provenance.to_parquet else max_shard_bytes,
                 "on_bad_episodes": on_bad_episodes,
-                "configs": {config: vars(split) for config, split in splits.items()},
+                "splits": split_plan.to_dict(),
+                "configs": {
+                    config: {split: vars(size) for split, size in sizes.items()}
+                    for config, sizes in splits.items()
+                },
             },
             **(extra_generation or {}),
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from atari_interleaved.commands.options import add_export_options, on_bad_episodes
+from atari_interleaved.commands.options import add_export_options, on_bad_episodes, split_plan_of
 
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_DIR", "add_arguments", "run"]
 
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from atari_interleaved.export import export
 
     logging.basicConfig(format="%(levelname)s: %(message)s")  # the list of skipped episodes
+    plan = split_plan_of(args)
     report = export(
         args.input_dir,
         args.output_dir,
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         card_template=args.card_template,
         progress=not args.no_progress,
+        split_plan=plan,
     )
     print(report.summary())
     return 0
