@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 from PIL import Image
@@ -39,6 +39,64 @@ def _unpack_table(bits: int) -> np.ndarray:
     shifts = np.arange(8 - bits, -1, -bits, dtype=np.uint8)
     values = np.arange(256, dtype=np.uint8)[:, None]
     return ((values >> shifts) & ((1 << bits) - 1)).reshape(256, per_byte)
+
+
+@lru_cache(maxsize=4096)  # frames of a game share a few palettes
+def _byte_tables(bits: int, palette: bytes, rgb: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Return the output bytes of each packed byte value, as rows and as 8-byte words.
+
+    The rows have shape (256, pixels per byte * channels); the words hold the same bytes
+    zero-padded (when a row fits in 8 bytes). ``palette`` is the PNG's PLTE; the output is
+    its RGB colours, or their ALE values.
+    """
+    entries = np.frombuffer(palette, dtype=np.uint8).reshape(-1, 3)[: 1 << bits]
+    if rgb:
+        colours = np.zeros((1 << bits, 3), dtype=np.uint8)
+        colours[: len(entries)] = entries
+    else:
+        colours = np.zeros((1 << bits, 1), dtype=np.uint8)
+        colours[: len(entries), 0] = ale_values_of(entries)
+    table = np.ascontiguousarray(colours[_unpack_table(bits)].reshape(256, -1))
+    words = np.zeros((256, 8), dtype=np.uint8)
+    words[:, : min(8, table.shape[1])] = table[:, :8]
+    return table, words.view(np.uint64).reshape(256)
+
+
+def _overlapping_writes_work() -> bool:
+    """Whether a copy into 8-byte cells 3 bytes apart writes them in order (numpy's loop)."""
+    target = np.zeros(16, dtype=np.uint8)
+    cells = np.ndarray((3,), np.uint64, buffer=target, strides=(3,))
+    cells[...] = np.array([0x030201, 0x060504, 0x090807], dtype=np.uint64)
+    return target[:9].tolist() == list(range(1, 10))
+
+
+_OVERLAPPING_WRITES = _overlapping_writes_work()
+
+
+def _look_up(tables: tuple[np.ndarray, np.ndarray], packed: np.ndarray, out: np.ndarray) -> None:
+    """Write ``table[packed]`` (whole rows of bytes) into the C-contiguous ``out``.
+
+    Rows of 1, 2, 4 or 8 bytes are one native lookup. Rows of 3 or 6 bytes (RGB at 8 or 4
+    bits per pixel, most frames) are looked up as 8-byte words, written 3 or 6 bytes apart
+    in order so each overwrites the previous one's spare bytes: about twice as fast as a
+    lookup of 6-byte rows. Other sizes take numpy's lookup of byte strings.
+    """
+    table, words = tables
+    size = table.shape[1]
+    flat = out.reshape(-1)
+    if size in (1, 2, 4, 8):
+        kind = np.dtype(f"u{size}")
+        np.take(table.view(kind).reshape(256), packed, out=flat.view(kind).reshape(packed.shape))
+    elif size < 8 and _OVERLAPPING_WRITES:
+        indices = packed.reshape(-1)
+        looked_up = np.take(words, indices)
+        tail = -(-(8 - size) // size)  # the last words would overrun the array
+        cells = np.ndarray((len(indices) - tail,), np.uint64, buffer=flat, strides=(size,))
+        cells[...] = looked_up[:-tail]
+        flat[-tail * size :] = table[indices[-tail:]].reshape(-1)
+    else:
+        cell = f"V{size}"
+        np.take(table.view(cell).reshape(256), packed, out=flat.view(cell).reshape(packed.shape))
 
 
 def _palette_png(data: bytes) -> tuple[int, int, int, bytes, bytes] | None:
@@ -81,27 +139,19 @@ def _fast(data: bytes, rgb: bool, out: np.ndarray | None) -> np.ndarray | None:
     rows = raw.reshape(height, stride)
     if rows[:, 0].any():  # a row with a filter: Pillow undoes it
         return None
-    entries = np.frombuffer(palette, dtype=np.uint8).reshape(-1, 3)[: 1 << bits]
-    if rgb:
-        colours = np.zeros((1 << bits, 3), dtype=np.uint8)
-        colours[: len(entries)] = entries
-    else:
-        colours = np.zeros((1 << bits, 1), dtype=np.uint8)
-        colours[: len(entries), 0] = ale_values_of(entries)
-    # The pixels of each possible byte, side by side: one lookup per byte of the image.
-    table = np.ascontiguousarray(colours[_unpack_table(bits)].reshape(256, -1))
-    cell = f"V{table.shape[1]}"
-    channels = (height, width, 3) if rgb else (height, width)
+    tables = _byte_tables(bits, bytes(palette), rgb)
+    shape = (height, width, 3) if rgb else (height, width)
+    if out is not None and out.shape != shape:
+        raise ValueError(f"a {shape} image cannot be written into an {out.shape} array")
+    target = np.empty(shape, dtype=np.uint8) if out is None else out
     packed = rows[:, 1:]
-    if out is not None and packed.shape[1] * (8 // bits) == width:
-        np.take(table.view(cell).reshape(256), packed, out=out.reshape(height, -1).view(cell))
-        return out
-    pixels = np.take(table.view(cell).reshape(256), packed).view(np.uint8)
-    pixels = pixels.reshape(height, -1, *channels[2:])[:, :width]
-    if out is None:
-        return np.ascontiguousarray(pixels).reshape(channels)
-    out[...] = pixels
-    return out
+    if packed.shape[1] * (8 // bits) == width:
+        _look_up(tables, packed, target)
+    else:  # the last byte of each row is padded: look up whole bytes, then cut
+        wide = np.empty((height, packed.shape[1] * tables[0].shape[1]), dtype=np.uint8)
+        _look_up(tables, packed, wide)
+        target[...] = wide.reshape(height, -1, *shape[2:])[:, :width]
+    return target
 
 
 def _with_pillow(data: bytes, rgb: bool) -> np.ndarray:

@@ -12,6 +12,7 @@ import pytest
 from ale_py import ALEInterface, roms
 from PIL import Image
 
+from atari_interleaved import png_decode
 from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
 from atari_interleaved.palette import NTSC_PALETTE, ale_values_of
 from atari_interleaved.png_decode import decode_png
@@ -61,11 +62,18 @@ def test_frames_of_the_encoder_decode_to_pillows_rgb_and_to_get_screen(screens):
         assert np.array_equal(decode_png(png, rgb=False), screen)
 
 
-def test_the_frames_of_an_export_decode_as_pillow_does(exported_folder):
+@pytest.mark.parametrize("overlapping_writes", [True, False])
+def test_the_frames_of_an_export_decode_as_pillow_does(
+    exported_folder, monkeypatch, overlapping_writes
+):
+    monkeypatch.setattr(png_decode, "_OVERLAPPING_WRITES", overlapping_writes)
     images = pq.read_table(sorted((exported_folder / "simple").glob("*.parquet"))[0])["image"]
     out = np.empty((210, 160, 3), dtype=np.uint8)
     for data in images.to_pylist():
         assert np.array_equal(decode_png(data, out=out), pillow_rgb(data))
+        assert np.array_equal(decode_png(data), out)
+    with pytest.raises(ValueError, match=r"a \(210, 160, 3\) image cannot be written into an"):
+        decode_png(data, out=np.empty((210, 160), dtype=np.uint8))
 
 
 def test_other_pngs_are_decoded_by_pillow(screens):
