@@ -207,7 +207,13 @@ class FrameWindows:
         starts = [self.spec.starts(int(length)) for length in lengths]
         self._first_starts = np.array([first for first, _ in starts], dtype=np.int64)
         self._window_ends = np.cumsum([count for _, count in starts], dtype=np.int64)
-        self._positions = range(int(self._window_ends[-1]) if len(starts) else 0)
+        self._positions = range(int(self._window_ends[-1]))
+        if not self._positions:
+            raise InvalidArgumentError(
+                f"window={self.spec.window} is longer than every episode of {self.description} "
+                f"(the longest has {int(lengths.max())} frames): give a smaller window, or "
+                "pad_start=True"
+            )
 
     @property
     def num_episodes(self) -> int:
@@ -258,7 +264,10 @@ class FrameWindows:
         cache = self.cache
         base = int(cache.episode_starts[episode])
         first, end = base + max(start, 0), base + start + self.spec.window
-        data, offsets = cache.read(first, end)
+        if "frames" in self.spec.columns:
+            data, offsets = cache.read(first, end)
+        else:
+            data, offsets = b"", np.zeros(end - first + 1, dtype=np.int64)
         values = {name: np.asarray(array[first:end]) for name, array in cache.arrays.items()}
         environment, name = cache.episodes[episode]
         return self.spec.item(environment, name, start, data, offsets, values)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -161,6 +163,7 @@ def test_shards_split_the_windows_between_ranks_and_survive_pickling(exported_fo
         ({"stride": -1}, InvalidArgumentError, r"stride must be an integer >= 1"),
         ({"split": "valid"}, InvalidArgumentError, r"split='valid' is not in exported folder"),
         ({"columns": ["frame"]}, InvalidArgumentError, r"columns=\['frame'\]: choose among"),
+        ({"window": 13}, InvalidArgumentError, r"window=13 is longer than every episode of"),
     ],
 )
 def test_bad_arguments_are_named(exported_folder, tmp_path, arguments, error, message):
@@ -216,3 +219,11 @@ def test_the_cache_is_reused_and_rebuilt_when_the_data_changes(export_copy, tmp_
     changed = FrameWindows(export_copy, 4, cache_dir=cache)
     assert len(list(cache.iterdir())) == 2
     assert changed.num_frames == len(GAMES) * EPISODES * FRAMES - FRAMES
+
+
+def test_the_package_never_imports_torch():
+    code = (
+        "import sys, atari_interleaved; atari_interleaved.FrameWindows; "
+        "atari_interleaved.StreamingFrameWindows; assert 'torch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
