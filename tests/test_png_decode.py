@@ -62,11 +62,13 @@ def test_frames_of_the_encoder_decode_to_pillows_rgb_and_to_get_screen(screens):
         assert np.array_equal(decode_png(png, rgb=False), screen)
 
 
-@pytest.mark.parametrize("overlapping_writes", [True, False])
+@pytest.mark.parametrize(("overlapping_writes", "inflate"), [(True, None), (False, zlib)])
 def test_the_frames_of_an_export_decode_as_pillow_does(
-    exported_folder, monkeypatch, overlapping_writes
+    exported_folder, monkeypatch, overlapping_writes, inflate
 ):
     monkeypatch.setattr(png_decode, "_OVERLAPPING_WRITES", overlapping_writes)
+    if inflate is not None:  # the standard library's zlib, where zlib-ng is not installed
+        monkeypatch.setattr(png_decode, "_inflate", inflate.decompress)
     images = pq.read_table(sorted((exported_folder / "simple").glob("*.parquet"))[0])["image"]
     out = np.empty((210, 160, 3), dtype=np.uint8)
     for data in images.to_pylist():
