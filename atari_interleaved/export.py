@@ -65,7 +65,7 @@ from atari_interleaved.preview import preview_frames_from_parquet, write_preview
 from atari_interleaved.provenance import Provenance, read_provenance, read_shard_plan
 from atari_interleaved.reader import OnBadEpisodes, check_on_bad_episodes
 from atari_interleaved.split_writer import SplitShardWriter, episode_tables
-from atari_interleaved.splits import DEFAULT_PLAN, SplitPlan
+from atari_interleaved.splits import DEFAULT_PLAN, DEFAULT_SPLIT, SplitPlan
 from atari_interleaved.stats import DatasetStats, stats_from_parquet
 
 __all__ = ["CARD_NAME", "ExportReport", "export", "load_lines", "check_export_target"]
@@ -92,10 +92,16 @@ class ExportReport:
         lines = [
             f"Exported {self.stats.episodes} episodes ({self.stats.frames} frames) of "
             f"{len(self.stats.games)} games to {self.output_dir}/ in {self.seconds:.1f} s: "
-            f"{len(self.files)} files, {size / 1e6:.1f} MB.",
-            "Load it with:",
-            *(f"  {line}" for line in load_lines(str(self.output_dir))),
+            f"{len(self.files)} files, {size / 1e6:.1f} MB."
         ]
+        episodes, frames = self.splits["interleaved"], self.splits["simple"]
+        if list(episodes) != [DEFAULT_SPLIT]:
+            held = ", ".join(
+                f"{split} ({size.num_examples} episodes, {frames[split].num_examples} frames)"
+                for split, size in episodes.items()
+            )
+            lines.append(f"Splits: {held}.")
+        lines += ["Load it with:", *(f"  {line}" for line in load_lines(str(self.output_dir)))]
         return "\n".join(lines)
 
 

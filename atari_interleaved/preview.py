@@ -237,7 +237,7 @@ def write_previews_of(source: Path, output_dir: Path) -> PreviewFiles:
     read.
     """
     source = Path(source)
-    if existing_shards(source / "interleaved"):
+    if existing_shards(source / "interleaved", "*"):
         frames = preview_frames_from_parquet(source)
     else:
         firsts = {}

@@ -50,11 +50,14 @@ def test_fractions_split_many_episodes_in_proportion_and_test_games_go_whole():
 
 
 def test_export_writes_each_split_and_an_episode_keeps_its_split_when_data_is_added(
-    frame_tree, tree_copy, tmp_path
+    frame_tree, tree_copy, tmp_path, capsys
 ):
     folder = tmp_path / "hub"
     argv = ["export", "--input-dir", str(frame_tree), "--output-dir", str(folder)]
     assert cli_main([*argv, "--splits", SPLITS, "--no-progress"]) == 0
+    assert "\nSplits: train (2 episodes, 24 frames), validation (2 episodes, 24 frames).\n" in (
+        capsys.readouterr().out
+    )
     for config in ("interleaved", "simple"):
         assert episodes_of(folder, config) == EXPECTED
     assert sorted(path.name for path in (folder / "simple").iterdir()) == [
