@@ -13,12 +13,14 @@ shuffled epoch's order), decoded to RGB:
 - ``FrameWindows``: ``windows[i]`` (the map-style dataset; its frame cache is built before
   timing, the time of that is printed);
 - ``datasets with_format("numpy")``: the same frames as the 16 consecutive rows
-  ``dataset[first:first + 16]["image"]`` of ``load_dataset(folder, "simple")``;
+  ``dataset[first:first + 16]["image"]`` of ``load_dataset(folder, "simple")``, and
+  (``row by row``) as ``dataset[row]["image"]`` for each of the 16 rows;
 - ``bare Pillow loop``: no project code and no reading: the windows' PNG bytes, already in
   memory, each decoded with ``Image.open(...).convert("RGB")`` and ``np.asarray``.
 
 Each runs in 1 and in 2 worker processes (forked, each taking half of the windows; the
-time is until both finish). Frames/s count real frames. Peak memory: the peak RSS of a
+time is until both finish), best of ``--repeat`` rounds of all six. Frames/s count real
+frames. Peak memory: the peak RSS of a
 fresh process that opens ``FrameWindows`` on a dataset (building its cache) and reads
 ``--windows`` random windows, for a quarter of the shards and for all of them.
 """
@@ -52,6 +54,7 @@ GAMES = ["alien", "pong", "space_invaders", "ms_pacman"]
 WINDOW = 16
 FRAMEWINDOWS = "FrameWindows"
 DATASETS = 'datasets with_format("numpy")'
+ROW_BY_ROW = f"{DATASETS}, row by row"
 BARE = "bare Pillow loop"
 SPEED_GOAL, SPEED_FLOOR = 5.0, 3.0
 EFFICIENCY_GOAL = 0.90
@@ -119,10 +122,15 @@ def in_workers(run: Callable[[Sequence[int]], object], items: Sequence[int], wor
     return time.perf_counter() - started
 
 
-def throughput(folder: Path, work: Path, count: int) -> dict[tuple[str, int], float]:
-    """Measure frames/s of the three readers on the same ``count`` random windows."""
+def throughput(folder: Path, work: Path, count: int, repeat: int) -> dict[tuple[str, int], float]:
+    """Measure frames/s of the three readers on the same ``count`` random windows.
+
+    Each rate is the best of ``repeat`` rounds; a round runs every reader once, so a change
+    of the machine's load falls on all of them.
+    """
     import datasets
 
+    datasets.disable_progress_bars()
     started = time.perf_counter()
     windows = FrameWindows(folder, WINDOW, cache_dir=work / "cache")
     print(f"FrameWindows: cache of {windows.num_frames} frames built in "
@@ -153,6 +161,12 @@ def throughput(folder: Path, work: Path, count: int) -> dict[tuple[str, int], fl
             first = by_index[index]
             dataset[first : first + WINDOW]["image"]
 
+    def row_by_row(share: Sequence[int]) -> None:
+        for index in share:
+            first = by_index[index]
+            for row in range(first, first + WINDOW):
+                dataset[row]["image"]
+
     def bare(share: Sequence[int]) -> None:
         for index in share:
             for data in pngs[by_index[index]]:
@@ -162,11 +176,17 @@ def throughput(folder: Path, work: Path, count: int) -> dict[tuple[str, int], fl
     same = np.stack(list(dataset[first : first + WINDOW]["image"]))
     assert np.array_equal(windows[chosen[0]]["frames"], same)
     frames = count * WINDOW
-    rates = {}
-    for name, run in ((FRAMEWINDOWS, frame_windows), (DATASETS, with_datasets), (BARE, bare)):
-        for workers in (1, 2):
-            rates[(name, workers)] = frames / in_workers(run, chosen, workers)
-    print(f"\nthroughput, {count} random windows of {WINDOW} frames ({frames} frames), RGB:")
+    rates: dict[tuple[str, int], float] = {}
+    for _ in range(repeat):
+        readers = (FRAMEWINDOWS, frame_windows), (DATASETS, with_datasets), (BARE, bare)
+        for name, run in (*readers, (ROW_BY_ROW, row_by_row)):
+            for workers in (1, 2):
+                rate = frames / in_workers(run, chosen, workers)
+                rates[(name, workers)] = max(rate, rates.get((name, workers), 0.0))
+    print(
+        f"\nthroughput, {count} random windows of {WINDOW} frames ({frames} frames), RGB, "
+        f"best of {repeat}:"
+    )
     print_columns(
         ("reader", "workers", "frames/s"),
         [(name, str(workers), f"{rate:.0f}") for (name, workers), rate in rates.items()],
@@ -204,6 +224,10 @@ def summary_ratios(
               SPEED_GOAL if workers == 1 else None)
         for workers in (1, 2)
     ]  # fmt: skip
+    ratios.append(
+        Ratio(f"{FRAMEWINDOWS} / {ROW_BY_ROW}, 1 worker",
+              rates[(FRAMEWINDOWS, 1)] / rates[(ROW_BY_ROW, 1)])
+    )  # fmt: skip
     ratios += [
         Ratio(f"{FRAMEWINDOWS} / {BARE}, {workers} worker{'s' * (workers > 1)}",
               rates[(FRAMEWINDOWS, workers)] / rates[(BARE, workers)],
@@ -229,11 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, help="frames of the data at least (default 120000)")
     parser.add_argument("--episode-frames", type=int, help="frames per episode (default 500)")
     parser.add_argument("--windows", type=int, help="random windows read (default 2000)")
+    parser.add_argument("--repeat", type=int, help="rounds of measurements (default 3)")
     parser.add_argument("--workdir", help="where to write the data (default: the temp folder)")
     args = parser.parse_args(argv)
     frames = args.frames or (1200 if args.quick else 120_000)
     episode_frames = args.episode_frames or (100 if args.quick else 500)
     count = args.windows or (40 if args.quick else 2000)
+    repeat = args.repeat or (1 if args.quick else 3)
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}; load average {load:.2f}")
     if load > 0.5:
@@ -247,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in (small, folder)
         ]
         print(f"data: {sizes[1]} frames of {', '.join(GAMES)} (and a quarter: {sizes[0]})\n")
-        rates = throughput(folder, work, count)
+        rates = throughput(folder, work, count, repeat)
         peaks = peak_memory(dict(zip(sizes, (small, folder), strict=True)), work, count)
     finally:
         shutil.rmtree(work)

@@ -108,6 +108,7 @@ def test_bench_load_prints_every_ratio(tmp_path):
     base = 'datasets with_format("numpy")'
     assert_ratio(ratios, f"FrameWindows / {base}, 1 worker", RATIO, ">= 5.00x")
     assert_ratio(ratios, f"FrameWindows / {base}, 2 workers", RATIO)
+    assert_ratio(ratios, f"FrameWindows / {base}, row by row, 1 worker", RATIO)
     assert_ratio(ratios, "FrameWindows / bare Pillow loop, 1 worker", RATIO, ">= 1.00x")
     assert_ratio(ratios, "FrameWindows / bare Pillow loop, 2 workers", RATIO)
     assert_ratio(ratios, "parallel efficiency, FrameWindows, 2 workers", PERCENT, ">= 90%")
