@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -76,14 +77,11 @@ class FrameSource:
     filesystem: Any = None
 
     def identity(self) -> list[Any]:
-        """Return what identifies the data: each file's path, size and modification time."""
+        """Return what identifies the data: the split, each file's path, size and mtime."""
         files: list[Path] = []
         for unit in self.units:
             files += sorted(unit.path.iterdir()) if isinstance(unit, EpisodeDir) else [unit]
-        return [self.split] + [
-            [str(Path(file).resolve()), (stat := Path(file).stat()).st_size, stat.st_mtime_ns]
-            for file in files
-        ]
+        return [self.split, *(_file_identity(Path(file)) for file in files)]
 
     def tables(self, unit: Any) -> Iterator[pa.Table]:
         """Yield the rows of ``unit`` (a row group, or an episode, at a time)."""
@@ -102,6 +100,11 @@ class FrameSource:
                 )
             for group in range(shard.num_row_groups):
                 yield shard.read_row_group(group, columns=FRAME_COLUMNS)
+
+
+def _file_identity(path: Path) -> list[Any]:
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
 def _split_of(name: str) -> str | None:
@@ -172,7 +175,7 @@ def _hub_source(repo_id: str, split: str, revision: str | None, stream: bool) ->
     if not chosen:
         raise _unknown_split(split, description, splits)  # type: ignore[arg-type]
     if stream:
-        where = f"datasets/{repo_id}@{revision or 'main'}"
+        where = f"datasets/{repo_id}@{quote(revision or 'main', safe='')}"
         remote = tuple(f"{where}/{name}" for name in chosen)
         return FrameSource(description, split, remote, HfFileSystem())
     local = tuple(

@@ -195,13 +195,13 @@ class FrameWindows:
         revision: str | None = None,
     ) -> None:
         self.spec = WindowSpec.checked(window, stride, pad_start, columns, rgb)
-        frames = resolve_source(source, split, revision=revision)
-        self.description = frames.description
+        rows = resolve_source(source, split, revision=revision)
+        self.description = rows.description
         self.split = split
         root = default_cache_dir() if cache_dir is None else Path(cache_dir)
-        tables = itertools.chain.from_iterable(frames.tables(unit) for unit in frames.units)
-        folder = root / cache_key(frames.identity())
-        self._cache: FrameCache | None = FrameCache.build(tables, folder, frames.description)
+        tables = itertools.chain.from_iterable(rows.tables(unit) for unit in rows.units)
+        folder = root / cache_key(rows.identity())
+        self._cache: FrameCache | None = FrameCache.build(tables, folder, rows.description)
         self._folder = folder
         lengths = np.diff(np.asarray(self._cache.episode_starts))
         starts = [self.spec.starts(int(length)) for length in lengths]
