@@ -147,6 +147,13 @@ def _folder_source(path: Path, split: str) -> FrameSource:
     return FrameSource(description, split, tuple(tree.episodes))
 
 
+def _hub_error(repo_id: str, error: Exception) -> InvalidInputError:
+    return InvalidInputError(
+        f"source {repo_id!r} is not a local folder, and the Hub does not give a dataset "
+        f"repository of that name ({type(error).__name__}: {str(error).splitlines()[0]})"
+    )
+
+
 def _hub_files(repo_id: str, revision: str | None) -> list[str]:
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
@@ -154,16 +161,17 @@ def _hub_files(repo_id: str, revision: str | None) -> list[str]:
     try:
         return HfApi().list_repo_files(repo_id, repo_type="dataset", revision=revision)
     except HfHubHTTPError as error:
-        raise InvalidInputError(
-            f"source {repo_id!r} is not a local folder, and the Hub does not give a dataset "
-            f"repository of that name ({type(error).__name__}: {str(error).splitlines()[0]})"
-        ) from None
+        raise _hub_error(repo_id, error) from None
 
 
-def _hub_source(repo_id: str, split: str, revision: str | None, stream: bool) -> FrameSource:
-    from huggingface_hub import HfFileSystem, hf_hub_download
+def _hub_splits(repo_id: str, revision: str | None, split: str) -> list[str]:
+    """Return the repository's ``simple`` shards of ``split``.
 
-    description = f"Hub dataset {repo_id!r}"
+    Raises:
+        InvalidArgumentError: if it has none of ``split`` (the message lists its splits).
+        InvalidInputError: if it has no ``simple`` shards or is not found.
+
+    """
     files = [name for name in _hub_files(repo_id, revision) if name.startswith(f"{_CONFIG}/")]
     splits = {_split_of(name.split("/", 1)[1]) for name in files} - {None}
     if not splits:
@@ -173,16 +181,37 @@ def _hub_source(repo_id: str, split: str, revision: str | None, stream: bool) ->
         )
     chosen = sorted(name for name in files if _split_of(name.split("/", 1)[1]) == split)
     if not chosen:
-        raise _unknown_split(split, description, splits)  # type: ignore[arg-type]
+        raise _unknown_split(split, f"Hub dataset {repo_id!r}", splits)  # type: ignore[arg-type]
+    return chosen
+
+
+def _hub_source(repo_id: str, split: str, revision: str | None, stream: bool) -> FrameSource:
+    """Return a Hub repository's rows of ``split``: remote shards, or a cached download.
+
+    The download goes through ``snapshot_download`` (only the split's ``simple`` shards), so
+    a second use, or one with ``HF_HUB_OFFLINE=1``, reads the Hugging Face cache.
+    """
+    from huggingface_hub import HfFileSystem, snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    description = f"Hub dataset {repo_id!r}"
     if stream:
         where = f"datasets/{repo_id}@{quote(revision or 'main', safe='')}"
-        remote = tuple(f"{where}/{name}" for name in chosen)
+        remote = tuple(f"{where}/{name}" for name in _hub_splits(repo_id, revision, split))
         return FrameSource(description, split, remote, HfFileSystem())
-    local = tuple(
-        Path(hf_hub_download(repo_id, name, repo_type="dataset", revision=revision))
-        for name in chosen
-    )
-    return FrameSource(description, split, local)
+    try:
+        folder = snapshot_download(
+            repo_id,
+            repo_type="dataset",
+            revision=revision,
+            allow_patterns=[f"{_CONFIG}/{split}-*.parquet"],
+        )
+    except (HfHubHTTPError, LocalEntryNotFoundError) as error:
+        raise _hub_error(repo_id, error) from None
+    shards = tuple(existing_shards(Path(folder) / _CONFIG, split))
+    if not shards:
+        _hub_splits(repo_id, revision, split)  # raises, naming the splits there are
+    return FrameSource(description, split, shards)
 
 
 def resolve_source(

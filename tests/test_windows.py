@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 
+import huggingface_hub
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -109,13 +110,27 @@ def test_ale_values_index_the_ntsc_palette_and_columns_choose_the_keys(exported_
 
 
 def test_every_source_kind_gives_the_same_windows(
-    exported_folder, direct_folder, direct_export, frame_tree, tree_copy, hub_server, tmp_path
+    exported_folder,
+    direct_folder,
+    direct_export,
+    frame_tree,
+    tree_copy,
+    hub_server,
+    tmp_path,
+    monkeypatch,
 ):
     reference = by_key(FrameWindows(exported_folder, 6, stride=3, cache_dir=tmp_path))
     for source in (direct_folder, direct_export, frame_tree):
         assert_same_items(FrameWindows(source, 6, stride=3, cache_dir=tmp_path), reference)
     publish(exported_folder, REPO_ID)
     assert_same_items(FrameWindows(REPO_ID, 6, stride=3, cache_dir=tmp_path), reference)
+    with pytest.raises(InvalidArgumentError, match=r"split='test' is not in Hub dataset .*'train'"):
+        FrameWindows(REPO_ID, 6, split="test", cache_dir=tmp_path)
+    with monkeypatch.context() as offline:  # the downloaded shards are in the HF cache
+        offline.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+        requests = len(hub_server.server.requests)
+        assert len(FrameWindows(REPO_ID, 6, stride=3, cache_dir=tmp_path / "new")) == len(reference)
+        assert len(hub_server.server.requests) == requests
     before = len(hub_server.server.requests)
     streamed = list(StreamingFrameWindows(REPO_ID, 6, stride=3, shuffle_buffer=7, seed=3))
     assert_same_items(streamed, reference)
