@@ -10,8 +10,10 @@ buffer of ``shuffle_buffer`` windows. An epoch gives exactly the windows of the 
 form (same items), in a shuffled order; memory holds a row group, an episode and the
 buffer's windows (their PNG bytes, about ``window`` x 0.5-2 KB each).
 
-Ranks and workers get whole shards, so their window counts differ when shards do; the
-map-style form with ``shard`` or a ``DistributedSampler`` gives equal counts.
+Ranks and workers get whole shards when there are at least as many shards as ranks times
+workers, so their window counts differ when shards do; with fewer shards, each reads every
+shard and keeps every (ranks x workers)-th episode. The map-style form with ``shard`` or a
+``DistributedSampler`` gives equal window counts.
 
 With torch imported before it is made, an instance is registered as a
 ``torch.utils.data.IterableDataset`` (torch is never imported here), so
@@ -20,6 +22,7 @@ With torch imported before it is made, an instance is registered as a
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -115,22 +118,23 @@ class StreamingFrameWindows:
             f"rank {self.rank} of {self.world_size})"
         )
 
-    def _records(self, unit: Any) -> Iterator[_Record]:
-        """Yield the windows of ``unit``'s episodes, each with a copy of its frames' bytes."""
+    def _episodes(self, unit: Any) -> Iterator[pa.Table]:
+        """Yield the rows of each episode of ``unit``, whole."""
         pending: list[pa.Table] = []
         key = None
         for table in self.source.tables(unit):
             for episode in episode_tables(table):  # an episode may span row groups
                 this = (episode["environment"][0].as_py(), episode["episode"][0].as_py())
                 if pending and this != key:
-                    yield from self._episode_records(pa.concat_tables(pending))
+                    yield pa.concat_tables(pending)
                     pending = []
                 pending.append(episode)
                 key = this
         if pending:
-            yield from self._episode_records(pa.concat_tables(pending))
+            yield pa.concat_tables(pending)
 
-    def _episode_records(self, table: pa.Table) -> Iterator[_Record]:
+    def _records(self, table: pa.Table) -> Iterator[_Record]:
+        """Yield the windows of an episode, each with a copy of its frames' bytes."""
         environment = table["environment"][0].as_py()
         name = table["episode"][0].as_py()
         if not np.array_equal(table["frame_number"].to_numpy(), np.arange(table.num_rows)):
@@ -159,11 +163,18 @@ class StreamingFrameWindows:
         units = list(self.source.units)
         if self.shuffle_buffer > 1:
             units = [units[index] for index in rng.permutation(len(units))]
-        mine = units[self.rank * workers + worker :: self.world_size * workers]
+        consumers, me = self.world_size * workers, self.rank * workers + worker
+        # Whole units per consumer when there are enough; else every consumer reads them all
+        # and keeps every consumers-th episode (balanced, at the cost of reading more).
+        by_unit = len(units) >= consumers
+        mine = units[me::consumers] if by_unit else units
+        episodes = (episode for unit in mine for episode in self._episodes(unit))
+        if not by_unit:
+            episodes = itertools.islice(episodes, me, None, consumers)
         rng = np.random.default_rng([self.seed, self.epoch, self.rank, worker])
         buffer: list[_Record] = []
-        for unit in mine:
-            for record in self._records(unit):
+        for episode in episodes:
+            for record in self._records(episode):
                 if self.shuffle_buffer <= 1:
                     yield self.spec.item(*record)
                 elif len(buffer) < self.shuffle_buffer:

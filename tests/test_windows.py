@@ -171,6 +171,24 @@ def test_shards_split_the_windows_between_ranks_and_survive_pickling(exported_fo
     assert_same_items(copy, by_key(shards[1]))
 
 
+def test_ranks_of_a_stream_share_its_windows_and_epochs_reshuffle(exported_folder, tmp_path):
+    expected = by_key(FrameWindows(exported_folder, 5, stride=2, cache_dir=tmp_path))
+    ranks = [
+        [key for key in by_key(StreamingFrameWindows(exported_folder, 5, stride=2, rank=rank,
+                                                     world_size=2, shuffle_buffer=4))]
+        for rank in range(2)
+    ]  # fmt: skip
+    assert ranks[0] and ranks[1] and not set(ranks[0]) & set(ranks[1])
+    assert sorted(ranks[0] + ranks[1]) == sorted(expected)
+    stream = StreamingFrameWindows(exported_folder, 5, stride=2, shuffle_buffer=4)
+    first = [key for key in by_key(stream)]
+    stream.set_epoch(1)
+    second = [key for key in by_key(stream)]
+    assert sorted(first) == sorted(second) and first != second
+    with pytest.raises(InvalidArgumentError, match=r"rank must be in 0..1, got 2"):
+        StreamingFrameWindows(exported_folder, 5, rank=2, world_size=2)
+
+
 @pytest.mark.parametrize(
     ("arguments", "error", "message"),
     [
