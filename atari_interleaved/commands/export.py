@@ -26,6 +26,11 @@ and pandas reads PNG bytes from the same files. The folder is written under a te
 name and renamed when complete; an existing non-empty folder is kept unless --overwrite
 (which replaces only an earlier export). Publish it with 'atari-interleaved publish'.
 
+--splits train=0.9,validation=0.05,test=0.05 and --test-games pong,breakout hold episodes
+out, whole, by a hash of the game and the episode's seed: each split gets its own shards
+(simple/validation-XXXXX-of-YYYYY.parquet) and data_files entry in the card, and
+load_dataset(<folder>, "simple", split="validation") loads one. Empty splits are not written.
+
 The shards of a 'sample --to-parquet' folder already hold these rows: they are taken as they
 are (hard-linked when on the same file system, else copied), so --max-shard-bytes, which
 would re-shard them, is refused (their size was set by --episodes-per-shard). A folder with
