@@ -20,7 +20,9 @@ The input is a frame tree, converted to shards of at most ``max_shard_bytes``, o
 folder (written by ``sample --to-parquet``), whose shards already hold the same rows and
 are taken as they are: hard-linked into the export when both are on the same file system,
 else copied, never re-encoded (so ``max_shard_bytes`` cannot re-shard them and is refused).
-A direct folder with missing shards is an interrupted run, refused until it is finished.
+With held-out splits (``split_plan``) their rows are copied into the shards of each split
+instead, a row group at a time (PNG bytes as they are). A direct folder with missing
+shards is an interrupted run, refused until it is finished.
 Writing the shards is the only step that differs between the two: the card, pictures and
 manifest are made from the exported shards alike.
 """

@@ -33,8 +33,9 @@ load_dataset(<folder>, "simple", split="validation") loads one. Empty splits are
 
 The shards of a 'sample --to-parquet' folder already hold these rows: they are taken as they
 are (hard-linked when on the same file system, else copied), so --max-shard-bytes, which
-would re-shard them, is refused (their size was set by --episodes-per-shard). A folder with
-missing shards is an interrupted run: rerun its sample command to finish it first.
+would re-shard them, is refused (their size was set by --episodes-per-shard); --splits and
+--test-games copy their rows into the shards of each split (PNG bytes as they are). A folder
+with missing shards is an interrupted run: rerun its sample command to finish it first.
 """
 
 
