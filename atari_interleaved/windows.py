@@ -138,7 +138,8 @@ class WindowSpec:
         if "frames" in self.columns:
             view = memoryview(data)
             first = decode_png(view[offsets[0] : offsets[1]], rgb=self.rgb)
-            frames = np.zeros((self.window, *first.shape), dtype=np.uint8)
+            frames = np.empty((self.window, *first.shape), dtype=np.uint8)
+            frames[:pad] = 0  # every real frame is written over
             frames[pad] = first
             for index in range(1, real):
                 frame = view[offsets[index] : offsets[index + 1]]
