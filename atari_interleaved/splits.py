@@ -123,6 +123,11 @@ def parse_splits(text: str) -> tuple[tuple[str, float], ...]:
             )
         if name in fractions:
             raise InvalidArgumentError(f"--splits {text!r} names the split {name!r} twice")
+        if name == "all":
+            raise InvalidArgumentError(
+                f"--splits {text!r}: 'all' is not a split name (datasets reads it as every "
+                "split); choose another"
+            )
         fractions[name] = value
     total = sum(fractions.values())
     if abs(total - 1) > _TOLERANCE:

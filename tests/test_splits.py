@@ -127,6 +127,7 @@ def test_test_games_are_held_out_and_a_direct_folder_splits_the_same(
         ),
         (["--splits", "train:1"], r"--splits 'train:1': expected name=fraction pairs"),
         (["--splits", "train=0.5,train=0.5"], r"names the split 'train' twice"),
+        (["--splits", "train=0.5,all=0.5"], r"'all' is not a split name"),
         (
             ["--test-games", "pongg"],
             r"unknown Atari game 'pongg' in --test-games. Did you mean 'pong'",
