@@ -30,6 +30,8 @@ _LAZY = {
     "load_frames": "atari_interleaved.builder",
     "write_config": "atari_interleaved.convert",
     "dataset_info_features_yaml": "atari_interleaved.features",
+    "FrameWindows": "atari_interleaved.windows",
+    "StreamingFrameWindows": "atari_interleaved.window_stream",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -30,6 +30,7 @@ from atari_interleaved.parquet_writer import existing_shards
 from atari_interleaved.preview import PreviewFiles, environment_label
 from atari_interleaved.provenance import Provenance
 from atari_interleaved.shard_check import open_shard
+from atari_interleaved.splits import DEFAULT_PLAN, DEFAULT_SPLIT, SplitPlan
 from atari_interleaved.stats import DatasetStats, GameStats
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "SplitSize",
     "CardInputs",
     "split_size",
+    "split_sizes",
     "card_metadata",
     "PLACEHOLDERS",
     "read_template",
@@ -61,7 +63,7 @@ PLACEHOLDERS = frozenset(
         "animation", "animation_caption", "frameskip", "repeat_action_probability",
         "action_set_note", "tool_version", "commands", "settings_table", "policy_description",
         "ale_py_version", "ale_table", "games_table", "schema_interleaved", "schema_simple",
-        "frames_per_env_note",
+        "frames_per_env_note", "splits_note",
     }
 )  # fmt: skip
 """The ``${name}`` placeholders a card template may use."""
@@ -110,7 +112,7 @@ FIELD_DESCRIPTIONS: dict[ConfigName, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class SplitSize:
-    """The size of a config's ``train`` split, from its parquet shards' metadata.
+    """The size of a config's split, from its parquet shards' metadata.
 
     ``num_bytes`` is the uncompressed size of the columns; ``download_size`` the size of the
     files; ``shards`` their paths relative to the folder (POSIX).
@@ -124,23 +126,29 @@ class SplitSize:
 
 @dataclass(frozen=True)
 class CardInputs:
-    """Everything a card is rendered from."""
+    """Everything a card is rendered from.
+
+    ``splits`` holds, per config, the size of each split written (in the plan's order);
+    ``split_plan`` says how episodes were assigned (the splits it names that are not in
+    ``splits`` are empty).
+    """
 
     repo_id: str
     stats: DatasetStats
     provenance: Provenance
-    splits: dict[ConfigName, SplitSize]
+    splits: dict[ConfigName, dict[str, SplitSize]]
     previews: PreviewFiles
     commands: list[str]
     tool_version: str
     pretty_name: str = DEFAULT_PRETTY_NAME
+    split_plan: SplitPlan = DEFAULT_PLAN
 
 
-def split_size(folder: Path, config_name: ConfigName) -> SplitSize:
-    """Read the size of ``folder/<config>``'s shards from their parquet metadata."""
-    shards = existing_shards(Path(folder) / config_name)
+def split_size(folder: Path, config_name: ConfigName, split: str = DEFAULT_SPLIT) -> SplitSize:
+    """Read the size of ``folder/<config>``'s shards of ``split`` from their parquet metadata."""
+    shards = existing_shards(Path(folder) / config_name, split)
     if not shards:
-        raise InvalidInputError(f"{str(folder)!r} has no {config_name}/train-*.parquet shards")
+        raise InvalidInputError(f"{str(folder)!r} has no {config_name}/{split}-*.parquet shards")
     examples = num_bytes = download = 0
     for shard in shards:
         meta = open_shard(shard).metadata
@@ -155,6 +163,26 @@ def split_size(folder: Path, config_name: ConfigName) -> SplitSize:
     )
 
 
+def split_sizes(
+    folder: Path, config_name: ConfigName, plan: SplitPlan = DEFAULT_PLAN
+) -> dict[str, SplitSize]:
+    """Return the size of each split of ``plan`` that ``folder/<config>`` has shards of.
+
+    Raises:
+        InvalidInputError: if it has none.
+
+    """
+    directory = Path(folder) / config_name
+    sizes = {
+        split: split_size(folder, config_name, split)
+        for split in plan.names
+        if existing_shards(directory, split)
+    }
+    if not sizes:
+        raise InvalidInputError(f"{str(folder)!r} has no {config_name}/*.parquet shards")
+    return sizes
+
+
 def _size_category(rows: int) -> str:
     bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K")]
     bounds += [(1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")]
@@ -166,27 +194,26 @@ def card_metadata(inputs: CardInputs) -> dict[str, Any]:
     configs = [
         {
             "config_name": name,
-            "data_files": [{"split": "train", "path": f"{name}/train-*"}],
+            "data_files": [
+                {"split": split, "path": f"{name}/{split}-*"} for split in inputs.splits[name]
+            ],
             **({"default": True} if name == DEFAULT_CONFIG else {}),
         }
         for name in CONFIG_NAMES
     ]
     dataset_info = []
     for name in CONFIG_NAMES:
-        size = inputs.splits[name]
+        sizes = inputs.splits[name]
         dataset_info.append(
             {
                 "config_name": name,
                 "features": dataset_info_features_yaml(name),
                 "splits": [
-                    {
-                        "name": "train",
-                        "num_bytes": size.num_bytes,
-                        "num_examples": size.num_examples,
-                    }
+                    {"name": split, "num_bytes": size.num_bytes, "num_examples": size.num_examples}
+                    for split, size in sizes.items()
                 ],
-                "download_size": size.download_size,
-                "dataset_size": size.num_bytes,
+                "download_size": sum(size.download_size for size in sizes.values()),
+                "dataset_size": sum(size.num_bytes for size in sizes.values()),
             }
         )
     data = DatasetCardData(
@@ -196,11 +223,40 @@ def card_metadata(inputs: CardInputs) -> dict[str, Any]:
         task_categories=["reinforcement-learning", "image-to-image"],
         tags=["atari", "reinforcement-learning", "world-model", "arcade-learning-environment"]
         + ["gymnasium", "interleaved", "image-text", "video-game"],
-        size_categories=[_size_category(inputs.splits["simple"].num_examples)],
+        size_categories=[_size_category(_rows(inputs, "simple"))],
         configs=configs,
         dataset_info=dataset_info,
     )
     return data.to_dict()
+
+
+def _rows(inputs: CardInputs, config_name: ConfigName) -> int:
+    return sum(size.num_examples for size in inputs.splits[config_name].values())
+
+
+def _splits_note(inputs: CardInputs) -> str:
+    """Say which splits there are, how episodes were assigned, and which splits are empty."""
+    plan = inputs.split_plan
+    episodes, frames = inputs.splits["interleaved"], inputs.splits["simple"]
+    if plan.is_default:
+        return "One split, `train`, holds every episode."
+    held = [
+        f"`{split}` ({size.num_examples} episodes, {frames[split].num_examples} frames)"
+        for split, size in episodes.items()
+    ]
+    lines = [
+        "Splits: " + ", ".join(held) + ". Episodes are assigned whole, by a hash of the game "
+        "and the episode's seed, so an episode keeps its split when games or episodes are "
+        f"added (`{' '.join(plan.flags())}`)."
+    ]
+    if plan.test_games:
+        games = ", ".join(environment_label(game) for game in plan.test_games)
+        lines.append(f"Every episode of {games} is held out in `test`.")
+    empty = [split for split in plan.names if split not in episodes]
+    if empty:
+        names = ", ".join(f"`{split}`" for split in empty)
+        lines.append(f"No episode fell in {names}: empty splits are not written.")
+    return " ".join(lines)
 
 
 def card_yaml(text: str) -> dict[str, Any]:
@@ -381,9 +437,10 @@ def card_values(inputs: CardInputs) -> dict[str, str]:
         "num_frames": str(stats.frames),
         "num_games": str(len(stats.games)),
         "game_list": ", ".join(games),
-        "rows_interleaved": str(inputs.splits["interleaved"].num_examples),
-        "rows_simple": str(inputs.splits["simple"].num_examples),
-        "interleaved_shard": inputs.splits["interleaved"].shards[0],
+        "rows_interleaved": str(_rows(inputs, "interleaved")),
+        "rows_simple": str(_rows(inputs, "simple")),
+        "interleaved_shard": next(iter(inputs.splits["interleaved"].values())).shards[0],
+        "splits_note": _splits_note(inputs),
         "contact_sheet": inputs.previews.contact_sheet,
         "animation": inputs.previews.animation,
         "animation_caption": f"An episode of {inputs.previews.episode_label}",

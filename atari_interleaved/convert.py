@@ -36,7 +36,6 @@ from atari_interleaved.parquet_writer import (
     DEFAULT_MAX_SHARD_BYTES,
     DEFAULT_ROW_GROUP_BYTES,
     ParquetFileWriter,
-    ShardedParquetWriter,
     refuse_existing_shards,
 )
 from atari_interleaved.reader import (
@@ -49,11 +48,13 @@ from atari_interleaved.reader import (
     warn_skipped,
 )
 from atari_interleaved.rows import episode_rows
+from atari_interleaved.split_writer import SplitShardWriter
+from atari_interleaved.splits import DEFAULT_PLAN, SplitPlan
 from atari_interleaved.workers import die_with_parent, worker_count
 
 __all__ = ["ConvertReport", "rows_to_table", "convert", "write_config", "write_configs"]
 
-_Writer = ParquetFileWriter | ShardedParquetWriter
+_Writer = ParquetFileWriter | SplitShardWriter
 _OpenWriter = Callable[[pa.Schema, list[str]], _Writer]
 _Result = tuple[dict[ConfigName, pa.Table], int] | BadInput
 
@@ -351,8 +352,12 @@ def write_configs(
     overwrite: bool = False,
     row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
     progress: bool = False,
+    split_plan: SplitPlan = DEFAULT_PLAN,
 ) -> dict[ConfigName, list[Path]]:
-    """Write the shards of several configs (see :func:`write_config`), reading the tree once."""
+    """Write the shards of several configs (see :func:`write_config`), reading the tree once.
+
+    ``split_plan`` sends each episode to the shards of its split (``<config>/<split>-*``).
+    """
     config_names = [check_config_name(name) for name in config_names]
     if not isinstance(max_shard_bytes, int) or max_shard_bytes < 1:
         raise InvalidArgumentError(
@@ -360,10 +365,11 @@ def write_configs(
         )
 
     def opener(directory: Path) -> _OpenWriter:
-        def open_writer(schema: pa.Schema, binary_columns: list[str]) -> ShardedParquetWriter:
-            return ShardedParquetWriter(
+        def open_writer(schema: pa.Schema, binary_columns: list[str]) -> SplitShardWriter:
+            return SplitShardWriter(
                 directory,
                 schema,
+                split_plan,
                 binary_columns=binary_columns,
                 max_shard_bytes=max_shard_bytes,
                 row_group_bytes=row_group_bytes,

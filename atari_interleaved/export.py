@@ -23,7 +23,9 @@ The input is a frame tree, converted to shards of at most ``max_shard_bytes``, o
 folder (written by ``sample --to-parquet``), whose shards already hold the same rows and
 are taken as they are: hard-linked into the export when both are on the same file system,
 else copied, never re-encoded (so ``max_shard_bytes`` cannot re-shard them and is refused).
-A direct folder with missing shards is an interrupted run, refused until it is finished.
+With held-out splits (``split_plan``) their rows are copied into the shards of each split
+instead, a row group at a time (PNG bytes as they are). A direct folder with missing
+shards is an interrupted run, refused until it is finished.
 Writing the shards is the only step that differs between the two: the card, pictures and
 manifest are made from the exported shards alike.
 """
@@ -41,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from atari_interleaved.card import (
     PLACEHOLDER_REPO_ID,
     CardInputs,
@@ -48,11 +52,11 @@ from atari_interleaved.card import (
     check_template,
     read_template,
     render_card,
-    split_size,
+    split_sizes,
 )
 from atari_interleaved.convert import write_configs
 from atari_interleaved.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
-from atari_interleaved.features import CONFIG_NAMES, ConfigName, arrow_schema
+from atari_interleaved.features import CONFIG_NAMES, ConfigName, arrow_schema, image_columns
 from atari_interleaved.generate.parquet_store import ParquetStore
 from atari_interleaved.layout import TEMP_PREFIX
 from atari_interleaved.lock import output_lock, remove_stale_temporaries
@@ -67,6 +71,8 @@ from atari_interleaved.preview import preview_frames_from_parquet, write_preview
 from atari_interleaved.provenance import Provenance, read_provenance, read_shard_plan
 from atari_interleaved.reader import OnBadEpisodes, check_on_bad_episodes
 from atari_interleaved.shard_check import open_shard
+from atari_interleaved.split_writer import SplitShardWriter, episode_tables
+from atari_interleaved.splits import DEFAULT_PLAN, DEFAULT_SPLIT, SplitPlan
 from atari_interleaved.stats import DatasetStats, stats_from_parquet
 
 __all__ = ["CARD_NAME", "ExportReport", "export", "load_lines", "check_export_target"]
@@ -81,20 +87,28 @@ class ExportReport:
     output_dir: Path
     repo_id: str | None
     stats: DatasetStats
-    splits: dict[ConfigName, SplitSize]
+    splits: dict[ConfigName, dict[str, SplitSize]]
     files: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> str:
         """Return the human summary printed at the end of an export."""
-        size = sum(split.download_size for split in self.splits.values())
+        size = sum(
+            split.download_size for sizes in self.splits.values() for split in sizes.values()
+        )
         lines = [
             f"Exported {self.stats.episodes} episodes ({self.stats.frames} frames) of "
             f"{len(self.stats.games)} games to {self.output_dir}/ in {self.seconds:.1f} s: "
-            f"{len(self.files)} files, {size / 1e6:.1f} MB.",
-            "Load it with:",
-            *(f"  {line}" for line in load_lines(str(self.output_dir))),
+            f"{len(self.files)} files, {size / 1e6:.1f} MB."
         ]
+        episodes, frames = self.splits["interleaved"], self.splits["simple"]
+        if list(episodes) != [DEFAULT_SPLIT]:
+            held = ", ".join(
+                f"{split} ({size.num_examples} episodes, {frames[split].num_examples} frames)"
+                for split, size in episodes.items()
+            )
+            lines.append(f"Splits: {held}.")
+        lines += ["Load it with:", *(f"  {line}" for line in load_lines(str(self.output_dir)))]
         return "\n".join(lines)
 
 
@@ -156,7 +170,7 @@ def check_export_target(input_dir: Path, output_dir: Path, *, overwrite: bool) -
 
 
 def _export_command(
-    input_dir: Path, output_dir: Path, repo_id: str | None, max_shard_bytes: int
+    input_dir: Path, output_dir: Path, repo_id: str | None, max_shard_bytes: int, plan: SplitPlan
 ) -> str:
     arguments = ["atari-interleaved", "export"]
     arguments += ["--input-dir", input_dir.resolve().name, "--output-dir", output_dir.name]
@@ -164,7 +178,7 @@ def _export_command(
         arguments += ["--repo-id", repo_id]
     if max_shard_bytes != DEFAULT_MAX_SHARD_BYTES:
         arguments += ["--max-shard-bytes", str(max_shard_bytes)]
-    return shlex.join(arguments)
+    return shlex.join(arguments + plan.flags())
 
 
 def _swap_in(staging: Path, output_dir: Path) -> None:
@@ -245,6 +259,22 @@ def _link_shards(shards: dict[ConfigName, list[Path]], staging: Path) -> None:
                 shutil.copyfile(path, target)
 
 
+def _split_shards(shards: dict[ConfigName, list[Path]], plan: SplitPlan, staging: Path) -> None:
+    """Write the rows of a direct folder's ``shards`` to the shards of their splits.
+
+    The rows are copied a row group at a time (PNG bytes as they are, never re-encoded).
+    """
+    for config, paths in shards.items():
+        options = {"binary_columns": image_columns(config)}
+        with SplitShardWriter(staging / config, arrow_schema(config), plan, **options) as writer:
+            for path in paths:
+                file = pq.ParquetFile(path)
+                for group in range(file.num_row_groups):
+                    for table in episode_tables(file.read_row_group(group)):
+                        writer.write(table)
+            writer.close()
+
+
 def _convert_tree(input_dir: Path, staging: Path, **options: Any) -> None:
     """Convert the frame tree ``input_dir`` to the shards of both configs in ``staging``."""
     write_configs(input_dir, CONFIG_NAMES, staging, **options)
@@ -262,6 +292,7 @@ def export(
     card_template: str | os.PathLike[str] | None = None,
     extra_generation: dict[str, Any] | None = None,
     progress: bool = False,
+    split_plan: SplitPlan = DEFAULT_PLAN,
 ) -> ExportReport:
     """Export a frame tree or a direct folder to a Hub-ready dataset folder.
 
@@ -281,6 +312,8 @@ def export(
         extra_generation: more provenance to record in the manifest (``build`` records its
             other outputs there).
         progress: show progress bars.
+        split_plan: the splits episodes are assigned to (``--splits``, ``--test-games``;
+            :func:`atari_interleaved.splits.split_plan`); all ``train`` by default.
 
     Raises:
         InvalidArgumentError: for a bad option or output path.
@@ -302,6 +335,7 @@ def export(
             card_template=card_template,
             extra_generation=extra_generation,
             progress=progress,
+            split_plan=split_plan,
         )
 
 
@@ -317,6 +351,7 @@ def _export(
     card_template: str | os.PathLike[str] | None,
     extra_generation: dict[str, Any] | None,
     progress: bool,
+    split_plan: SplitPlan,
 ) -> ExportReport:
     """Export while holding the lock of ``output_dir`` (see :func:`export`)."""
     started = time.perf_counter()
@@ -327,8 +362,11 @@ def _export(
     provenance = read_provenance(input_dir, on_bad_episodes=on_bad_episodes)
     write_shards: Callable[[Path], None]
     if provenance.to_parquet:
-        write_shards = functools.partial(
-            _link_shards, _direct_shards(input_dir, provenance, max_shard_bytes)
+        shards = _direct_shards(input_dir, provenance, max_shard_bytes)
+        write_shards = (
+            functools.partial(_link_shards, shards)
+            if split_plan.is_default
+            else functools.partial(_split_shards, shards, split_plan)
         )
     else:
         write_shards = functools.partial(
@@ -338,6 +376,7 @@ def _export(
             num_proc=num_proc,
             on_bad_episodes=on_bad_episodes,
             progress=progress,
+            split_plan=split_plan,
         )
     target = output_dir.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -347,10 +386,10 @@ def _export(
     staging.mkdir()
     try:
         write_shards(staging)
-        splits = {config: split_size(staging, config) for config in CONFIG_NAMES}
+        splits = {config: split_sizes(staging, config, split_plan) for config in CONFIG_NAMES}
         stats = stats_from_parquet(staging)
         previews = write_previews(preview_frames_from_parquet(staging), staging)
-        command = _export_command(input_dir, target, repo_id, max_shard_bytes)
+        command = _export_command(input_dir, target, repo_id, max_shard_bytes, split_plan)
         inputs = CardInputs(
             repo_id=repo_id or PLACEHOLDER_REPO_ID,
             stats=stats,
@@ -359,6 +398,7 @@ def _export(
             previews=previews,
             commands=[command],
             tool_version=library_versions(("atari-interleaved",)).get("atari-interleaved", ""),
+            split_plan=split_plan,
         )
         (staging / CARD_NAME).write_text(render_card(inputs, template), encoding="utf-8")
         generation = {
@@ -368,7 +408,11 @@ def _export(
                 "repo_id": repo_id,
                 "max_shard_bytes": None if provenance.to_parquet else max_shard_bytes,
                 "on_bad_episodes": on_bad_episodes,
-                "configs": {config: vars(split) for config, split in splits.items()},
+                "splits": split_plan.to_dict(),
+                "configs": {
+                    config: {split: vars(size) for split, size in sizes.items()}
+                    for config, sizes in splits.items()
+                },
             },
             **(extra_generation or {}),
         }

@@ -51,8 +51,8 @@ def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def resolve_game(name: str) -> str:
-    """Return the ROM id a user means by ``name``.
+def resolve_game(name: str, flag: str = "--envs") -> str:
+    """Return the ROM id a user means by ``name`` (given with the command-line flag ``flag``).
 
     Accepts ``alien``, ``Alien``, ``ALE/Alien-v5``, ``MontezumaRevenge``, ``montezuma_revenge``.
 
@@ -72,7 +72,7 @@ def resolve_game(name: str) -> str:
         if close
         else " Run 'atari-interleaved sample --list-envs' to see the known games."
     )
-    raise InvalidArgumentError(f"unknown Atari game {name!r} in --envs.{hint}")
+    raise InvalidArgumentError(f"unknown Atari game {name!r} in {flag}.{hint}")
 
 
 def resolve_games(names: Iterable[str] | None) -> list[str]:

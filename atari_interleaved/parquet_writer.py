@@ -59,24 +59,30 @@ def leaf_paths(item: pa.Field) -> list[str]:
     return [item.name]
 
 
-def shard_name(index: int, count: int) -> str:
-    """Return the name of shard ``index`` of ``count``: ``train-00000-of-00003.parquet``."""
-    return f"{SHARD_PREFIX}-{index:05d}-of-{count:05d}.parquet"
+def shard_name(index: int, count: int, split: str = SHARD_PREFIX) -> str:
+    """Return the name of shard ``index`` of ``count``: ``train-00000-of-00003.parquet``.
+
+    The prefix is the split, as ``push_to_hub`` names shards (``validation-00000-of-00001``).
+    """
+    return f"{split}-{index:05d}-of-{count:05d}.parquet"
 
 
-def existing_shards(directory: Path) -> list[Path]:
-    """Return the shard files (``train-*-of-*.parquet``) in ``directory``."""
-    return sorted(directory.glob(f"{SHARD_PREFIX}-[0-9]*-of-[0-9]*.parquet"))
+def existing_shards(directory: Path, split: str = SHARD_PREFIX) -> list[Path]:
+    """Return the shard files of ``split`` (``train-*-of-*.parquet``) in ``directory``.
+
+    ``split="*"`` gives the shards of every split.
+    """
+    return sorted(directory.glob(f"{split}-[0-9]*-of-[0-9]*.parquet"))
 
 
-def refuse_existing_shards(directory: Path) -> None:
-    """Raise if ``directory`` already holds shards.
+def refuse_existing_shards(directory: Path, split: str = SHARD_PREFIX) -> None:
+    """Raise if ``directory`` already holds shards of ``split``.
 
     Raises:
         OutputExistsError: naming a shard found.
 
     """
-    shards = existing_shards(directory)
+    shards = existing_shards(directory, split)
     if shards:
         raise OutputExistsError(
             f"{str(directory)!r} already holds parquet shards ({shards[0].name}, ...); "
@@ -167,7 +173,7 @@ class ParquetFileWriter:
 
 
 class ShardedParquetWriter:
-    """Write tables to ``train-XXXXX-of-YYYYY.parquet`` shards of at most ``max_shard_bytes``.
+    """Write tables to ``<split>-XXXXX-of-YYYYY.parquet`` shards of at most ``max_shard_bytes``.
 
     The shards are written in a temporary folder beside ``directory`` and moved into it by
     :meth:`close` once complete, so ``directory`` holds either the old shards or the new
@@ -181,6 +187,7 @@ class ShardedParquetWriter:
         max_shard_bytes: table bytes after which a new shard starts.
         row_group_bytes: table bytes of a row group.
         overwrite: replace the shards already in ``directory`` instead of refusing.
+        split: the split the shards hold, their name's prefix (``train``).
 
     Raises:
         OutputExistsError: if ``directory`` holds shards and ``overwrite`` is False.
@@ -196,14 +203,21 @@ class ShardedParquetWriter:
         max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
         row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
         overwrite: bool = False,
+        split: str = SHARD_PREFIX,
     ) -> None:
         self.directory = Path(directory)
+        self.split = split
         if not overwrite:
-            refuse_existing_shards(self.directory)
+            refuse_existing_shards(self.directory, split)
         self.schema = schema
         self.max_shard_bytes = max_shard_bytes
         self._file_options = {"binary_columns": binary_columns, "row_group_bytes": row_group_bytes}
-        self._staging = temporary_path(self.directory)
+        staged = (
+            self.directory
+            if split == SHARD_PREFIX
+            else self.directory.with_name(f"{self.directory.name}-{split}")
+        )
+        self._staging = temporary_path(staged)
         self._staging.parent.mkdir(parents=True, exist_ok=True)
         self._staging.mkdir()
         self._done: list[Path] = []
@@ -226,12 +240,12 @@ class ShardedParquetWriter:
             self._done.append(self._current.close())
             self._current = None
         count = len(self._done)
-        for old in existing_shards(self.directory):
+        for old in existing_shards(self.directory, self.split):
             old.unlink()
         self.directory.mkdir(parents=True, exist_ok=True)
         final = []
         for index, part in enumerate(self._done):
-            final.append(self.directory / shard_name(index, count))
+            final.append(self.directory / shard_name(index, count, self.split))
             os.replace(part, final[-1])
         self._staging.rmdir()
         return final

@@ -35,6 +35,7 @@ from atari_interleaved.lock import output_lock
 from atari_interleaved.manifest import file_entry, read_manifest, verify
 from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 from atari_interleaved.reader import scan_tree
+from atari_interleaved.splits import DEFAULT_PLAN, SplitPlan
 
 __all__ = [
     "DEFAULT_GAMES",
@@ -172,6 +173,7 @@ def build(
     num_proc: int = 1,
     overwrite: bool = False,
     progress: bool = True,
+    split_plan: SplitPlan = DEFAULT_PLAN,
 ) -> BuildReport:
     """Sample games, convert the tree to the seed's two parquet files and export the Hub folder.
 
@@ -190,6 +192,8 @@ def build(
         overwrite: replace outputs that are not this pipeline's own, and start a tree of
             other settings (or holding other games or episodes) again.
         progress: show progress bars.
+        split_plan: the held-out splits of the Hub folder (the two parquet files of
+            PIPELINE.md hold every episode).
 
     Raises:
         OutputExistsError: if an output may not be replaced (the message says which).
@@ -230,6 +234,7 @@ def build(
             settings=settings,
             overwrite=overwrite,
             progress=progress,
+            split_plan=split_plan,
         )
         staged = {
             config: path.with_name(f"{TEMP_PREFIX}build-{path.name}")

@@ -167,7 +167,7 @@ def preview_frames_from_parquet(folder: Path, config: str = "interleaved") -> Pr
     Reads the small ``environment`` column of every shard, then only the row groups holding
     the first episode of each environment.
     """
-    shards = existing_shards(Path(folder) / config)
+    shards = existing_shards(Path(folder) / config, "*")
     if not shards:
         raise InvalidInputError(
             f"{str(folder)!r} has no {config}/train-*.parquet shards: give a folder written by "

@@ -47,6 +47,7 @@ from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 from atari_interleaved.preview import PREVIEW_DIR
 from atari_interleaved.reader import OnBadEpisodes
 from atari_interleaved.redaction import redact, remember_secret
+from atari_interleaved.splits import DEFAULT_PLAN, SplitPlan
 
 __all__ = [
     "REPLACED_PATTERNS",
@@ -245,6 +246,7 @@ def publish(
     num_proc: int = 1,
     on_bad_episodes: OnBadEpisodes = "error",
     progress: bool = False,
+    split_plan: SplitPlan = DEFAULT_PLAN,
 ) -> PublishReport:
     """Publish an exported folder or a frame tree to the Hub dataset repository ``repo_id``.
 
@@ -261,6 +263,7 @@ def publish(
         num_proc: processes reading episodes when exporting a frame tree.
         on_bad_episodes: ``"error"`` or ``"skip"`` when exporting a frame tree.
         progress: show progress bars while exporting and uploading.
+        split_plan: the held-out splits when exporting (an exported folder has its own).
 
     Raises:
         InvalidArgumentError: without a token or for an invalid ``repo_id``.
@@ -278,6 +281,11 @@ def publish(
         )
     options = {"token": token, "private": private, "revision": revision, "progress": progress}
     if is_exported_folder(source):
+        if not split_plan.is_default:
+            raise InvalidArgumentError(
+                f"--splits/--test-games cannot re-split {str(source)!r}, which is already "
+                "exported; export the frame tree again with them, or leave them out"
+            )
         return upload_exported_folder(source, repo_id, commit_message=commit_message, **options)
     with tempfile.TemporaryDirectory(prefix="atari-interleaved-publish-") as work:
         folder = Path(work) / repo_id.rsplit("/", 1)[-1]
@@ -289,5 +297,6 @@ def publish(
             num_proc=num_proc,
             on_bad_episodes=on_bad_episodes,
             progress=progress,
+            split_plan=split_plan,
         )
         return upload_exported_folder(folder, repo_id, commit_message=commit_message, **options)

@@ -109,7 +109,7 @@ _BATCH_ROWS = 65_536
 
 def _batches(folder: Path, config: str, columns: list[str]) -> Iterator[pa.RecordBatch]:
     """Yield ``columns`` of the shards of ``config`` a batch at a time (memory stays flat)."""
-    shards = existing_shards(folder / config)
+    shards = existing_shards(folder / config, "*")
     if not shards:
         raise InvalidInputError(
             f"{str(folder)!r} has no {config}/train-*.parquet shards: give a folder written by "

@@ -97,3 +97,23 @@ def test_bench_convert_prints_every_ratio(tmp_path):
     for job in ("convert interleaved, row groups 100 MB", "convert simple, row groups 100 MB"):
         assert_ratio(ratios, f"peak memory, {job}: 4000 / 2000 frames", RATIO, "<= 1.10x")
     assert_ratio(ratios, "peak memory, export: 4000 / 2000 frames", RATIO, "<= 1.10x")
+
+
+@pytest.mark.slow
+def test_bench_load_prints_every_ratio(tmp_path):
+    output = run_quick("bench_load.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+    ratios = summary(output)
+    base = 'datasets with_format("numpy")'
+    assert_ratio(ratios, f"FrameWindows / {base}, 1 worker", RATIO, ">= 5.00x")
+    assert_ratio(ratios, f"FrameWindows / {base}, 2 workers", RATIO)
+    assert_ratio(ratios, f"FrameWindows / {base}, row by row, 1 worker", RATIO)
+    assert_ratio(ratios, "FrameWindows / bare Pillow loop, 1 worker", RATIO, ">= 1.00x")
+    assert_ratio(ratios, "FrameWindows / bare Pillow loop, 2 workers", RATIO)
+    assert_ratio(ratios, "parallel efficiency, FrameWindows, 2 workers", PERCENT, ">= 90%")
+    for name in (base, "bare Pillow loop"):
+        assert_ratio(ratios, f"parallel efficiency, {name}, 2 workers", PERCENT)
+    assert re.search(
+        r"^peak memory, FrameWindows: \d+ / \d+ frames\s+\d+\.\d\dx\s+<= 1.10x", ratios, re.M
+    )

@@ -18,7 +18,7 @@ from atari_interleaved.card import (
     card_yaml,
     check_template,
     read_template,
-    split_size,
+    split_sizes,
 )
 from atari_interleaved.cli import main as cli_main
 from atari_interleaved.errors import InvalidArgumentError, InvalidInputError
@@ -45,7 +45,7 @@ def card_inputs(folder, tree) -> CardInputs:
         repo_id=REPO_ID,
         stats=stats_from_parquet(folder),
         provenance=read_provenance(tree),
-        splits={config: split_size(folder, config) for config in CONFIG_NAMES},
+        splits={config: split_sizes(folder, config) for config in CONFIG_NAMES},
         previews=PreviewFiles(CONTACT_SHEET_NAME, ANIMATION_NAME, "Alien, episode_000_rand0.2"),
         commands=[],
         tool_version="0",

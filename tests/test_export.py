@@ -154,7 +154,7 @@ def test_skips_bad_episodes_when_asked(tree_copy, tmp_path):
         export(tree_copy, tmp_path / "hub")
     assert not (tmp_path / "hub").exists()
     report = export(tree_copy, tmp_path / "hub", on_bad_episodes="skip")
-    assert report.splits["interleaved"].num_examples == ROWS["interleaved"] - 1
+    assert report.splits["interleaved"]["train"].num_examples == ROWS["interleaved"] - 1
     assert "3 episodes" in (tmp_path / "hub" / "README.md").read_text()
 
 

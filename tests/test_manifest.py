@@ -31,7 +31,7 @@ def test_lists_every_file_with_its_sha256_and_how_it_was_made(exported_folder):
     assert sampling["settings"]["frames_per_env"] == 12
     assert sampling["sample_command"].startswith("atari-interleaved sample --envs alien,pong ")
     assert sampling["rom_md5"].keys() == {"alien", "pong"}
-    assert manifest["generation"]["export"]["configs"]["simple"]["num_examples"] == 48
+    assert manifest["generation"]["export"]["configs"]["simple"]["train"]["num_examples"] == 48
     assert {"atari-interleaved", "datasets", "pyarrow", "ale-py"} <= manifest["versions"].keys()
 
 

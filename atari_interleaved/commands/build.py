@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from atari_interleaved.commands.options import add_export_options, output_path, positive_int
+from atari_interleaved.commands.options import (
+    add_export_options,
+    output_path,
+    positive_int,
+    split_plan_of,
+)
 from atari_interleaved.pipeline import (
     DEFAULT_FRAMES_DIR,
     DEFAULT_FRAMES_PER_ENV,
@@ -118,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     from atari_interleaved.generate.settings import EpisodeSettings
     from atari_interleaved.pipeline import build
 
+    plan = split_plan_of(args)
     report = build(
         envs=args.envs.split(","),
         max_episodes=args.max_episodes,
@@ -134,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         num_proc=args.num_proc,
         overwrite=args.overwrite,
         progress=not args.no_progress,
+        split_plan=plan,
     )
     print(report.summary())
     return 0

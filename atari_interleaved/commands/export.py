@@ -10,6 +10,7 @@ from atari_interleaved.commands.options import (
     input_path,
     on_bad_episodes,
     output_path,
+    split_plan_of,
 )
 
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_DIR", "add_arguments", "run"]
@@ -31,10 +32,16 @@ and pandas reads PNG bytes from the same files. The folder is written under a te
 name and renamed when complete; an existing non-empty folder is kept unless --overwrite
 (which replaces only an earlier export). Publish it with 'atari-interleaved publish'.
 
+--splits train=0.9,validation=0.05,test=0.05 and --test-games pong,breakout hold episodes
+out, whole, by a hash of the game and the episode's seed: each split gets its own shards
+(simple/validation-XXXXX-of-YYYYY.parquet) and data_files entry in the card, and
+load_dataset(<folder>, "simple", split="validation") loads one. Empty splits are not written.
+
 The shards of a 'sample --to-parquet' folder already hold these rows: they are taken as they
 are (hard-linked when on the same file system, else copied), so --max-shard-bytes, which
-would re-shard them, is refused (their size was set by --episodes-per-shard). A folder with
-missing shards is an interrupted run: rerun its sample command to finish it first.
+would re-shard them, is refused (their size was set by --episodes-per-shard); --splits and
+--test-games copy their rows into the shards of each split (PNG bytes as they are). A folder
+with missing shards is an interrupted run: rerun its sample command to finish it first.
 """
 
 
@@ -81,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from atari_interleaved.export import export
 
     logging.basicConfig(format="%(levelname)s: %(message)s")  # the list of skipped episodes
+    plan = split_plan_of(args)
     report = export(
         args.input_dir,
         args.output_dir,
@@ -91,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         card_template=args.card_template,
         progress=not args.no_progress,
+        split_plan=plan,
     )
     print(report.summary())
     return 0

@@ -6,6 +6,7 @@ import argparse
 
 from atari_interleaved.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 from atari_interleaved.path_names import TEMPORARY_NAME_BYTES, long_name_problem
+from atari_interleaved.splits import SplitPlan, split_plan
 
 __all__ = [
     "integer",
@@ -17,6 +18,7 @@ __all__ = [
     "add_reading_options",
     "add_export_options",
     "on_bad_episodes",
+    "split_plan_of",
 ]
 
 
@@ -112,7 +114,30 @@ def add_export_options(parser: argparse.ArgumentParser, *, bad_episodes: bool = 
         "episodes and row groups stay about 100 MB for the Hub viewer; not for a folder of "
         "'sample --to-parquet', whose shards are kept as they are (default: 500MiB)",
     )
+    parser.add_argument(
+        "--splits",
+        default=None,
+        metavar="NAME=FRACTION,...",
+        help="held-out splits, e.g. train=0.9,validation=0.05,test=0.05: whole episodes, "
+        "assigned by a hash of the game and the episode's seed (default: all train)",
+    )
+    parser.add_argument(
+        "--test-games",
+        default=None,
+        metavar="GAMES",
+        help="comma-separated games held out whole in the test split, e.g. pong,breakout",
+    )
     add_reading_options(parser, bad_episodes=bad_episodes)
+
+
+def split_plan_of(args: argparse.Namespace) -> SplitPlan:
+    """Return the :class:`~atari_interleaved.splits.SplitPlan` of ``--splits``/``--test-games``.
+
+    Raises:
+        InvalidArgumentError: naming the flag whose value is wrong.
+
+    """
+    return split_plan(args.splits, args.test_games)
 
 
 def on_bad_episodes(args: argparse.Namespace) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from atari_interleaved.commands.options import add_export_options, on_bad_episodes
+from atari_interleaved.commands.options import add_export_options, on_bad_episodes, split_plan_of
 
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "add_arguments", "run"]
 
@@ -21,7 +21,8 @@ temporary folder first, as 'atari-interleaved export' does).
 The upload is one commit that also deletes the repository's earlier shards, previews, card
 and manifest, so publishing changed data replaces the old files; other files are kept.
 An interrupted upload resumes when the same command is rerun. --max-shard-bytes,
---num-proc and --skip-bad-episodes apply when --input-dir is a frame tree.
+--num-proc, --skip-bad-episodes, --splits and --test-games apply when --input-dir is a frame
+tree or a folder of 'sample --to-parquet'.
 
 The token comes from the HF_TOKEN environment variable or the stored login
 ('hf auth login'); it needs write access. Then:
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from atari_interleaved.publish import publish
 
     logging.basicConfig(format="%(levelname)s: %(message)s")  # the list of skipped episodes
+    plan = split_plan_of(args)
     report = publish(
         args.input_dir,
         args.repo_id,
@@ -71,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         num_proc=args.num_proc,
         on_bad_episodes=on_bad_episodes(args),
         progress=not args.no_progress,
+        split_plan=plan,
     )
     print(report.summary())
     return 0
