@@ -234,7 +234,6 @@ def build(
             settings=settings,
             overwrite=overwrite,
             progress=progress,
-            split_plan=split_plan,
         )
         staged = {
             config: path.with_name(f"{TEMP_PREFIX}build-{path.name}")
@@ -258,6 +257,7 @@ def build(
                 overwrite=True,
                 extra_generation={"build": {"outputs": outputs}},
                 progress=progress,
+                split_plan=split_plan,
             )
             for config, path in staged.items():
                 os.replace(path, files[config])
