@@ -6,12 +6,16 @@ Steps are frame-aligned, as in RLDS: entry ``i`` of every per-step list belongs 
 policy chose there; the episode stopped before executing it, so its reward is 0.
 ``terminated[i]`` is true on a game-over frame and ``truncated[i]`` on a frame where ALE's
 episode length limit cut the episode; both can only be true on the last frame.
+``applied_actions[i]`` lists the action indices the emulator actually ran on each of the
+``frameskip`` emulator frames after frame ``i`` (sticky actions can keep the previous one;
+empty for the last frame), and ``start_actions`` those run before frame 0 (no-op starts):
+replayed from ALE's reset state with sticky actions off, they reproduce every frame.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +65,16 @@ class EpisodeMetadata:
     png: dict[str, Any]
     rom_md5: str
     versions: dict[str, str]
+    applied_actions: list[list[int]] = field(default_factory=list)
+    """Per frame, the actions run on its ``frameskip`` emulator frames (empty in older files)."""
+    start_actions: list[int] = field(default_factory=list)
+    """The actions run on the emulator frames before frame 0."""
+    search_budget: float = 0.0
+    """``--search-budget`` (0.0 in files written before it existed)."""
+    planner: str = ""
+    """The built-in planner's algorithm and version (``iw1-ram/1``); "" for other policies."""
+    noop_max: int = 0
+    """``--noop-max``: at most this many NOOP steps before frame 0."""
     sticky_actions: str = (
         "applied per emulator frame with the ALE rule (keep the previous action with "
         "probability repeat_action_probability), drawn from the episode seed"

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidInputError",
     "DependencyNotInstalledError",
     "OutputWriteError",
+    "PolicyError",
 ]
 
 
@@ -38,3 +39,7 @@ class OutputWriteError(AtariInterleavedError, OSError):
 
 class DependencyNotInstalledError(AtariInterleavedError, ImportError):
     """An optional dependency is missing; the message gives the install command."""
+
+
+class PolicyError(AtariInterleavedError, RuntimeError):
+    """A base policy failed or returned something that is not an action of the game."""
