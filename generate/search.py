@@ -86,8 +86,8 @@ class _Tree:
     parent's value.
     """
 
-    __slots__ = ("parent", "action", "reward", "ram", "state", "lives", "depth", "counts",
-                 "solved", "children", "num_actions")  # fmt: skip
+    __slots__ = ("parent", "action", "reward", "ram", "atoms", "state", "lives", "depth",
+                 "counts", "solved", "children", "num_actions")  # fmt: skip
 
     def __init__(self, ram: np.ndarray, state: Any, lives: int, num_actions: int) -> None:
         self.num_actions = num_actions
@@ -95,6 +95,7 @@ class _Tree:
         self.action = [-1]
         self.reward = [0.0]
         self.ram = [ram]
+        self.atoms: list[list[int]] = [[]]
         self.state = [state]
         self.lives = [lives]
         self.depth = [0]
@@ -102,13 +103,14 @@ class _Tree:
         self.solved = [False]
         self.children = [[-1] * num_actions]
 
-    def add(self, parent: int, action: int, reward: float, ram: np.ndarray, state: Any,
-            lives: int, counts: bool) -> int:  # fmt: skip
+    def add(self, parent: int, action: int, reward: float, ram: np.ndarray, atoms: list[int],
+            state: Any, lives: int, counts: bool) -> int:  # fmt: skip
         index = len(self.parent)
         self.parent.append(parent)
         self.action.append(action)
         self.reward.append(reward)
         self.ram.append(ram)
+        self.atoms.append(atoms)
         self.state.append(state)
         self.lives.append(lives)
         self.depth.append(self.depth[parent] + 1)
@@ -136,8 +138,8 @@ class _Tree:
             for child in self.children[old]:
                 if child >= 0:
                     index = subtree.add(new, self.action[child], self.reward[child],
-                                        self.ram[child], self.state[child], self.lives[child],
-                                        self.counts[child])  # fmt: skip
+                                        self.ram[child], self.atoms[child], self.state[child],
+                                        self.lives[child], self.counts[child])  # fmt: skip
                     queue.append((child, index))
         return subtree
 
@@ -184,19 +186,21 @@ class SearchPolicy:
     def _root_tree(self, ram: np.ndarray, state: Any, lives: int) -> _Tree:
         """Return the tree to grow: the kept subtree if it starts here, else a new root.
 
-        The novelty table is rebuilt from the tree's nodes at their new depths.
+        The novelty table is rebuilt from the root's atoms and the atoms each node brought
+        (see :meth:`_grow`), at their new depths.
         """
         depths = self._depths
         depths.fill(_UNSEEN)
-        kept, self._kept = self._kept, None
-        if kept is not None and np.array_equal(kept[0].ram[kept[1]], ram):
-            tree = kept[0].subtree(kept[1], ram, state)
-            for node in range(len(tree.parent)):  # parents come first: depths only grow
-                atoms = _ATOM_OFFSETS + tree.ram[node]
-                depths[atoms] = np.minimum(depths[atoms], tree.depth[node])
-            return tree
         depths[_ATOM_OFFSETS + ram] = 0
-        return _Tree(ram, state, lives, len(self._actions))
+        kept, self._kept = self._kept, None
+        if kept is None or not np.array_equal(kept[0].ram[kept[1]], ram):
+            return _Tree(ram, state, lives, len(self._actions))
+        tree = kept[0].subtree(kept[1], ram, state)
+        for atoms, depth in zip(tree.atoms, tree.depth, strict=True):
+            for atom in atoms:
+                if depths[atom] > depth:
+                    depths[atom] = depth
+        return tree
 
     def _grow(self, ale: Any, tree: _Tree, allowance: float) -> None:
         """Run rollouts from the root while a step fits in ``allowance`` (see the module doc)."""
@@ -222,8 +226,9 @@ class SearchPolicy:
                     action = open_actions[0]
                 child = children[action]
                 if child >= 0:
-                    # Known: go on while it still holds an atom at its depth or less.
-                    if not (depths[_ATOM_OFFSETS + tree.ram[child]] >= depth_of[child]).any():
+                    # Known: go on while one of the atoms it brought is still its own.
+                    depth = depth_of[child]
+                    if not any(depths[atom] >= depth for atom in tree.atoms[child]):
                         tree.solve(child)
                         break
                     node, at_node = child, False
@@ -250,12 +255,15 @@ class SearchPolicy:
                 atoms = _ATOM_OFFSETS + ram
                 seen = depths[atoms]
                 novel = not over and (node == 0 or bool((seen > depth).any()))
-                state = None
+                state, brought = None, []
                 if novel:
+                    # The atoms not seen at a lower depth: the node stays novel while one of
+                    # them is not reached higher in the tree.
+                    brought = atoms[seen >= depth].tolist()
                     depths[atoms] = np.minimum(seen, depth)
                     state = ale.cloneState()
                     stats.clones += 1
-                child = tree.add(node, action, value, ram, state, lives, novel)
+                child = tree.add(node, action, value, ram, brought, state, lives, novel)
                 if state is None:
                     tree.solve(child)
                     break
