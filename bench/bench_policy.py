@@ -14,7 +14,8 @@ Per game and as medians over the games: the return, the human-normalised score
 emulator frames the planner simulated per recorded frame, recorded frames/s per core, and
 the share of the planner's time spent inside ALE. That share is estimated without timing
 every call: each game's worker times ALE's act, cloneState, restoreState and getRAM on that
-game, and the planner counts its calls. The summary holds the issue's goals.
+game before and after each run of the planner, and the planner counts its calls. The
+summary holds the issue's goals.
 
 Games run in ``--parallel`` processes (one game each at a time); nothing is written to disk.
 Scores are of a capped episode (1,000 recorded frames by default, about 67 s of play), so
@@ -162,8 +163,9 @@ def ale_seconds(stats: SearchStats, costs: dict[str, float]) -> float:
 def run_game(game: str, frames: int, episodes: int, budget: float) -> list[Result]:
     """Play every variant on ``game``; runs in a worker process."""
     results = []
-    costs = ale_costs(game)
     for variant in VARIANTS:
+        # ALE's costs around each run, averaged: other work on the machine changes them.
+        before = ale_costs(game) if variant.searches else {}
         settings = EpisodeSettings(
             frames_per_env=frames,
             randomness=variant.randomness,
@@ -182,6 +184,8 @@ def run_game(game: str, frames: int, episodes: int, budget: float) -> list[Resul
             total_frames += episode.num_frames
         simulated = share = None
         if variant.searches:
+            after = ale_costs(game)
+            costs = {call: (before[call] + after[call]) / 2 for call in after}
             stats = [planner.stats for planner in planners()]
             simulated = sum(s.frames for s in stats) / total_frames
             planning = sum(s.seconds for s in stats)

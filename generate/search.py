@@ -25,7 +25,6 @@ generator, so an episode is the same whatever runs it.
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,10 +79,11 @@ class SearchStats:
 class _Tree:
     """Nodes in lists (index 0 the root); children are created after their parent.
 
-    ``children[i][a]`` is the child of node ``i`` by action ``a`` (-1 until simulated);
-    ``state[i]`` its saved state, None when it was not novel or the game ended there (it
-    is then solved from the start); ``counts[i]`` (it was novel) whether it counts in its
-    parent's value.
+    ``children[i][a]`` is the child of node ``i`` by action ``a`` (-1 until simulated; the
+    list is None until node ``i`` has a child); ``state[i]`` its saved state, None when it
+    was not novel or the game ended there (it is then solved from the start); ``counts[i]``
+    (it was novel) whether it counts in its parent's value; ``atoms[i]`` the atoms it
+    brought to the novelty table.
     """
 
     __slots__ = ("parent", "action", "reward", "ram", "atoms", "state", "lives", "depth",
@@ -101,7 +101,7 @@ class _Tree:
         self.depth = [0]
         self.counts = [True]
         self.solved = [False]
-        self.children = [[-1] * num_actions]
+        self.children: list[list[int] | None] = [None]
 
     def add(self, parent: int, action: int, reward: float, ram: np.ndarray, atoms: list[int],
             state: Any, lives: int, counts: bool) -> int:  # fmt: skip
@@ -116,8 +116,11 @@ class _Tree:
         self.depth.append(self.depth[parent] + 1)
         self.counts.append(counts)
         self.solved.append(state is None)
-        self.children.append([-1] * self.num_actions)
-        self.children[parent][action] = index
+        self.children.append(None)
+        siblings = self.children[parent]
+        if siblings is None:
+            siblings = self.children[parent] = [-1] * self.num_actions
+        siblings[action] = index
         return index
 
     def solve(self, node: int) -> None:
@@ -125,22 +128,37 @@ class _Tree:
         solved, children, parent = self.solved, self.children, self.parent
         solved[node] = True
         node = parent[node]
-        while node >= 0 and all(child >= 0 and solved[child] for child in children[node]):
+        while node >= 0 and all(child >= 0 and solved[child] for child in children[node] or ()):
             solved[node] = True
             node = parent[node]
 
     def subtree(self, root: int, ram: np.ndarray, state: Any) -> _Tree:
-        """Return the subtree under ``root``, re-indexed from 0, its root's state replaced."""
-        subtree = _Tree(ram, state, self.lives[root], self.num_actions)
-        queue = deque([(root, 0)])
-        while queue:
-            old, new = queue.popleft()
-            for child in self.children[old]:
+        """Return the subtree under ``root``, re-indexed from 0, its root's state replaced.
+
+        Its nodes are unsolved again where they have a state: the novelty table changes.
+        """
+        order, position = [root], {root: 0}
+        for node in order:  # breadth first; the list grows as it is read
+            for child in self.children[node] or ():
                 if child >= 0:
-                    index = subtree.add(new, self.action[child], self.reward[child],
-                                        self.ram[child], self.atoms[child], self.state[child],
-                                        self.lives[child], self.counts[child])  # fmt: skip
-                    queue.append((child, index))
+                    position[child] = len(order)
+                    order.append(child)
+        base = self.depth[root]
+        subtree = _Tree(ram, state, self.lives[root], self.num_actions)
+        subtree.parent = [-1] + [position[self.parent[node]] for node in order[1:]]
+        subtree.action = [self.action[node] for node in order]
+        subtree.reward = [self.reward[node] for node in order]
+        subtree.ram = [ram] + [self.ram[node] for node in order[1:]]
+        subtree.atoms = [self.atoms[node] for node in order]
+        subtree.state = [state] + [self.state[node] for node in order[1:]]
+        subtree.lives = [self.lives[node] for node in order]
+        subtree.depth = [self.depth[node] - base for node in order]
+        subtree.counts = [True] + [self.counts[node] for node in order[1:]]
+        subtree.solved = [False] + [self.state[node] is None for node in order[1:]]
+        subtree.children = [
+            None if children is None else [position[c] if c >= 0 else -1 for c in children]
+            for children in (self.children[node] for node in order)
+        ]
         return subtree
 
 
@@ -177,7 +195,7 @@ class SearchPolicy:
             stats.ram_reads += 1
             stats.clones += 1
             self._grow(ale, tree, allowance)
-            if any(child >= 0 for child in tree.children[0]):
+            if tree.children[0] is not None:
                 action = self._choose(tree)
         stats.decisions += 1
         stats.seconds += time.perf_counter() - started
@@ -207,16 +225,20 @@ class SearchPolicy:
         stats, depths, rng = self.stats, self._depths, self._rng
         actions, frameskip = self._actions, self._frameskip
         children_of, solved, depth_of = tree.children, tree.solved, tree.depth
+        every_action = list(range(len(actions)))
         spent = 0
         while spent + frameskip <= allowance and not solved[0]:
             node, at_node = 0, False  # at_node: ALE holds the node's state
             while spent + frameskip <= allowance:
                 children = children_of[node]
-                open_actions = [
-                    action
-                    for action, child in enumerate(children)
-                    if child < 0 or not solved[child]
-                ]
+                if children is None:
+                    open_actions = every_action
+                else:
+                    open_actions = [
+                        action
+                        for action, child in enumerate(children)
+                        if child < 0 or not solved[child]
+                    ]
                 if not open_actions:
                     tree.solve(node)
                     break
@@ -224,7 +246,7 @@ class SearchPolicy:
                     action = open_actions[int(rng.integers(len(open_actions)))]
                 else:
                     action = open_actions[0]
-                child = children[action]
+                child = -1 if children is None else children[action]
                 if child >= 0:
                     # Known: go on while one of the atoms it brought is still its own.
                     depth = depth_of[child]
@@ -284,13 +306,15 @@ class SearchPolicy:
             if counts[node]:
                 novel[parent] += novel[node]
         for node in range(size - 1, -1, -1):
+            if tree.children[node] is None:
+                continue
             children = [child for child in tree.children[node] if child >= 0]
             if children:
                 # A child that was not novel stands for a state seen elsewhere in the tree:
                 # it counts only when none of its siblings was novel.
                 counted = [child for child in children if counts[child]] or children
                 value[node] = max(reward[child] + DISCOUNT * value[child] for child in counted)
-        root_children = [child for child in tree.children[0] if child >= 0]
+        root_children = [child for child in tree.children[0] or () if child >= 0]
         score = [
             (round(reward[child] + DISCOUNT * value[child], 6), novel[child])
             for child in root_children
