@@ -37,9 +37,9 @@ def test_search_finds_a_reward_that_random_play_misses():
     # frames, never gets across.
     random = GameEmulator("freeway", EpisodeSettings(frames_per_env=100, randomness=1.0))
     assert random.run_episode(0).metadata.episode_return == 0.0
-    planned = GameEmulator("freeway", search(100, 200)).run_episode(0).metadata
+    planned = GameEmulator("freeway", search(100, 400)).run_episode(0).metadata
     assert planned.episode_return >= 1.0
-    assert planned.planner == "rollout-iw1-ram/1" and planned.search_budget == 200.0
+    assert planned.planner == "rollout-iw1-ram/1" and planned.search_budget == 400.0
 
 
 def test_search_is_deterministic_for_a_seed():
