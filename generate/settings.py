@@ -94,6 +94,8 @@ class EpisodeSettings:
             raise InvalidArgumentError(f"--randomness must be in [0, 1], but got {self.randomness}")
         if self.seed < 0:
             raise InvalidArgumentError(f"--seed must be >= 0, but got {self.seed}")
+        # A number of frames given as an int is recorded as the float it is.
+        object.__setattr__(self, "search_budget", float(self.search_budget))
         if not 0.0 < self.search_budget < math.inf:
             raise InvalidArgumentError(
                 "--search-budget must be a positive number of emulator frames per recorded "

@@ -235,3 +235,27 @@ def test_search_in_direct_mode_and_on_ray_gives_the_rows_of_the_folder_mode(tmp_
             sorted((tmp_path / name / config).glob("*.parquet")) for name in ("direct", "ray")
         ]
         assert pq.read_table(shards[1]).to_pylist() == pq.read_table(shards[0]).to_pylist()
+
+
+@pytest.mark.slow
+def test_the_policy_its_budget_planner_and_no_ops_reach_the_export(tmp_path):
+    import json
+
+    from atari_interleaved.export import export
+
+    settings = search(8, 20, noop_max=2)
+    sample(tmp_path / "frames", envs=["pong"], max_episodes=2, settings=settings, progress=False)
+    export(tmp_path / "frames", tmp_path / "hub")
+    card = (tmp_path / "hub" / "README.md").read_text()
+    assert "| Base policy (`--policy`) | `search` |" in card
+    assert "| Planner | `rollout-iw1-ram/1` |" in card
+    assert "| Search budget (`--search-budget`) | 20.0 |" in card
+    assert "| No-op starts at most (`--noop-max`) | 2 |" in card
+    assert "--policy search --png-compress-level 6" in card
+    assert "--search-budget 20.0 --noop-max 2" in card
+    assert "Mnih et al. (2015" in card
+    sampling = json.loads((tmp_path / "hub" / "manifest.json").read_text())["generation"][
+        "sampling"
+    ]
+    assert sampling["planner"] == "rollout-iw1-ram/1"
+    assert sampling["settings"]["search_budget"] == 20.0 and sampling["settings"]["noop_max"] == 2
