@@ -70,7 +70,7 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_POLICY,
         metavar="SPEC",
         help="base policy: 'repeat' (repeat the previous action: fast random data), 'search' "
-        "(plan with the emulator's saved states: play that scores, 20-40 recorded frames/s "
+        "(plan with the emulator's saved states: play that scores, 5-20 recorded frames/s "
         "per core) or an importable factory 'module.path:make_policy' (see README) "
         "(default: %(default)s)",
     )

@@ -46,7 +46,7 @@ __all__ = [
 
 ALGORITHM = "rollout-iw1-ram/1"
 """Name and version of the planner's algorithm, recorded with the data."""
-DEFAULT_SEARCH_BUDGET = 500.0
+DEFAULT_SEARCH_BUDGET = 1000.0
 """Emulator frames simulated per recorded frame by default (``--search-budget``)."""
 DISCOUNT = 0.99
 """Discount of a reward per step (``frameskip`` emulator frames) below the root."""

@@ -54,7 +54,7 @@ def test_settings_recorded_before_the_search_policy_still_read_and_resume(tmp_pa
                 "max_num_frames_per_episode": 108000},
     }  # fmt: skip
     settings = EpisodeSettings.from_dict(older)
-    assert settings.search_budget == 500.0 and settings.noop_max == 0
+    assert settings.search_budget == 1000.0 and settings.noop_max == 0
     assert settings.planner == ""
     assert settings_differences(older, EpisodeSettings().to_dict()) == []
     assert settings_differences(older, EpisodeSettings(noop_max=3).to_dict()) == [
