@@ -21,9 +21,9 @@ Games run in ``--parallel`` processes (one game each at a time); nothing is writ
 Scores are of a capped episode (1,000 recorded frames by default, about 67 s of play), so
 human-normalised scores are lower than those of whole episodes.
 
-Run from the repository root: ``python3 bench/bench_policy.py --parallel 2`` (most of an
-hour on 2 cores), ``--games pong,breakout`` for a subset, or ``--quick`` (what the tests run:
-one game, a few frames).
+Run from the repository root: ``python3 bench/bench_policy.py --parallel 2`` (about two hours
+on 2 busy cores at the default budget), ``--games pong,breakout`` for a subset, or ``--quick``
+(what the tests run: one game, a few frames).
 """
 
 from __future__ import annotations
