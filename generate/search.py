@@ -7,8 +7,10 @@ state is kept (its state cloned) only when it is *novel*: one of its 128 RAM byt
 value that no state of the tree had at that byte at this depth or less (the depth-based
 novelty of Rollout IW(1), Bandres, Bonet and Geffner, AAAI 2018, after the IW(1) of
 Lipovetzky, Ramirez and Geffner, IJCAI 2015). A state that is not novel, or where the game
-ended, ends its rollout and is *solved*, as is a node whose children are all solved. A
-lost life (or game over) counts as a large negative reward.
+ended, or :data:`MAX_DEPTH` steps down, ends its rollout and is *solved*, as is a node whose
+children are all solved; a rollout passing a known node goes on while one of the atoms
+(byte, value) that node brought is not reached higher in the tree. A lost life (or game
+over) counts as a large negative reward.
 
 The value of a node is the best discounted sum of rewards below it; the root action of
 highest value is taken, then the one whose subtree holds the most novel states (the most
