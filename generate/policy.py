@@ -1,9 +1,10 @@
 """Base policies: what the agent does when it does not act at random.
 
 At each step, with probability ``randomness`` the action is drawn uniformly from the game's
-action set; otherwise the base policy acts. Two base policies are built in: ``repeat``
-repeats the previous action (NOOP at the start), so randomness 0.0 gives all-NOOP episodes;
-``search`` plans with the emulator's saved states (:mod:`atari_interleaved.generate.search`).
+action set; otherwise the base policy acts. Two base policies are built in: ``search`` (the
+default) plans with the emulator's saved states (:mod:`atari_interleaved.generate.search`);
+``repeat`` repeats the previous action (NOOP at the start), so randomness 0.0 gives all-NOOP
+episodes: fast random data.
 
 Users plug in their own base policy (a trained agent, a scripted player, a planner) as an
 importable factory, ``--policy my_package.agents:make_policy``::
@@ -48,7 +49,7 @@ __all__ = [
     "needs_observation",
 ]
 
-DEFAULT_POLICY = "repeat"
+DEFAULT_POLICY = "search"
 BUILTIN_POLICIES = ("repeat", "search")
 
 

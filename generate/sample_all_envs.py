@@ -54,9 +54,9 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.2,
         metavar="R",
         help="in [0, 1]: at each step, with probability R the action is drawn uniformly from "
-        "the game's action set, otherwise the base policy acts (with the default policy, "
-        "repeat, 0.0 gives all-NOOP episodes and 1.0 fully random play; with search, 0.0 is "
-        "the planner alone, deterministic given the seed) (default: %(default)s)",
+        "the game's action set, otherwise the base policy acts (0.0: the base policy alone, "
+        "deterministic given the seed, all-NOOP episodes with repeat; 1.0: fully random "
+        "play) (default: %(default)s)",
     )
     parser.add_argument(
         "--seed",
@@ -69,10 +69,10 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
         "--policy",
         default=DEFAULT_POLICY,
         metavar="SPEC",
-        help="base policy: 'repeat' (repeat the previous action: fast random data), 'search' "
-        "(plan with the emulator's saved states: play that scores, 5-20 recorded frames/s "
-        "per core) or an importable factory 'module.path:make_policy' (see README) "
-        "(default: %(default)s)",
+        help="base policy: 'search' (plan with the emulator's saved states: play that scores, "
+        "5-20 recorded frames/s per core), 'repeat' (repeat the previous action: fast random "
+        "data, about 2,000 frames/s) or an importable factory 'module.path:make_policy' (see "
+        "README) (default: %(default)s)",
     )
     parser.add_argument(
         "--search-budget",

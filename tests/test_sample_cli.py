@@ -31,14 +31,23 @@ def run_script(*args: str, cwd: Path, check: bool = True) -> subprocess.Complete
     return result
 
 
-SMALL = ["--envs", "alien,pong", "--frames-per-env", "25", "--max-episodes", "2"]
+SMALL = [
+    "--envs",
+    "alien,pong",
+    "--frames-per-env",
+    "25",
+    "--max-episodes",
+    "2",
+    "--policy",
+    "repeat",
+]
 
 
 @pytest.mark.slow
 def test_seed_command_samples_every_game(tmp_path):
     result = run_script(
         "--frames-per-env", "60", "--max-episodes", "3", "--randomness", "0.2",
-        "--parallel", "8", "--output-dir", "sampled_frames_organized",
+        "--policy", "repeat", "--parallel", "8", "--output-dir", "sampled_frames_organized",
         cwd=tmp_path,
     )  # fmt: skip
     root = tmp_path / "sampled_frames_organized"
@@ -89,7 +98,16 @@ def _wait_for_episodes(root: Path, count: int, process: subprocess.Popen[str]) -
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
 def test_interrupted_run_resumes_to_the_clean_tree(tmp_path, how):
-    args = ["--envs", "alien,pong", "--frames-per-env", "60", "--max-episodes", "40"]
+    args = [
+        "--envs",
+        "alien,pong",
+        "--frames-per-env",
+        "60",
+        "--max-episodes",
+        "40",
+        "--policy",
+        "repeat",
+    ]
     args += ["--parallel", "2"]
     process = subprocess.Popen(
         [sys.executable, str(SCRIPT), *args, "--output-dir", "resumed", "--no-progress"],
@@ -179,7 +197,18 @@ def small_disk(tmp_path):
 
 @pytest.mark.slow
 def test_full_disk_fails_cleanly_and_resumes(tmp_path, small_disk):
-    args = ["--envs", "alien", "--frames-per-env", "40", "--max-episodes", "6", "--parallel", "1"]
+    args = [
+        "--envs",
+        "alien",
+        "--frames-per-env",
+        "40",
+        "--max-episodes",
+        "6",
+        "--parallel",
+        "1",
+        "--policy",
+        "repeat",
+    ]
     failed = run_script(*args, "--output-dir", str(small_disk / "out"), cwd=tmp_path, check=False)
     assert failed.returncode == 2
     assert "No space left on device" in failed.stderr
@@ -259,7 +288,7 @@ def test_memory_follows_the_frames_recorded_not_the_cap(tmp_path):
         "from atari_interleaved.generate.emulator import GameEmulator\n"
         "from atari_interleaved.generate.settings import EpisodeSettings\n"
         "settings = EpisodeSettings(frames_per_env=int(sys.argv[1]), randomness=1.0,\n"
-        "                           png_compress_level=0)\n"
+        "                           policy='repeat', png_compress_level=0)\n"
         "episode = GameEmulator('pong', settings).run_episode(0)\n"
         "print(episode.num_frames, episode.metadata.end_reason,\n"
         "      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
