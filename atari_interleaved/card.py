@@ -29,6 +29,7 @@ from atari_interleaved.features import (
 from atari_interleaved.parquet_writer import existing_shards
 from atari_interleaved.preview import PreviewFiles, environment_label
 from atari_interleaved.provenance import Provenance
+from atari_interleaved.reference_scores import REFERENCE_CITATION, human_normalised
 from atari_interleaved.shard_check import open_shard
 from atari_interleaved.splits import DEFAULT_PLAN, DEFAULT_SPLIT, SplitPlan
 from atari_interleaved.stats import DatasetStats, GameStats
@@ -63,7 +64,7 @@ PLACEHOLDERS = frozenset(
         "animation", "animation_caption", "frameskip", "repeat_action_probability",
         "action_set_note", "tool_version", "commands", "settings_table", "policy_description",
         "ale_py_version", "ale_table", "games_table", "schema_interleaved", "schema_simple",
-        "frames_per_env_note", "splits_note",
+        "frames_per_env_note", "splits_note", "reference_scores_note",
     }
 )  # fmt: skip
 """The ``${name}`` placeholders a card template may use."""
@@ -90,6 +91,11 @@ FIELD_DESCRIPTIONS: dict[ConfigName, dict[str, str]] = {
         "terminated": "The episode ended at game over.",
         "truncated": "ALE's episode length limit cut the episode.",
         "end_reason": "`game_over`, `truncated` or `frame_cap` (the frames-per-episode limit).",
+        "applied_actions": "Per frame, the action indices the emulator ran on each of the "
+        "`frameskip` emulator frames after it (sticky actions can keep the previous one); "
+        "empty for the last frame.",
+        "start_actions": "The action indices run on the emulator frames before frame 0 "
+        "(no-op starts, `--noop-max`).",
     },
     "simple": {
         "environment": "The game's folder name, `atari_<game>` (`atari_alien`).",
@@ -106,6 +112,9 @@ FIELD_DESCRIPTIONS: dict[ConfigName, dict[str, str]] = {
         "truncated": "ALE's episode length limit cut the episode at this frame.",
         "env_id": "The gymnasium environment, `ALE/<Game>-v5`.",
         "seed": "The episode's seed (reset and sticky actions).",
+        "applied_actions": "The action indices the emulator ran on each of the `frameskip` "
+        "emulator frames after this frame (empty for the last frame).",
+        "start_actions": "The episode's action indices run before frame 0 (no-op starts).",
     },
 }
 
@@ -301,12 +310,20 @@ def _games_table(stats: DatasetStats, provenance: Provenance) -> str:
                 str(game.episodes),
                 str(game.frames),
                 "n/a" if mean is None else f"{mean:.1f}",
+                _normalised_cell(rom_id, mean),
                 ends or "n/a",
                 _actions_cell(game),
             ]
         )
-    header = ["Game", "Environment", "Episodes", "Frames", "Mean return", "Ended by", "Actions"]
+    header = ["Game", "Environment", "Episodes", "Frames", "Mean return", "Human-normalised",
+              "Ended by", "Actions"]  # fmt: skip
     return _table(header, rows)
+
+
+def _normalised_cell(game: str, mean_return: float | None) -> str:
+    """Return the human-normalised mean return, a dash for a game without reference scores."""
+    normalised = None if mean_return is None else human_normalised(game, mean_return)
+    return "-" if normalised is None else f"{normalised:.2f}"
 
 
 def _type_name(feature: Any) -> str:
@@ -345,6 +362,8 @@ def _settings(provenance: Provenance) -> dict[str, Any]:
         "randomness": unknown,
         "seed": unknown,
         "policy": unknown,
+        "search_budget": unknown,
+        "noop_max": unknown,
         "png_compress_level": unknown,
         "ale": {
             "frameskip": unknown,
@@ -355,15 +374,21 @@ def _settings(provenance: Provenance) -> dict[str, Any]:
     }
 
 
-def _policy_description(settings: dict[str, Any]) -> str:
+def _policy_description(settings: dict[str, Any], planner: str) -> str:
     randomness, policy = settings["randomness"], settings["policy"]
     if policy == "unknown":
         return "The policy that chose the actions is not recorded (no sampling_config.json)."
-    base = (
-        "otherwise the previous action is repeated (NOOP at the start)"
-        if policy == "repeat"
-        else f"otherwise the base policy `{policy}` acts"
-    )
+    if policy == "repeat":
+        base = "otherwise the previous action is repeated (NOOP at the start)"
+    elif policy == "search":
+        base = (
+            "otherwise the built-in planner acts: a search over the emulator's saved states "
+            f"(Rollout IW(1) over the console's RAM, `{planner or 'unknown'}`) "
+            f"simulating about {settings['search_budget']} emulator frames per recorded frame, "
+            "with sticky actions and the recorded episode unchanged by its simulations"
+        )
+    else:
+        base = f"otherwise the base policy `{policy}` acts"
     return (
         f"At each step, with probability {randomness} the action is drawn uniformly from the "
         f"game's action set; {base}."
@@ -409,6 +434,9 @@ def card_values(inputs: CardInputs) -> dict[str, str]:
             ["Episodes per game (`--max-episodes`)", str(provenance.max_episodes)],
             ["Randomness (`--randomness`)", str(settings["randomness"])],
             ["Base policy (`--policy`)", f"`{settings['policy']}`"],
+            ["Planner", f"`{provenance.planner}`" if provenance.planner else "none"],
+            ["Search budget (`--search-budget`)", str(settings["search_budget"])],
+            ["No-op starts at most (`--noop-max`)", str(settings["noop_max"])],
             ["Base seed (`--seed`)", str(settings["seed"])],
             ["PNG zlib level (`--png-compress-level`)", str(settings["png_compress_level"])],
         ],
@@ -450,13 +478,14 @@ def card_values(inputs: CardInputs) -> dict[str, str]:
         "tool_version": inputs.tool_version,
         "commands": "\n".join([sample, *inputs.commands]),
         "settings_table": settings_table,
-        "policy_description": _policy_description(settings),
+        "policy_description": _policy_description(settings, provenance.planner),
         "ale_py_version": _versions(provenance, "ale-py"),
         "ale_table": ale_table,
         "games_table": _games_table(stats, provenance),
         "schema_interleaved": _schema_table("interleaved"),
         "schema_simple": _schema_table("simple"),
         "frames_per_env_note": frames_note,
+        "reference_scores_note": REFERENCE_CITATION,
     }
 
 

@@ -6,6 +6,10 @@ Steps are frame-aligned, as in RLDS: entry ``i`` of every per-step list belongs 
 policy chose there; the episode stopped before executing it, so its reward is 0.
 ``terminated[i]`` is true on a game-over frame and ``truncated[i]`` on a frame where ALE's
 episode length limit cut the episode; both can only be true on the last frame.
+``applied_actions[i]`` lists the action indices the emulator actually ran on each of the
+``frameskip`` emulator frames after frame ``i`` (sticky actions can keep the previous one;
+empty for the last frame), and ``start_actions`` those run before frame 0 (no-op starts):
+replayed from ALE's reset state with sticky actions off, they reproduce every frame.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 import math
 import types
 import typing
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,6 +78,16 @@ class EpisodeMetadata:
     png: dict[str, Any]
     rom_md5: str
     versions: dict[str, str]
+    applied_actions: list[list[int]] = field(default_factory=list)
+    """Per frame, the actions run on its ``frameskip`` emulator frames (empty in older files)."""
+    start_actions: list[int] = field(default_factory=list)
+    """The actions run on the emulator frames before frame 0."""
+    search_budget: float = 0.0
+    """``--search-budget`` (0.0 in files written before it existed)."""
+    planner: str = ""
+    """The built-in planner's algorithm and version (``rollout-iw1-ram/1``); "" for others."""
+    noop_max: int = 0
+    """``--noop-max``: at most this many NOOP steps before frame 0."""
     sticky_actions: str = (
         "applied per emulator frame with the ALE rule (keep the previous action with "
         "probability repeat_action_probability), drawn from the episode seed"
@@ -185,10 +199,22 @@ def metadata_from_dict(data: Any) -> EpisodeMetadata:
             f"field 'action_set' has {len(metadata.action_set)} actions, ALE has at most "
             f"{NUM_ALE_ACTIONS}"
         )
-    for frame, action in enumerate(metadata.actions):
+    if metadata.applied_actions and len(metadata.applied_actions) != metadata.num_frames:
+        raise ValueError(
+            f"applied_actions has {len(metadata.applied_actions)} entries for "
+            f"{metadata.num_frames} frames"
+        )
+    indexed = [(f"actions[{frame}]", action) for frame, action in enumerate(metadata.actions)]
+    indexed += [(f"start_actions[{i}]", action) for i, action in enumerate(metadata.start_actions)]
+    indexed += [
+        (f"applied_actions[{frame}][{i}]", action)
+        for frame, applied in enumerate(metadata.applied_actions)
+        for i, action in enumerate(applied)
+    ]
+    for name, action in indexed:
         if not 0 <= action < len(metadata.action_set):
             raise ValueError(
-                f"field 'actions[{frame}]' is {action}, not an index of the "
+                f"field {name!r} is {action}, not an index of the "
                 f"{len(metadata.action_set)} actions of action_set"
             )
     return metadata

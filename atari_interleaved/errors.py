@@ -14,6 +14,7 @@ __all__ = [
     "DependencyNotInstalledError",
     "OutputWriteError",
     "OutputInUseError",
+    "PolicyError",
 ]
 
 
@@ -43,3 +44,7 @@ class DependencyNotInstalledError(AtariInterleavedError, ImportError):
 
 class OutputInUseError(AtariInterleavedError):
     """Another run is writing the same output; the message names it."""
+
+
+class PolicyError(AtariInterleavedError, RuntimeError):
+    """A base policy failed or returned something that is not an action of the game."""

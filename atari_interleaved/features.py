@@ -24,14 +24,19 @@ as ``Image`` from a README.md ``dataset_info`` beside the files, or when given
   (``"ALE/Alien-v5"``), ``seed`` (of the episode), ``rewards`` (per frame: the reward of the
   action taken at that frame), ``episode_return``, ``terminated`` (the episode ended at game
   over), ``truncated`` (ALE's length limit cut it), ``end_reason`` (``"game_over"``,
-  ``"truncated"`` or ``"frame_cap"``: the ``--frames-per-env`` limit).
+  ``"truncated"`` or ``"frame_cap"``: the ``--frames-per-env`` limit), ``applied_actions``
+  (per frame, the action indices the emulator ran on each of the ``frameskip`` emulator
+  frames after it, which sticky actions can make differ from ``actions``; empty for the last
+  frame) and ``start_actions`` (those run before frame 0, ``--noop-max``); both null for
+  episodes sampled before they were recorded.
 - ``actions``: the action index taken at each frame (from the action files, always set).
 
 ``simple`` (one row per frame), columns of PIPELINE.md first: ``environment``,
 ``episode``, ``frame_number``, ``action`` (``"DOWNRIGHT"``), ``action_raw``
 (``"8: DOWNRIGHT"``), ``image``; then ``action_index`` (8), ``is_first``, ``is_last``
 (always set) and, from ``episode.json`` else null, ``reward``, ``terminated``,
-``truncated``, ``env_id``, ``seed``.
+``truncated``, ``env_id``, ``seed``, ``applied_actions`` (this frame's) and ``start_actions``
+(the episode's).
 """
 
 from __future__ import annotations
@@ -92,6 +97,8 @@ CONFIG_FEATURES: dict[ConfigName, Features] = {
             "terminated": Value("bool"),
             "truncated": Value("bool"),
             "end_reason": Value("string"),
+            "applied_actions": [[Value("int32")]],
+            "start_actions": [Value("int32")],
         }
     ),
     "simple": Features(
@@ -110,6 +117,8 @@ CONFIG_FEATURES: dict[ConfigName, Features] = {
             "truncated": Value("bool"),
             "env_id": Value("string"),
             "seed": Value("int64"),
+            "applied_actions": [Value("int32")],
+            "start_actions": [Value("int32")],
         }
     ),
 }

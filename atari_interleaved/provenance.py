@@ -50,6 +50,8 @@ class Provenance:
         to_parquet: sampled straight into parquet shards (``sample --to-parquet``).
         episodes_per_shard: with ``to_parquet``, the ``--episodes-per-shard`` of the run
             when it was not the default, else None.
+        planner: the built-in planner's algorithm and version that ``sampling_config.json``
+            records (``rollout-iw1-ram/1``), "" when none played.
 
     """
 
@@ -62,6 +64,7 @@ class Provenance:
     sampling_versions: list[dict[str, str]] = field(default_factory=list)
     to_parquet: bool = False
     episodes_per_shard: int | None = None
+    planner: str = ""
 
     @property
     def games(self) -> list[str]:
@@ -90,6 +93,10 @@ class Provenance:
             "--repeat-action-probability", repr(float(ale["repeat_action_probability"])),
             "--max-num-frames-per-episode", str(ale["max_num_frames_per_episode"]),
         ]  # fmt: skip
+        if settings["policy"] != "repeat":
+            arguments += ["--search-budget", repr(float(settings["search_budget"]))]
+        if settings["noop_max"]:
+            arguments += ["--noop-max", str(settings["noop_max"])]
         if ale["full_action_space"]:
             arguments.append("--full-action-space")
         if self.to_parquet:
@@ -172,6 +179,7 @@ def _read_direct(root: Path) -> tuple[Provenance, list[Chunk]]:
             rom_md5={game: str(recorded["rom_md5"][game]) for game in games},
             sampling_versions=[dict(recorded["versions"])],
             to_parquet=True,
+            planner=str(recorded.get("planner", "")),
         )
     except (ValueError, TypeError, KeyError) as error:
         raise InvalidInputError(f"{path}: not a valid sampling config ({error!r})") from error
@@ -220,7 +228,11 @@ def read_provenance(
     root = Path(input_dir).resolve()
     if root.name.startswith(GAME_DIR_PREFIX) and not (root / SAMPLING_CONFIG_NAME).exists():
         root = root.parent
-    provenance = Provenance(tree_name=root.name, settings=read_settings(root))
+    provenance = Provenance(
+        tree_name=root.name,
+        settings=read_settings(root),
+        planner=str((_read_config(root) or {}).get("planner", "")),
+    )
     for episode in tree.episodes:
         count = provenance.episodes_per_game.get(episode.game, 0)
         provenance.episodes_per_game[episode.game] = count + 1

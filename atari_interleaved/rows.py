@@ -40,6 +40,22 @@ __all__ = [
 Row = dict[str, Any]
 
 
+def _applied_actions(episode: Episode) -> list[list[int]] | None:
+    """Return the episode's ``applied_actions``, None when its metadata lacks them."""
+    metadata = episode.metadata
+    if metadata is None or len(metadata.applied_actions) != episode.num_frames:
+        return None
+    return metadata.applied_actions
+
+
+def _start_actions(episode: Episode) -> list[int] | None:
+    """Return the episode's ``start_actions``, None when its metadata lacks them."""
+    metadata = episode.metadata
+    if metadata is None or _applied_actions(episode) is None:
+        return None
+    return metadata.start_actions
+
+
 def environment_name(game: str) -> str:
     """Return the ``environment`` value of a game: its folder name, ``"atari_alien"``."""
     return game_dir_name(game)
@@ -92,6 +108,8 @@ def interleaved_row(episode: Episode) -> Row:
         "terminated": metadata and metadata.terminated[-1],
         "truncated": metadata and metadata.truncated[-1],
         "end_reason": metadata and metadata.end_reason,
+        "applied_actions": _applied_actions(episode),
+        "start_actions": _start_actions(episode),
     }
 
 
@@ -100,6 +118,7 @@ def simple_rows(episode: Episode) -> Iterator[Row]:
     metadata = episode.metadata
     environment = environment_name(episode.game)
     last = episode.num_frames - 1
+    applied, start = _applied_actions(episode), _start_actions(episode)
     for frame, image in enumerate(episode.frames):
         index = episode.actions[frame]
         meaning = episode.action_meanings[index]
@@ -118,6 +137,8 @@ def simple_rows(episode: Episode) -> Iterator[Row]:
             "truncated": metadata and metadata.truncated[frame],
             "env_id": metadata and metadata.env_id,
             "seed": metadata and metadata.seed,
+            "applied_actions": None if applied is None else applied[frame],
+            "start_actions": start,
         }
 
 

@@ -513,7 +513,9 @@ def main(argv: list[str] | None = None) -> int:
     work = Workload(
         games=games,
         episodes=args.episodes or (2 if quick else 4),
-        settings=EpisodeSettings(frames_per_env=args.frames_per_env or (60 if quick else 500)),
+        settings=EpisodeSettings(
+            policy="repeat", frames_per_env=args.frames_per_env or (60 if quick else 500)
+        ),
     )
     repeat = args.repeat or (1 if quick else 3)
     parallel = args.parallel

@@ -20,10 +20,22 @@ import hashlib
 import numpy as np
 
 from atari_interleaved.episode import Episode, EpisodeMetadata
+from atari_interleaved.errors import PolicyError
 from atari_interleaved.games import env_id
+from atari_interleaved.generate.emulator_view import EmulatorView
 from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
-from atari_interleaved.generate.policy import load_policy_factory, needs_observation
-from atari_interleaved.generate.seeding import episode_seed, episode_streams
+from atari_interleaved.generate.policy import (
+    BasePolicy,
+    PolicyContext,
+    load_policy_factory,
+    needs_observation,
+)
+from atari_interleaved.generate.seeding import (
+    ExplorationDraws,
+    episode_seed,
+    episode_streams,
+    sticky_keeps,
+)
 from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.layout import episode_dir_name
 from atari_interleaved.manifest import library_versions
@@ -85,34 +97,47 @@ class GameEmulator:
         return self._start_screen_rgb.copy()
 
     def run_episode(self, episode_index: int) -> Episode:
-        """Play episode ``episode_index`` and return its encoded frames and metadata."""
+        """Play episode ``episode_index`` and return its encoded frames and metadata.
+
+        Raises:
+            PolicyError: if the base policy fails or returns something that is not an
+                action index of the game (naming the policy, the game and the episode).
+
+        """
         settings = self.settings
         ale, screen, encoder = self._ale, self._screen, self._encoder
+        frameskip = settings.ale.frameskip
+        stickiness = settings.ale.repeat_action_probability
         seed = episode_seed(settings.seed, self.game, episode_index)
         streams = episode_streams(seed)
         limit = settings.frames_per_env
         num_actions = len(self.action_set)
-        explore = streams.exploration.random(limit) < settings.randomness
-        random_actions = streams.exploration.integers(num_actions, size=limit)
-        keep_previous = (
-            streams.sticky.random((limit, settings.ale.frameskip))
-            < settings.ale.repeat_action_probability
+        draws = ExplorationDraws(streams.exploration, limit, num_actions)
+        name = episode_dir_name(episode_index, settings.randomness)
+        view = EmulatorView(ale, self.action_set, frameskip)
+        context = PolicyContext(
+            self.game, list(self.action_meanings), streams.policy, view, settings.search_budget
         )
-        policy = self._policy_factory(self.game, list(self.action_meanings), streams.policy)
+        try:
+            policy = self._policy_factory(context)
+        except Exception as error:
+            raise self._policy_error(name, f"its factory raised {error!r}") from error
         wants_observation = needs_observation(policy)
 
         ale.restoreState(self._start_state)
+        start_actions = self._noop_start(streams.start)
         frames: list[bytes] = []
         actions: list[int] = []
+        applied_actions: list[list[int]] = []
         rewards: list[float] = []
         terminated: list[bool] = []
         truncated: list[bool] = []
         lives: list[int] = []
         previous = 0  # NOOP: ALE's previous action at reset, first in every action set
-        applied = self.action_set[0]
+        applied = 0
         end_reason = "frame_cap"
         for frame in range(limit):
-            if frame == 0:
+            if frame == 0 and not start_actions:
                 frames.append(encoder.encode(self._start_screen, self._start_rgb))
             else:
                 ale.getScreen(screen)
@@ -122,42 +147,45 @@ class GameEmulator:
             is_truncated = not is_terminal and ale.game_truncated()
             terminated.append(is_terminal)
             truncated.append(is_truncated)
-            if explore[frame]:
-                action = int(random_actions[frame])
+            uniform, random_action = draws.next()
+            if uniform < settings.randomness:
+                action = random_action
             else:
                 observation = None
                 if wants_observation:
-                    observation = self._start_rgb() if frame == 0 else ale.getScreenRGB()
-                action = int(policy(observation, previous))
-                if not 0 <= action < num_actions:
-                    raise ValueError(
-                        f"policy {settings.policy!r} returned action {action} for "
-                        f"{self.game}, outside 0..{num_actions - 1}"
-                    )
+                    fresh = frame == 0 and not start_actions
+                    observation = self._start_rgb() if fresh else ale.getScreenRGB()
+                action = self._call_policy(policy, observation, previous, view, name, frame)
             actions.append(action)
             if is_terminal or is_truncated or frame == limit - 1:
                 rewards.append(0.0)
+                applied_actions.append([])
                 if is_terminal or is_truncated:
                     end_reason = "game_over" if is_terminal else "truncated"
                 break
             reward = 0
-            chosen = self.action_set[action]
-            for keep in keep_previous[frame]:
+            step: list[int] = []
+            for keep in sticky_keeps(streams.sticky, frameskip, stickiness):
                 if not keep:
-                    applied = chosen
-                reward += ale.act(applied)
+                    applied = action
+                reward += ale.act(self.action_set[applied])
+                step.append(applied)
+            applied_actions.append(step)
             rewards.append(float(reward))
             previous = action
 
         metadata = EpisodeMetadata(
             env_id=env_id(self.game),
             game=self.game,
-            episode=episode_dir_name(episode_index, settings.randomness),
+            episode=name,
             episode_index=episode_index,
             seed=seed,
             base_seed=settings.seed,
             randomness=settings.randomness,
             policy=settings.policy,
+            search_budget=settings.search_budget,
+            planner=settings.planner,
+            noop_max=settings.noop_max,
             frames_per_env=settings.frames_per_env,
             frameskip=settings.ale.frameskip,
             repeat_action_probability=settings.ale.repeat_action_probability,
@@ -166,6 +194,8 @@ class GameEmulator:
             action_set=list(self.action_meanings),
             num_frames=len(frames),
             actions=actions,
+            applied_actions=applied_actions,
+            start_actions=start_actions,
             rewards=rewards,
             terminated=terminated,
             truncated=truncated,
@@ -184,4 +214,50 @@ class GameEmulator:
             actions=actions,
             action_meanings=list(self.action_meanings),
             metadata=metadata,
+        )
+
+    def _noop_start(self, start: np.random.Generator) -> list[int]:
+        """Play the episode's no-op steps (``--noop-max``); return the actions run, per frame."""
+        noop_max = self.settings.noop_max
+        if noop_max == 0:
+            return []
+        frames = int(start.integers(noop_max + 1)) * self.settings.ale.frameskip
+        ale, noop = self._ale, self.action_set[0]
+        played = 0
+        while played < frames and not ale.game_over():
+            ale.act(noop)
+            played += 1
+        return [0] * played
+
+    def _policy_error(self, episode: str, problem: str) -> PolicyError:
+        return PolicyError(
+            f"policy {self.settings.policy!r} {problem} in {self.game} (episode {episode}); "
+            "the episodes completed before it are kept: fix the policy, then rerun the same "
+            "command to resume"
+        )
+
+    def _call_policy(
+        self,
+        policy: BasePolicy,
+        observation: np.ndarray | None,
+        previous: int,
+        view: EmulatorView,
+        episode: str,
+        frame: int,
+    ) -> int:
+        """Return the policy's action at ``frame``, the real emulator state put back after it."""
+        try:
+            action = policy(observation, previous)
+        except Exception as error:
+            raise self._policy_error(episode, f"raised {error!r} at frame {frame}") from error
+        finally:
+            view.give_back()
+        num_actions = len(self.action_set)
+        if isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_)):
+            if 0 <= action < num_actions:
+                return int(action)
+        raise self._policy_error(
+            episode,
+            f"returned {action!r} at frame {frame}, not an action index (an integer in "
+            f"0..{num_actions - 1})",
         )

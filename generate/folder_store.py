@@ -56,7 +56,12 @@ _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
 def settings_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """Describe each setting that differs between recorded ``old`` and wanted ``new``."""
+    """Describe each setting that differs between recorded ``old`` and wanted ``new``.
+
+    A setting that ``old`` lacks (recorded before the setting existed) has its default.
+    """
+    if old and not prefix:
+        old = _with_defaults(EpisodeSettings().to_dict(), old)
     changed = []
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key), new.get(key)
@@ -102,6 +107,14 @@ def episode_problem(folder: Path) -> str | None:
     if extra:
         return f"{min(extra)} is beyond the {metadata.num_frames} frames of its metadata"
     return None
+
+
+def _with_defaults(defaults: dict, recorded: dict) -> dict:
+    merged = {**defaults, **recorded}
+    for key, value in defaults.items():
+        if isinstance(value, dict) and isinstance(recorded.get(key), dict):
+            merged[key] = _with_defaults(value, recorded[key])
+    return merged
 
 
 def check_writable_dir(root: Path) -> None:
@@ -150,7 +163,11 @@ class FolderStore:
 
         """
         check_writable_dir(self.root)
-        wanted = {"format": CONFIG_FORMAT, "settings": settings.to_dict()}
+        wanted = {
+            "format": CONFIG_FORMAT,
+            "settings": settings.to_dict(),
+            "planner": settings.planner,
+        }
         game_dirs = self._game_dirs()
         if self.config_path.exists():
             try:

@@ -154,6 +154,7 @@ class ParquetStore:
         wanted = {
             "format": PARQUET_CONFIG_FORMAT,
             "settings": settings.to_dict(),
+            "planner": settings.planner,
             "shards": [[chunk.game, list(chunk.indices)] for chunk in self.shards],
             "env_ids": {game: env_id(game) for game in games},
             "rom_md5": {game: rom_md5(game) for game in games},

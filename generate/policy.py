@@ -1,53 +1,93 @@
 """Base policies: what the agent does when it does not act at random.
 
 At each step, with probability ``randomness`` the action is drawn uniformly from the game's
-action set; otherwise the base policy acts. The default base policy, ``repeat``, repeats the
-previous action (NOOP at the start), so randomness 0.0 is deterministic and 1.0 fully random.
+action set; otherwise the base policy acts. Two base policies are built in: ``search`` (the
+default) plans with the emulator's saved states (:mod:`atari_interleaved.generate.search`);
+``repeat`` repeats the previous action (NOOP at the start), so randomness 0.0 gives all-NOOP
+episodes: fast random data.
 
-Users plug in their own base policy (a trained agent, a scripted player) as an importable
-factory, ``--policy my_package.agents:make_policy``::
+Users plug in their own base policy (a trained agent, a scripted player, a planner) as an
+importable factory, ``--policy my_package.agents:make_policy``::
 
-    def make_policy(game: str, action_meanings: list[str], rng: numpy.random.Generator):
-        model = load_my_agent(game)
+    def make_policy(context: PolicyContext):
+        model = load_my_agent(context.game)
         return lambda observation, previous_action: int(model.act(observation))
 
-The factory is called once per episode; the returned callable gets the current frame as an
-RGB ``uint8`` array of shape (210, 160, 3) and the previous action index, and returns an
-index into ``action_meanings``. A factory can set ``needs_observation = False`` on the
-callable it returns when it never looks at frames; the sampler then skips making them.
+The factory is called once per episode with a :class:`PolicyContext`: the game, its action
+meanings, the episode's own random generator, the frames the policy may simulate per
+recorded frame, and an :class:`~atari_interleaved.generate.emulator_view.EmulatorView` to
+plan with (save, restore and step copies of the state; read RAM, lives and the screen;
+the recorded episode is never changed by it). The returned callable gets the current frame
+as an RGB ``uint8`` array of shape (210, 160, 3) and the previous action index, and returns
+an index into ``action_meanings``. A policy sets ``needs_observation = False`` when it never
+looks at frames; the sampler then skips making them (None is passed).
+
+Factories of the earlier form ``make_policy(game, action_meanings, rng)`` still work.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
-from typing import Protocol
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
 from atari_interleaved.errors import InvalidArgumentError
+from atari_interleaved.generate.emulator_view import EmulatorView
 
 __all__ = [
     "BasePolicy",
+    "PolicyContext",
     "PolicyFactory",
     "DEFAULT_POLICY",
+    "BUILTIN_POLICIES",
     "repeat_previous",
     "load_policy_factory",
     "needs_observation",
 ]
 
-DEFAULT_POLICY = "repeat"
+DEFAULT_POLICY = "search"
+BUILTIN_POLICIES = ("repeat", "search")
 
 
 class BasePolicy(Protocol):
-    """A base policy: ``(observation, previous_action) -> action index``."""
+    """A base policy: ``(observation, previous_action) -> action index``.
+
+    ``needs_observation`` (True when absent) says whether it looks at the frame.
+    """
+
+    needs_observation: bool
 
     def __call__(self, observation: np.ndarray | None, previous_action: int) -> int:
         """Return the index of the action to take."""
         ...
 
 
-PolicyFactory = Callable[[str, Sequence[str], np.random.Generator], BasePolicy]
+@dataclass(frozen=True)
+class PolicyContext:
+    """What a policy factory gets, once per episode.
+
+    Attributes:
+        game: the game's ROM id (``"alien"``).
+        action_meanings: the labels of the episode's action set (``"NOOP"``, ``"FIRE"``, ...).
+        rng: the policy's own random generator, from the episode seed.
+        emulator: the view to plan with; it never changes the recorded episode.
+        search_budget: emulator frames the policy may simulate per recorded frame, averaged
+            over the episode (``--search-budget``).
+
+    """
+
+    game: str
+    action_meanings: list[str]
+    rng: np.random.Generator
+    emulator: EmulatorView
+    search_budget: float
+
+
+PolicyFactory = Callable[[PolicyContext], BasePolicy]
 
 
 def _repeat(observation: np.ndarray | None, previous_action: int) -> int:
@@ -57,21 +97,53 @@ def _repeat(observation: np.ndarray | None, previous_action: int) -> int:
 _repeat.needs_observation = False  # type: ignore[attr-defined]
 
 
-def repeat_previous(
-    game: str, action_meanings: Sequence[str], rng: np.random.Generator
-) -> BasePolicy:
-    """Return the default base policy, which repeats the previous action."""
-    return _repeat
+def repeat_previous(context: PolicyContext) -> BasePolicy:
+    """Return the ``repeat`` base policy, which repeats the previous action."""
+    return _repeat  # type: ignore[return-value]
 
 
-_BUILTIN: dict[str, PolicyFactory] = {DEFAULT_POLICY: repeat_previous}
+def _search(context: PolicyContext) -> BasePolicy:
+    from atari_interleaved.generate.search import make_search_policy
+
+    return make_search_policy(context)
+
+
+_BUILTIN: dict[str, PolicyFactory] = {"repeat": repeat_previous, "search": _search}
+
+
+def _legacy(factory: Callable[..., Any]) -> bool:
+    """Whether ``factory`` takes ``(game, action_meanings, rng)`` rather than a context.
+
+    Raises:
+        InvalidArgumentError: if it takes neither.
+
+    """
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return False
+    for arguments in ((None,), (None, None, None)):
+        try:
+            signature.bind(*arguments)
+        except TypeError:
+            continue
+        return len(arguments) == 3
+    raise InvalidArgumentError(
+        f"policy factory {factory!r} takes {signature}; write it as "
+        "'def make_policy(context)' (a PolicyContext with game, action_meanings, rng, "
+        "emulator and search_budget), or the older 'def make_policy(game, action_meanings, rng)'"
+    )
 
 
 def load_policy_factory(spec: str) -> PolicyFactory:
-    """Return the policy factory named by ``spec``: ``repeat`` or ``module.path:attribute``.
+    """Return the policy factory named by ``spec``: ``repeat``, ``search`` or ``module:attribute``.
+
+    Factories of the older form ``(game, action_meanings, rng)`` are wrapped to take a
+    :class:`PolicyContext`.
 
     Raises:
-        InvalidArgumentError: if the module or attribute cannot be imported or is not callable.
+        InvalidArgumentError: if the module or attribute cannot be imported, is not callable,
+            or takes other arguments.
 
     """
     if spec in _BUILTIN:
@@ -79,8 +151,8 @@ def load_policy_factory(spec: str) -> PolicyFactory:
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
         raise InvalidArgumentError(
-            f"--policy {spec!r} is neither 'repeat' nor 'module.path:factory' "
-            "(for example 'my_agents.atari:make_policy')"
+            f"--policy {spec!r} is neither one of {', '.join(BUILTIN_POLICIES)} nor "
+            "'module.path:factory' (for example 'my_agents.atari:make_policy')"
         )
     try:
         module = importlib.import_module(module_name)
@@ -94,6 +166,12 @@ def load_policy_factory(spec: str) -> PolicyFactory:
         raise InvalidArgumentError(
             f"--policy {spec!r}: module {module_name!r} has no callable {attribute!r}"
         )
+    if _legacy(factory):
+        legacy = factory
+
+        def factory(context: PolicyContext) -> BasePolicy:
+            return legacy(context.game, list(context.action_meanings), context.rng)
+
     return factory
 
 

@@ -12,10 +12,21 @@ import sys
 from atari_interleaved.commands.options import integer, number, output_path
 from atari_interleaved.generate.frame_encoder import DEFAULT_COMPRESS_LEVEL
 from atari_interleaved.generate.policy import DEFAULT_POLICY
+from atari_interleaved.generate.search import DEFAULT_SEARCH_BUDGET
 from atari_interleaved.generate.seeding import DEFAULT_SEED
 from atari_interleaved.generate.settings import AleSettings, EpisodeSettings
 
-__all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_DIR", "add_arguments", "run", "main"]
+__all__ = [
+    "COMMAND",
+    "HELP",
+    "DESCRIPTION",
+    "DEFAULT_OUTPUT_DIR",
+    "add_policy_arguments",
+    "add_arguments",
+    "settings_from_args",
+    "run",
+    "main",
+]
 
 _MODULE = "atari_interleaved.generate.sample_all_envs"
 COMMAND = "sample"
@@ -35,6 +46,53 @@ resumes when rerun with the same command: complete episodes are kept.
 """
 
 
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags of who acts (``sample`` and ``build`` share them)."""
+    parser.add_argument(
+        "--randomness",
+        type=number,
+        default=0.2,
+        metavar="R",
+        help="in [0, 1]: at each step, with probability R the action is drawn uniformly from "
+        "the game's action set, otherwise the base policy acts (0.0: the base policy alone, "
+        "deterministic given the seed, all-NOOP episodes with repeat; 1.0: fully random "
+        "play) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=integer,
+        default=DEFAULT_SEED,
+        help="base seed; each episode's seed derives from it, the game and the episode "
+        "number (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--policy",
+        default=DEFAULT_POLICY,
+        metavar="SPEC",
+        help="base policy: 'search' (plan with the emulator's saved states: play that scores, "
+        "5-20 recorded frames/s per core), 'repeat' (repeat the previous action: fast random "
+        "data, about 2,000 frames/s) or an importable factory 'module.path:make_policy' (see "
+        "README) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--search-budget",
+        type=number,
+        default=DEFAULT_SEARCH_BUDGET,
+        metavar="F",
+        help="emulator frames the base policy may simulate per recorded frame, averaged over "
+        "the episode (for --policy search and planning plug-ins) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--noop-max",
+        type=integer,
+        default=0,
+        metavar="N",
+        help="start each episode after 0..N NOOP steps drawn from its seed, as in DQN-style "
+        "evaluation, so episodes of a deterministic policy differ (default: %(default)s, "
+        "the v5 behaviour)",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the sampling flags to ``parser``."""
     parser.add_argument(
@@ -51,16 +109,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=3,
         metavar="M",
         help="episodes per game (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--randomness",
-        type=number,
-        default=0.2,
-        metavar="R",
-        help="in [0, 1]: at each step, with probability R the action is drawn uniformly from "
-        "the game's action set, otherwise the base policy acts (default policy: repeat the "
-        "previous action, so 0.0 is deterministic and 1.0 fully random; 0.2-0.5 gives good "
-        "action variety) (default: %(default)s)",
     )
     parser.add_argument(
         "--parallel",
@@ -85,20 +133,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated games to sample: alien,pong (also Alien, ALE/Alien-v5); "
         "default: every ALE/<Game>-v5 game ale-py registers",
     )
-    parser.add_argument(
-        "--seed",
-        type=integer,
-        default=DEFAULT_SEED,
-        help="base seed; each episode's seed derives from it, the game and the episode "
-        "number (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--policy",
-        default=DEFAULT_POLICY,
-        metavar="SPEC",
-        help="base policy: 'repeat' (repeat the previous action) or an importable factory "
-        "'module.path:make_policy' (see README) (default: %(default)s)",
-    )
+    add_policy_arguments(parser)
     ale = AleSettings()
     group = parser.add_argument_group("ALE settings (defaults of the ALE/<Game>-v5 environments)")
     group.add_argument(
@@ -185,6 +220,8 @@ def settings_from_args(args: argparse.Namespace) -> EpisodeSettings:
         randomness=args.randomness,
         seed=args.seed,
         policy=args.policy,
+        search_budget=args.search_budget,
+        noop_max=args.noop_max,
         png_compress_level=args.png_compress_level,
         ale=AleSettings(
             frameskip=args.frameskip,

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DEFAULT_SEED", "episode_seed", "EpisodeStreams", "episode_streams"]
+__all__ = [
+    "DEFAULT_SEED",
+    "episode_seed",
+    "EpisodeStreams",
+    "episode_streams",
+    "ExplorationDraws",
+    "sticky_keeps",
+]
 
 DEFAULT_SEED = 0
 
@@ -34,20 +41,72 @@ class EpisodeStreams:
     """Independent random streams of one episode, all derived from its seed.
 
     ``exploration`` draws when to act randomly and which action; ``sticky`` draws ALE's
-    sticky actions; ``policy`` is handed to the base policy. A policy that draws more or
-    fewer numbers does not shift the other two streams.
+    sticky actions; ``policy`` is handed to the base policy; ``start`` draws the number of
+    no-op steps before frame 0 (``--noop-max``). A policy that draws more or fewer numbers
+    does not shift the other streams.
     """
 
     exploration: np.random.Generator
     sticky: np.random.Generator
     policy: np.random.Generator
+    start: np.random.Generator
 
 
 def episode_streams(seed: int) -> EpisodeStreams:
     """Return the random streams of the episode with this seed."""
-    exploration, sticky, policy = np.random.SeedSequence(seed).spawn(3)
+    # Spawned children depend on their position only: adding ``start`` last kept the others.
+    exploration, sticky, policy, start = np.random.SeedSequence(seed).spawn(4)
     return EpisodeStreams(
         exploration=np.random.Generator(np.random.PCG64(exploration)),
         sticky=np.random.Generator(np.random.PCG64(sticky)),
         policy=np.random.Generator(np.random.PCG64(policy)),
+        start=np.random.Generator(np.random.PCG64(start)),
     )
+
+
+_CHUNK = 1024
+
+
+class ExplorationDraws:
+    """The exploration draws of an episode of at most ``limit`` frames, made as frames come.
+
+    Frame ``i`` acts at random when the ``i``-th number of ``exploration.random(limit)`` is
+    below ``randomness``, with action ``exploration.integers(num_actions, size=limit)[i]``
+    drawn after those ``limit`` numbers. The same numbers are drawn here in chunks, from a
+    copy of the generator advanced past them, so memory follows the frames recorded, not
+    ``limit``.
+    """
+
+    def __init__(self, exploration: np.random.Generator, limit: int, num_actions: int) -> None:
+        self._flags = exploration
+        self._actions = np.random.Generator(np.random.PCG64())
+        self._actions.bit_generator.state = exploration.bit_generator.state
+        self._actions.bit_generator.advance(limit)
+        self._limit, self._num_actions = limit, num_actions
+        self._drawn = self._used = 0
+        self._uniforms: list[float] = []
+        self._random_actions: list[int] = []
+
+    def next(self) -> tuple[float, int]:
+        """Return the next frame's uniform number (compared with randomness) and random action."""
+        if self._used == len(self._uniforms):
+            size = min(_CHUNK, self._limit - self._drawn)
+            self._uniforms = self._flags.random(size).tolist()
+            self._random_actions = self._actions.integers(self._num_actions, size=size).tolist()
+            self._drawn += size
+            self._used = 0
+        self._used += 1
+        return self._uniforms[self._used - 1], self._random_actions[self._used - 1]
+
+
+def sticky_keeps(sticky: np.random.Generator, frameskip: int, probability: float) -> list[bool]:
+    """Return, for each emulator frame of one step, whether the previous action is kept.
+
+    One step after the other, these are the rows of ``sticky.random((steps, frameskip)) <
+    probability``, drawn in chunks.
+    """
+    keeps: list[bool] = []
+    while len(keeps) < frameskip:
+        size = min(_CHUNK, frameskip - len(keeps))
+        keeps += (sticky.random(size) < probability).tolist()
+    return keeps

@@ -9,9 +9,13 @@ from typing import Any
 from atari_interleaved.errors import InvalidArgumentError
 from atari_interleaved.generate.frame_encoder import DEFAULT_COMPRESS_LEVEL
 from atari_interleaved.generate.policy import DEFAULT_POLICY
+from atari_interleaved.generate.search import ALGORITHM, DEFAULT_SEARCH_BUDGET
 from atari_interleaved.generate.seeding import DEFAULT_SEED
 
-__all__ = ["AleSettings", "EpisodeSettings"]
+__all__ = ["AleSettings", "EpisodeSettings", "ALE_MAX_INT"]
+
+ALE_MAX_INT = 2**31 - 1
+"""The largest value ALE's integer settings take (a C ``int``)."""
 
 
 @dataclass(frozen=True)
@@ -39,11 +43,22 @@ class AleSettings:
                 "--repeat-action-probability must be in [0, 1], "
                 f"but got {self.repeat_action_probability}"
             )
-        if self.max_num_frames_per_episode < 1:
+        if not 1 <= self.max_num_frames_per_episode <= ALE_MAX_INT:
             raise InvalidArgumentError(
-                "--max-num-frames-per-episode must be a positive integer, "
+                f"--max-num-frames-per-episode must be an integer in 1..{ALE_MAX_INT}, "
                 f"but got {self.max_num_frames_per_episode}"
             )
+        if self.frameskip > self.max_num_frames_per_episode:
+            raise InvalidArgumentError(
+                f"--frameskip {self.frameskip} is more than the episode length limit "
+                f"--max-num-frames-per-episode {self.max_num_frames_per_episode}: one step "
+                "would end every episode; lower --frameskip (the v5 default is 4)"
+            )
+
+    @property
+    def max_steps(self) -> int:
+        """The most steps an episode can take before ALE's length limit truncates it."""
+        return -(-self.max_num_frames_per_episode // self.frameskip)
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,10 @@ class EpisodeSettings:
     """Base policy: ``repeat`` or an importable factory ``module.path:attribute``."""
     png_compress_level: int = DEFAULT_COMPRESS_LEVEL
     """zlib level of the PNG frames (0-9)."""
+    search_budget: float = DEFAULT_SEARCH_BUDGET
+    """Emulator frames the base policy may simulate per recorded frame, on average."""
+    noop_max: int = 0
+    """Each episode starts after 0..noop_max NOOP steps drawn from its seed."""
     ale: AleSettings = AleSettings()
 
     def __post_init__(self) -> None:
@@ -75,10 +94,27 @@ class EpisodeSettings:
             raise InvalidArgumentError(f"--randomness must be in [0, 1], but got {self.randomness}")
         if self.seed < 0:
             raise InvalidArgumentError(f"--seed must be >= 0, but got {self.seed}")
+        # A number of frames given as an int is recorded as the float it is.
+        object.__setattr__(self, "search_budget", float(self.search_budget))
+        if not 0.0 < self.search_budget < math.inf:
+            raise InvalidArgumentError(
+                "--search-budget must be a positive number of emulator frames per recorded "
+                f"frame, but got {self.search_budget}"
+            )
+        if not 0 <= self.noop_max <= self.ale.max_steps:
+            raise InvalidArgumentError(
+                f"--noop-max must be an integer in 0..{self.ale.max_steps} (the steps before "
+                f"ALE's episode length limit), but got {self.noop_max}"
+            )
         if not 0 <= self.png_compress_level <= 9:
             raise InvalidArgumentError(
                 f"--png-compress-level must be in 0..9, but got {self.png_compress_level}"
             )
+
+    @property
+    def planner(self) -> str:
+        """The built-in planner's algorithm and version (``iw1-ram/1``), or "" for no planner."""
+        return ALGORITHM if self.policy == "search" else ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as plain JSON-able data."""

@@ -31,7 +31,7 @@ def sample_tree(root: Path, *, to_parquet: bool = False) -> Path:
         envs=list(GAMES),
         max_episodes=EPISODES,
         parallel=1,
-        settings=EpisodeSettings(frames_per_env=FRAMES),
+        settings=EpisodeSettings(frames_per_env=FRAMES, policy="repeat"),
         to_parquet=to_parquet,
         progress=False,
     )

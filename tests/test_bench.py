@@ -117,3 +117,23 @@ def test_bench_load_prints_every_ratio(tmp_path):
     assert re.search(
         r"^peak memory, FrameWindows: \d+ / \d+ frames\s+\d+\.\d\dx\s+<= 1.10x", ratios, re.M
     )
+
+
+def test_bench_policy_prints_every_figure(tmp_path):
+    output = run_quick("bench_policy.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    variants = ("repeat r=0.2", "random", "search r=0", "search r=0, budget/2",
+                "search r=0, budget*2", "search r=0.2")  # fmt: skip
+    game, medians = output.split("\nMedians over 1 games\n", 1)
+    for variant in variants:
+        searches = variant.startswith("search")
+        cells = r"\s+-?\d+\.\d\s+-?\d+\.\d\d\s+(-|\d+\.\d\d)"
+        tail = r"\s+\d+\s+\d+\.\d\s+\d+%$" if searches else r"\s+-\s+\d+\.\d\s+-$"
+        assert re.search(rf"^{re.escape(variant)}{cells}{tail}", game, re.M), variant
+        wins = r"\s+\d/1" if variant != "repeat r=0.2" else r"\s+-"
+        assert re.search(rf"^{re.escape(variant)}{cells}{wins}", medians, re.M), variant
+    ratios = summary(output)
+    assert_ratio(ratios, "median human-normalised score", PERCENT, ">= 50%")
+    assert_ratio(ratios, "games where search beats repeat", PERCENT, ">= 85%")
+    assert_ratio(ratios, "median emulator frames per recorded frame / 1000", RATIO, "<= 1.00x")
+    assert_ratio(ratios, "median share of planner time inside ALE", PERCENT, ">= 75%")

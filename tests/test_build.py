@@ -18,7 +18,18 @@ from tests.tree_utils import tree_digest
 
 pytestmark = pytest.mark.slow  # real ALE
 
-TINY = ["--envs", "alien,pong", "--max-episodes", "2", "--frames-per-env", "10", "--parallel", "1"]
+TINY = [
+    "--envs",
+    "alien,pong",
+    "--max-episodes",
+    "2",
+    "--frames-per-env",
+    "10",
+    "--parallel",
+    "1",
+    "--policy",
+    "repeat",
+]
 
 
 def build(*flags: str) -> int:

@@ -108,6 +108,10 @@ def test_the_sample_command_in_the_card_makes_the_same_tree(card, frame_tree):
     assert args.output_dir == frame_tree.name
 
 
+# Random and human scores of Mnih et al. (2015), extended data table 2.
+HUMAN_REFERENCE = {"alien": (227.8, 7127.7), "pong": (-20.7, 14.6), "breakout": (1.7, 30.5)}
+
+
 def test_games_table_gives_the_figures_of_each_game(card, frame_tree):
     for game in GAMES:
         returns = [
@@ -123,7 +127,10 @@ def test_games_table_gives_the_figures_of_each_game(card, frame_tree):
             str(EPISODES * FRAMES),
             f"{sum(returns) / len(returns):.1f}",
         ]
-        assert cells[5] == f"{EPISODES} frame_cap" and "%" in cells[6]
+        random, human = HUMAN_REFERENCE[game]
+        mean = float(cells[4])
+        assert cells[5] == f"{(mean - random) / (human - random):.2f}"
+        assert cells[6] == f"{EPISODES} frame_cap" and "%" in cells[7]
 
 
 def test_stats_of_the_tree_and_of_its_export_agree(frame_tree, exported_folder):
@@ -151,7 +158,7 @@ def test_a_tree_without_metadata_still_gets_a_card(tree_copy, tmp_path):
     export(drop_metadata(tree_copy), tmp_path / "hub")
     card = (tmp_path / "hub" / "README.md").read_text()
     assert "sampled by another tool" in card
-    assert "| n/a | n/a |" in card  # mean return and end reasons are unknown
+    assert "| n/a | - | n/a |" in card  # mean return, its score and end reasons are unknown
     assert card_yaml(card)["dataset_info"][0]["splits"][0]["num_examples"] == len(GAMES) * EPISODES
 
 

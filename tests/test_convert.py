@@ -114,7 +114,7 @@ def test_full_pipeline_example_convert_and_verify(workdir):
     bash = shutil.which("bash")
     run([bash, "-e", "-c", pipeline["2. Convert to training data"]], workdir)
     output = run([bash, "-e", "-c", pipeline["3. Verify the output"]], workdir).stdout
-    assert f"Dataset shape: ({len(ORDER)}, 15)" in output
+    assert f"Dataset shape: ({len(ORDER)}, 17)" in output
     assert "atari_alien" in output and "atari_pong" in output
     assert f"Total episodes: {len(ORDER)}" in output
 

@@ -13,7 +13,7 @@ from atari_interleaved.generate.settings import EpisodeSettings
 from tests.frame_trees import ALIEN_EPISODE, EPISODES, FRAMES, GAMES
 from tests.tree_utils import tree_digest
 
-SETTINGS = EpisodeSettings(frames_per_env=12, randomness=0.5)
+SETTINGS = EpisodeSettings(policy="repeat", frames_per_env=12, randomness=0.5)
 
 
 def sample_tree_report(root) -> SampleReport:
@@ -77,7 +77,7 @@ def test_other_settings_are_refused_then_overwritten(tmp_path, episode):
     store.prepare(SETTINGS, overwrite=False)
     store.write(episode)
     (tmp_path / "notes.txt").write_text("mine")
-    other = EpisodeSettings(frames_per_env=13, randomness=0.5)
+    other = EpisodeSettings(policy="repeat", frames_per_env=13, randomness=0.5)
     with pytest.raises(OutputExistsError, match="frames_per_env: 12 in the folder, 13 now"):
         store.prepare(other, overwrite=False)
     assert store.is_complete("alien", 0, 0.5)

@@ -21,7 +21,7 @@ from atari_interleaved.generate.settings import EpisodeSettings
 from tests.tree_utils import tree_digest
 
 REPO = Path(__file__).resolve().parents[1]
-SETTINGS = EpisodeSettings(frames_per_env=20, randomness=0.3)
+SETTINGS = EpisodeSettings(policy="repeat", frames_per_env=20, randomness=0.3)
 GAMES = ["alien", "pong"]
 
 
@@ -76,7 +76,7 @@ def test_other_runs_are_refused(tmp_path):
     with pytest.raises(OutputExistsError, match="max-episodes"):
         run(tmp_path / "out", to_parquet=True, max_episodes=4)
     with pytest.raises(OutputExistsError, match="randomness: 0.3 in the folder, 0.5 now"):
-        run(tmp_path / "out", to_parquet=True, settings=EpisodeSettings(20, 0.5))
+        run(tmp_path / "out", to_parquet=True, settings=EpisodeSettings(20, 0.5, policy="repeat"))
     assert tree_digest(tmp_path / "out") == before
     run(tmp_path / "out", to_parquet=True, max_episodes=4, overwrite=True)
     assert len(pq.read_table(tmp_path / "out" / "interleaved")) == 8
@@ -90,6 +90,7 @@ def test_other_runs_are_refused(tmp_path):
 @pytest.mark.slow
 def test_interrupted_direct_run_resumes_per_shard(tmp_path):
     args = ["--envs", "alien,pong", "--frames-per-env", "60", "--max-episodes", "30"]
+    args += ["--policy", "repeat"]
     args += ["--parallel", "2", "--to-parquet", "--episodes-per-shard", "1", "--no-progress"]
     script = str(REPO / "generate" / "sample_all_envs.py")
     process = subprocess.Popen(

@@ -337,6 +337,16 @@ BAD_EPISODES.update(
             "episode.json",
             "field 'actions[0]' is 17, not an index of the 1 actions of action_set",
         ),
+        "metadata applied_actions too short": (
+            _meta(applied_actions=[[0]]),
+            "episode.json",
+            f"applied_actions has 1 entries for {FRAMES} frames",
+        ),
+        "metadata applied action outside action_set": (
+            _meta(start_actions=[0, 18], action_set=["NOOP"] * 18),
+            "episode.json",
+            "field 'start_actions[1]' is 18, not an index of the 18 actions of action_set",
+        ),
         "metadata action_set too long": (
             _meta(action_set=["NOOP"] * 19),
             "episode.json",

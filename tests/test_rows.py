@@ -74,7 +74,8 @@ def test_interleaved_row_columns_without_metadata():
     assert (row["environment"], row["episode"]) == ("atari_alien", "episode_000_rand0.2")
     assert (row["num_frames"], row["randomness"]) == (3, 0.2)
     assert row["actions"] == [8, 0, 4]
-    for column in ["env_id", "seed", "rewards", "episode_return", "terminated", "truncated"]:
+    for column in ["env_id", "seed", "rewards", "episode_return", "terminated", "truncated",
+                   "applied_actions", "start_actions"]:  # fmt: skip
         assert row[column] is None, column
 
 
@@ -113,6 +114,15 @@ def test_rows_of_a_sampled_episode_carry_its_metadata(frame_tree):
     assert [frame["reward"] for frame in frames] == metadata.rewards
     assert {frame["seed"] for frame in frames} == {metadata.seed}
     assert [frame["action_index"] for frame in frames] == metadata.actions
+    # Each frame's applied actions are the frameskip (4) actions run after it; none before 0.
+    assert row["applied_actions"] == metadata.applied_actions
+    assert [len(step) for step in row["applied_actions"]] == [4] * (FRAMES - 1) + [0]
+    assert [frame["applied_actions"] for frame in frames] == metadata.applied_actions
+    assert row["start_actions"] == [] and {tuple(f["start_actions"]) for f in frames} == {()}
+    older = replace(episode, metadata=replace(metadata, applied_actions=[], start_actions=[]))
+    assert interleaved_row(older)["applied_actions"] is None
+    assert interleaved_row(older)["start_actions"] is None
+    assert {frame["applied_actions"] for frame in simple_rows(older)} == {None}
 
 
 def test_keys_are_unique(frame_tree):

@@ -11,6 +11,7 @@ from atari_interleaved.commands.options import (
     positive_int,
     split_plan_of,
 )
+from atari_interleaved.generate.sample_all_envs import add_policy_arguments
 from atari_interleaved.pipeline import (
     DEFAULT_FRAMES_DIR,
     DEFAULT_FRAMES_PER_ENV,
@@ -61,17 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="frames per episode at most (default: %(default)s)",
     )
-    parser.add_argument(
-        "--randomness",
-        type=float,
-        default=0.2,
-        metavar="R",
-        help="probability of a random action at each step, else the previous action is "
-        "repeated (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="base seed of the episodes (default: %(default)s)"
-    )
+    add_policy_arguments(parser)
     parser.add_argument(
         "--parallel",
         type=positive_int,
@@ -128,7 +119,12 @@ def run(args: argparse.Namespace) -> int:
         envs=args.envs.split(","),
         max_episodes=args.max_episodes,
         settings=EpisodeSettings(
-            frames_per_env=args.frames_per_env, randomness=args.randomness, seed=args.seed
+            frames_per_env=args.frames_per_env,
+            randomness=args.randomness,
+            seed=args.seed,
+            policy=args.policy,
+            search_budget=args.search_budget,
+            noop_max=args.noop_max,
         ),
         parallel=args.parallel,
         frames_dir=args.frames_dir,
