@@ -7,11 +7,22 @@ from pathlib import Path
 from atari_interleaved.generate.sampler import sample
 from atari_interleaved.generate.settings import EpisodeSettings
 
-__all__ = ["GAMES", "EPISODES", "FRAMES", "ALIEN_EPISODE", "ORDER", "drop_metadata", "sample_tree"]
+__all__ = [
+    "GAMES",
+    "EPISODES",
+    "FRAMES",
+    "SETTINGS",
+    "ALIEN_EPISODE",
+    "ORDER",
+    "drop_metadata",
+    "sample_tree",
+]
 
 GAMES = ("alien", "pong")
 EPISODES = 2
 FRAMES = 12
+SETTINGS = EpisodeSettings(frames_per_env=FRAMES, policy="repeat")
+"""The settings of the tree (the fast ``repeat`` policy: these tests are not about play)."""
 ALIEN_EPISODE = Path("atari_alien") / "episode_000_rand0.2"
 ORDER = [f"atari_{game}/episode_{index:03d}_rand0.2" for game in GAMES for index in range(EPISODES)]
 """The episodes of the tree in reading order."""
@@ -31,7 +42,7 @@ def sample_tree(root: Path, *, to_parquet: bool = False) -> Path:
         envs=list(GAMES),
         max_episodes=EPISODES,
         parallel=1,
-        settings=EpisodeSettings(frames_per_env=FRAMES, policy="repeat"),
+        settings=SETTINGS,
         to_parquet=to_parquet,
         progress=False,
     )

@@ -10,7 +10,8 @@ from atari_interleaved.generate.emulator import GameEmulator
 from atari_interleaved.generate.folder_store import FolderStore, episode_problem
 from atari_interleaved.generate.sampler import SampleReport, sample
 from atari_interleaved.generate.settings import EpisodeSettings
-from tests.frame_trees import ALIEN_EPISODE, EPISODES, FRAMES, GAMES
+from tests.frame_trees import ALIEN_EPISODE, EPISODES, GAMES
+from tests.frame_trees import SETTINGS as TREE_SETTINGS
 from tests.tree_utils import tree_digest
 
 SETTINGS = EpisodeSettings(policy="repeat", frames_per_env=12, randomness=0.5)
@@ -22,7 +23,7 @@ def sample_tree_report(root) -> SampleReport:
         root,
         envs=list(GAMES),
         max_episodes=EPISODES,
-        settings=EpisodeSettings(frames_per_env=FRAMES),
+        settings=TREE_SETTINGS,
         progress=False,
     )
 

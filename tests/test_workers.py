@@ -17,10 +17,9 @@ import atari_interleaved.convert as convert_module
 import atari_interleaved.generate.local_backend as local_backend
 from atari_interleaved.convert import convert
 from atari_interleaved.generate.sampler import sample
-from atari_interleaved.generate.settings import EpisodeSettings
 from atari_interleaved.lock import pid_is_alive
 from atari_interleaved.workers import usable_cpus, worker_count
-from tests.frame_trees import EPISODES, FRAMES, GAMES
+from tests.frame_trees import EPISODES, GAMES, SETTINGS
 from tests.tree_utils import tree_digest
 
 CPUS = len(os.sched_getaffinity(0))
@@ -102,7 +101,7 @@ def test_parallel_100000_starts_no_more_processes_than_cpus(frame_tree, tmp_path
         envs=list(GAMES),
         max_episodes=EPISODES,
         parallel=100_000,
-        settings=EpisodeSettings(frames_per_env=FRAMES),
+        settings=SETTINGS,
         progress=False,
     )
     assert CountingPool.sizes == EXPECTED_POOLS
