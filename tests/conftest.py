@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 pytest_plugins = ["tests.hub_fixtures", "tests.frame_tree_fixtures", "tests.export_fixtures"]
+
+# A test run started in the background of a non-interactive shell inherits SIGINT ignored, and
+# so would every sampler it starts: the Ctrl-C tests need Python's usual KeyboardInterrupt.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(autouse=True)
+def _empty_current_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+):
+    """Run every test in an empty folder of its own: none may depend on the folder pytest runs in
+    (README's first command leaves its outputs in the repository root)."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.fixture(autouse=True)
