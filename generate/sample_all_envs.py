@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from atari_interleaved.commands.options import integer, number, output_path
 from atari_interleaved.generate.frame_encoder import DEFAULT_COMPRESS_LEVEL
@@ -21,7 +22,9 @@ __all__ = [
     "HELP",
     "DESCRIPTION",
     "DEFAULT_OUTPUT_DIR",
+    "POLICY_SETTINGS",
     "add_policy_arguments",
+    "policy_settings",
     "add_arguments",
     "settings_from_args",
     "run",
@@ -213,15 +216,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list-envs", action="store_true", help="print the known games and exit")
 
 
+POLICY_SETTINGS = ("randomness", "seed", "policy", "search_budget", "noop_max")
+"""The :class:`EpisodeSettings` fields the flags of :func:`add_policy_arguments` set."""
+
+
+def policy_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the settings of the flags of :func:`add_policy_arguments`, by field name."""
+    return {name: getattr(args, name) for name in POLICY_SETTINGS}
+
+
 def settings_from_args(args: argparse.Namespace) -> EpisodeSettings:
     """Build (and so check) the episode settings from parsed flags."""
     return EpisodeSettings(
         frames_per_env=args.frames_per_env,
-        randomness=args.randomness,
-        seed=args.seed,
-        policy=args.policy,
-        search_budget=args.search_budget,
-        noop_max=args.noop_max,
+        **policy_settings(args),
         png_compress_level=args.png_compress_level,
         ale=AleSettings(
             frameskip=args.frameskip,

@@ -11,7 +11,7 @@ from atari_interleaved.commands.options import (
     positive_int,
     split_plan_of,
 )
-from atari_interleaved.generate.sample_all_envs import add_policy_arguments
+from atari_interleaved.generate.sample_all_envs import add_policy_arguments, policy_settings
 from atari_interleaved.pipeline import (
     DEFAULT_FRAMES_DIR,
     DEFAULT_FRAMES_PER_ENV,
@@ -118,14 +118,7 @@ def run(args: argparse.Namespace) -> int:
     report = build(
         envs=args.envs.split(","),
         max_episodes=args.max_episodes,
-        settings=EpisodeSettings(
-            frames_per_env=args.frames_per_env,
-            randomness=args.randomness,
-            seed=args.seed,
-            policy=args.policy,
-            search_budget=args.search_budget,
-            noop_max=args.noop_max,
-        ),
+        settings=EpisodeSettings(frames_per_env=args.frames_per_env, **policy_settings(args)),
         parallel=args.parallel,
         frames_dir=args.frames_dir,
         interleaved_file=args.interleaved_file,
