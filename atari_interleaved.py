@@ -7,7 +7,7 @@
     )
 
 It needs the ``atari-interleaved`` package installed (``pip install -e .``) and gives the rows
-of :class:`atari_interleaved.builder.AtariInterleaved`, which datasets >= 4 users call
+of :class:`atari_interleaved.dataset.builder.AtariInterleaved`, which datasets >= 4 users call
 directly: ``atari_interleaved.load_frames("sampled_frames_organized", "interleaved")``.
 
 The script works wherever it is copied. Its name is the package's, so in a folder holding
@@ -42,7 +42,7 @@ def _import_builder() -> ModuleType:
     search_path = sys.path[:]
     sys.path[:] = [entry for entry in search_path if not _shadows_package(entry)]
     try:
-        return importlib.import_module(f"{_PACKAGE}.builder")
+        return importlib.import_module(f"{_PACKAGE}.dataset.builder")
     except ModuleNotFoundError as error:
         raise ImportError(
             "this loading script needs the atari-interleaved package: install it with "

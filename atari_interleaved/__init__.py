@@ -5,7 +5,7 @@
 >>> dataset = atari_interleaved.load_frames(frames, "interleaved")  # doctest: +SKIP
 
 Importing the package also registers its builder with ``datasets`` (see
-:mod:`atari_interleaved.registration`), so that works too::
+:mod:`atari_interleaved.dataset.registration`), so that works too::
 
     datasets.load_dataset("atari_interleaved", "simple", data_dir=frames)
 
@@ -18,7 +18,7 @@ import importlib
 from importlib import metadata as _metadata
 from typing import Any
 
-from atari_interleaved.registration import register_when_datasets_loads
+from atari_interleaved.dataset.registration import register_when_datasets_loads
 
 try:
     __version__ = _metadata.version("atari-interleaved")
@@ -26,12 +26,12 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
     __version__ = "0.0.0"
 
 _LAZY = {
-    "AtariInterleaved": "atari_interleaved.builder",
-    "load_frames": "atari_interleaved.builder",
-    "write_config": "atari_interleaved.convert",
-    "dataset_info_features_yaml": "atari_interleaved.features",
-    "FrameWindows": "atari_interleaved.windows",
-    "StreamingFrameWindows": "atari_interleaved.window_stream",
+    "AtariInterleaved": "atari_interleaved.dataset.builder",
+    "load_frames": "atari_interleaved.dataset.builder",
+    "write_config": "atari_interleaved.dataset.convert",
+    "dataset_info_features_yaml": "atari_interleaved.core.features",
+    "FrameWindows": "atari_interleaved.dataset.windows",
+    "StreamingFrameWindows": "atari_interleaved.dataset.window_stream",
 }
 
 __all__ = ["__version__", *_LAZY]

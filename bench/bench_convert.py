@@ -42,11 +42,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from bench_table import Ratio, print_columns, print_summary
 
-from atari_interleaved.convert import convert
-from atari_interleaved.export import export
+from atari_interleaved.core.layout import (
+    EPISODE_METADATA_NAME,
+    SAMPLING_CONFIG_NAME,
+    episode_dir_name,
+)
+from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.dataset.convert import convert
 from atari_interleaved.generate.sampler import sample
-from atari_interleaved.generate.settings import EpisodeSettings
-from atari_interleaved.layout import EPISODE_METADATA_NAME, SAMPLING_CONFIG_NAME, episode_dir_name
+from atari_interleaved.publishing.export import export
 
 SEED_GAMES = ["alien", "pong", "breakout", "space_invaders"]
 PNG_ONLY = "bare read+write, PNG files"
@@ -60,8 +64,8 @@ MEMORY_GOAL = 1.1
 MEMORY_PROBE = """
 import re, sys
 job, args = sys.argv[1], sys.argv[2:]
-from atari_interleaved.convert import convert
-from atari_interleaved.export import export
+from atari_interleaved.dataset.convert import convert
+from atari_interleaved.publishing.export import export
 if job == "convert":
     convert(args[0], args[1], args[2], overwrite=True, row_group_bytes=int(args[3]))
 elif job == "export":

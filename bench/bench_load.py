@@ -45,10 +45,10 @@ import pyarrow.parquet as pq
 from bench_table import Ratio, print_columns, print_summary
 from PIL import Image
 
-from atari_interleaved.export import export
+from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.dataset.windows import FrameWindows
 from atari_interleaved.generate.sampler import sample
-from atari_interleaved.generate.settings import EpisodeSettings
-from atari_interleaved.windows import FrameWindows
+from atari_interleaved.publishing.export import export
 
 GAMES = ["alien", "pong", "space_invaders", "ms_pacman"]
 WINDOW = 16
@@ -64,7 +64,7 @@ MEMORY_GOAL = 1.1
 MEMORY_PROBE = """
 import re, sys
 import numpy as np
-from atari_interleaved.windows import FrameWindows
+from atari_interleaved.dataset.windows import FrameWindows
 folder, cache, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 windows = FrameWindows(folder, 16, cache_dir=cache)
 for index in np.random.default_rng(0).permutation(len(windows))[:count]:

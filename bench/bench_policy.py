@@ -10,7 +10,7 @@ recorded frames, it plays:
 
 Per game and as medians over the games: the return, the human-normalised score
 ((return - random) / (human - random), reference scores of
-:mod:`atari_interleaved.reference_scores`), the ratio of the return to ``repeat``'s, the
+:mod:`atari_interleaved.core.reference_scores`), the ratio of the return to ``repeat``'s, the
 emulator frames the planner simulated per recorded frame, recorded frames/s per core, and
 the share of the planner's time spent inside ALE. That share is estimated without timing
 every call: each game's worker times ALE's act, cloneState, restoreState and getRAM on that
@@ -39,11 +39,11 @@ from typing import Any
 
 from bench_table import Ratio, print_columns, print_summary
 
-from atari_interleaved.games import resolve_games
+from atari_interleaved.core.games import resolve_games
+from atari_interleaved.core.reference_scores import human_normalised
+from atari_interleaved.core.settings import DEFAULT_SEARCH_BUDGET, EpisodeSettings
 from atari_interleaved.generate.emulator import GameEmulator
-from atari_interleaved.generate.search import DEFAULT_SEARCH_BUDGET, SearchPolicy, SearchStats
-from atari_interleaved.generate.settings import EpisodeSettings
-from atari_interleaved.reference_scores import human_normalised
+from atari_interleaved.generate.search import SearchPolicy, SearchStats
 
 ATARI_100K = (
     "alien", "amidar", "assault", "asterix", "bank_heist", "battle_zone", "boxing", "breakout",

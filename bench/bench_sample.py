@@ -50,7 +50,9 @@ import numpy as np
 from bench_table import Ratio, print_columns, print_summary
 from PIL import Image
 
-from atari_interleaved.games import env_id, resolve_games
+from atari_interleaved.core.games import env_id, resolve_games
+from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.emulator import GameEmulator
 from atari_interleaved.generate.folder_store import FolderStore
 from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
@@ -60,8 +62,7 @@ from atari_interleaved.generate.parquet_store import (
     plan_shards,
 )
 from atari_interleaved.generate.sampler import sample
-from atari_interleaved.generate.settings import EpisodeSettings
-from atari_interleaved.generate.tasks import Chunk, EpisodeSink
+from atari_interleaved.generate.worker_loop import EpisodeSink
 
 DEFAULT_GAMES = "alien,pong,space_invaders"
 RAY_INSTALL_HINT = 'pip install "atari-interleaved[ray]"'

@@ -1,99 +1,20 @@
-"""``convert_to_training_data.py``: turn a frame tree into a parquet file (PIPELINE.md step 2).
+"""Turn a frame tree into a parquet file of one config (PIPELINE.md step 2).
 
-Run as ``python3 generate/convert_to_training_data.py ...`` or ``atari-interleaved convert ...``.
+PIPELINE.md's script, kept where it runs: ``python3 generate/convert_to_training_data.py ...`` is
+``atari-interleaved convert ...`` (:mod:`atari_interleaved.cli.convert`) under the script's name.
+An entry point of the command line, it is the one module here that imports from above.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 
-from atari_interleaved.commands.options import (
-    add_reading_options,
-    input_path,
-    on_bad_episodes,
-    output_path,
-)
-
-__all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_FILE", "add_arguments", "run", "main"]
-
-_MODULE = "atari_interleaved.generate.convert_to_training_data"
-COMMAND = "convert"
-HELP = "convert episode frame folders to a parquet file (pipeline step 2)"
-
-DEFAULT_INPUT_DIR = "sampled_frames_organized"
-DEFAULT_OUTPUT_FILE = "atari_training_data.parquet"
-FORMATS = ("interleaved", "simple")
-
-DESCRIPTION = """\
-Convert the episode folders of the sample step into one parquet file:
-  --format interleaved  one row per episode: "inputs" interleaves text entries
-                        ({"type": "text", "has_loss", "text"}) with image entries
-                        ({"type": "image_gen", "has_loss": 1, "image_index": i}), "images"
-                        holds the PNG bytes of the frames (text entries have
-                        image_index -1, image entries a null text);
-  --format simple       one row per frame: the frame's PNG bytes and the action taken there.
-Both carry reward, terminated/truncated and the episode seed when episode.json is present.
-
-Every file is checked (frames and action files pair up, PNGs are well formed, action lines
-read "8: DOWNRIGHT"); an error names the file. The output is written under a temporary name
-and renamed when complete; an existing output is kept unless --overwrite.
-"""
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the conversion flags to ``parser``."""
-    parser.add_argument(
-        "--input-dir",
-        type=input_path,
-        default=DEFAULT_INPUT_DIR,
-        metavar="DIR",
-        help="frame tree written by the sample step, or one atari_<game> folder of it "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--output-file",
-        type=output_path,
-        default=DEFAULT_OUTPUT_FILE,
-        metavar="FILE",
-        help="parquet file to write (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="interleaved",
-        help="interleaved: one row per episode; simple: one row per frame (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace --output-file if it exists"
-    )
-    add_reading_options(parser)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the ``convert`` command."""
-    from atari_interleaved.convert import convert
-
-    logging.basicConfig(format="%(levelname)s: %(message)s")  # the list of skipped episodes
-    report = convert(
-        args.input_dir,
-        args.output_file,
-        args.format,
-        overwrite=args.overwrite,
-        num_proc=args.num_proc,
-        on_bad_episodes=on_bad_episodes(args),
-        progress=not args.no_progress,
-    )
-    print(report.summary())
-    return 0
+from atari_interleaved.cli.app import script_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python3 generate/convert_to_training_data.py``."""
-    from atari_interleaved.cli import script_main
-
-    return script_main(_MODULE, "convert_to_training_data.py", argv)
+    """Run ``atari-interleaved convert`` with ``argv`` (the script's arguments by default)."""
+    return script_main("atari_interleaved.cli.convert", "convert_to_training_data.py", argv)
 
 
 if __name__ == "__main__":

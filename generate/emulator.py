@@ -19,9 +19,12 @@ import hashlib
 
 import numpy as np
 
-from atari_interleaved.episode import Episode, EpisodeMetadata
-from atari_interleaved.errors import PolicyError
-from atari_interleaved.games import env_id
+from atari_interleaved.core.episode import Episode, EpisodeMetadata
+from atari_interleaved.core.errors import PolicyError
+from atari_interleaved.core.games import env_id
+from atari_interleaved.core.layout import episode_dir_name
+from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.core.versions import library_versions
 from atari_interleaved.generate.emulator_view import EmulatorView
 from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
 from atari_interleaved.generate.policy import (
@@ -29,6 +32,7 @@ from atari_interleaved.generate.policy import (
     PolicyContext,
     load_policy_factory,
     needs_observation,
+    planner_of,
 )
 from atari_interleaved.generate.seeding import (
     ExplorationDraws,
@@ -36,9 +40,6 @@ from atari_interleaved.generate.seeding import (
     episode_streams,
     sticky_keeps,
 )
-from atari_interleaved.generate.settings import EpisodeSettings
-from atari_interleaved.layout import episode_dir_name
-from atari_interleaved.manifest import library_versions
 
 __all__ = ["SAMPLING_PACKAGES", "GameEmulator", "rom_md5", "sampling_versions"]
 
@@ -184,7 +185,7 @@ class GameEmulator:
             randomness=settings.randomness,
             policy=settings.policy,
             search_budget=settings.search_budget,
-            planner=settings.planner,
+            planner=planner_of(settings.policy),
             noop_max=settings.noop_max,
             frames_per_env=settings.frames_per_env,
             frameskip=settings.ale.frameskip,

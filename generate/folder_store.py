@@ -19,11 +19,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from atari_interleaved.episode import Episode, metadata_to_json, read_metadata
-from atari_interleaved.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
-from atari_interleaved.generate.settings import EpisodeSettings
-from atari_interleaved.generate.tasks import Chunk
-from atari_interleaved.layout import (
+from atari_interleaved.core.episode import Episode, metadata_to_json, read_metadata
+from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
+from atari_interleaved.core.layout import (
     EPISODE_METADATA_NAME,
     GAME_DIR_PREFIX,
     SAMPLING_CONFIG_NAME,
@@ -35,6 +33,9 @@ from atari_interleaved.layout import (
     game_dir_name,
     parse_frame_file_name,
 )
+from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.generate.chunks import Chunk
+from atari_interleaved.generate.policy import planner_of
 
 __all__ = [
     "FolderStore",
@@ -166,7 +167,7 @@ class FolderStore:
         wanted = {
             "format": CONFIG_FORMAT,
             "settings": settings.to_dict(),
-            "planner": settings.planner,
+            "planner": planner_of(settings.policy),
         }
         game_dirs = self._game_dirs()
         if self.config_path.exists():

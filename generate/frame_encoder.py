@@ -27,9 +27,9 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-__all__ = ["PaletteFrameEncoder", "DEFAULT_COMPRESS_LEVEL"]
+from atari_interleaved.core.settings import DEFAULT_COMPRESS_LEVEL
 
-DEFAULT_COMPRESS_LEVEL = 6
+__all__ = ["PaletteFrameEncoder"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"

@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-from atari_interleaved.generate.settings import EpisodeSettings
-from atari_interleaved.generate.tasks import Chunk, EpisodeSink, EpisodeSummary, sample_chunk
-from atari_interleaved.workers import die_with_parent
+from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.generate.chunks import Chunk
+from atari_interleaved.generate.worker_loop import EpisodeSink, EpisodeSummary, sample_chunk
+from atari_interleaved.storage.workers import die_with_parent
 
 __all__ = ["run_local"]
 

@@ -30,28 +30,37 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from atari_interleaved.convert import rows_to_table
-from atari_interleaved.episode import Episode
-from atari_interleaved.errors import InvalidArgumentError, OutputExistsError
-from atari_interleaved.features import CONFIG_NAMES, ConfigName, arrow_schema, image_columns
-from atari_interleaved.games import env_id
+from atari_interleaved.core.episode import Episode
+from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
+from atari_interleaved.core.features import CONFIG_NAMES, ConfigName, arrow_schema, image_columns
+from atari_interleaved.core.games import env_id
+from atari_interleaved.core.layout import (
+    GAME_DIR_PREFIX,
+    PARQUET_CONFIG_FORMAT,
+    SAMPLING_CONFIG_NAME,
+    TEMP_PREFIX,
+)
+from atari_interleaved.core.rows import episode_rows
+from atari_interleaved.core.sampling_config import read_sampling_config
+from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.emulator import rom_md5, sampling_versions
 from atari_interleaved.generate.folder_store import check_writable_dir, settings_differences
-from atari_interleaved.generate.settings import EpisodeSettings
-from atari_interleaved.generate.tasks import Chunk
-from atari_interleaved.layout import GAME_DIR_PREFIX, SAMPLING_CONFIG_NAME, TEMP_PREFIX
-from atari_interleaved.parquet_writer import ParquetFileWriter, existing_shards, shard_name
-from atari_interleaved.rows import episode_rows
+from atari_interleaved.generate.policy import planner_of
+from atari_interleaved.storage.parquet_writer import (
+    ParquetFileWriter,
+    existing_shards,
+    rows_to_table,
+    shard_name,
+)
 
 __all__ = [
-    "PARQUET_CONFIG_FORMAT",
     "SHARD_FRAMES",
     "ParquetStore",
     "default_episodes_per_shard",
     "plan_shards",
+    "read_shard_plan",
 ]
-
-PARQUET_CONFIG_FORMAT = "atari-interleaved/sampling-parquet/1"
 
 SHARD_FRAMES = 100_000
 """Frames a shard holds at most by default: about 50 MB of PNG."""
@@ -91,6 +100,33 @@ def plan_shards(games: Sequence[str], max_episodes: int, episodes_per_shard: int
         for game in games
         for start in range(0, max_episodes, episodes_per_shard)
     ]
+
+
+def read_shard_plan(root: str | os.PathLike[str]) -> list[Chunk]:
+    """Return the shard plan of a direct folder: the episodes of each shard, in shard order.
+
+    Raises:
+        InvalidInputError: if the folder's ``sampling_config.json`` holds no plan that
+            ``sample --to-parquet`` makes.
+
+    """
+    path = Path(root) / SAMPLING_CONFIG_NAME
+    recorded = read_sampling_config(Path(root)) or {}
+    try:
+        plan = [Chunk(str(game), tuple(map(int, indices))) for game, indices in recorded["shards"]]
+    except (ValueError, TypeError, KeyError) as error:
+        raise InvalidInputError(f"{path}: not a valid sampling config ({error!r})") from error
+    games = list(dict.fromkeys(chunk.game for chunk in plan))
+    max_episodes = max((i + 1 for chunk in plan for i in chunk.indices), default=0)
+    per_shard = max((len(chunk.indices) for chunk in plan), default=0)
+    planned = len(games) * -(-max_episodes // max(per_shard, 1))
+    # The shard count a plan of these sizes has, checked before a plan is made from them.
+    if per_shard < 1 or planned != len(plan) or plan_shards(games, max_episodes, per_shard) != plan:
+        raise InvalidInputError(
+            f"{path}: its shard plan is not one 'sample --to-parquet' makes (edited by hand?); "
+            "sample the folder again"
+        )
+    return plan
 
 
 class ParquetStore:
@@ -154,7 +190,7 @@ class ParquetStore:
         wanted = {
             "format": PARQUET_CONFIG_FORMAT,
             "settings": settings.to_dict(),
-            "planner": settings.planner,
+            "planner": planner_of(settings.policy),
             "shards": [[chunk.game, list(chunk.indices)] for chunk in self.shards],
             "env_ids": {game: env_id(game) for game in games},
             "rom_md5": {game: rom_md5(game) for game in games},

@@ -35,22 +35,27 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from atari_interleaved.errors import InvalidArgumentError
+from atari_interleaved.core.errors import InvalidArgumentError
 from atari_interleaved.generate.emulator_view import EmulatorView
 
 __all__ = [
     "BasePolicy",
     "PolicyContext",
     "PolicyFactory",
-    "DEFAULT_POLICY",
     "BUILTIN_POLICIES",
     "repeat_previous",
     "load_policy_factory",
     "needs_observation",
 ]
 
-DEFAULT_POLICY = "search"
 BUILTIN_POLICIES = ("repeat", "search")
+
+
+def planner_of(policy: str) -> str:
+    """Return the built-in planner's algorithm and version for ``policy`` ("" for others)."""
+    from atari_interleaved.generate.search import ALGORITHM
+
+    return ALGORITHM if policy == "search" else ""
 
 
 class BasePolicy(Protocol):

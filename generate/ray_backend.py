@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
-from atari_interleaved.errors import DependencyNotInstalledError, InvalidArgumentError
-from atari_interleaved.generate.settings import EpisodeSettings
-from atari_interleaved.generate.tasks import Chunk, EpisodeSink, EpisodeSummary, sample_chunk
+from atari_interleaved.core.errors import DependencyNotInstalledError, InvalidArgumentError
+from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.generate.chunks import Chunk
+from atari_interleaved.generate.worker_loop import EpisodeSink, EpisodeSummary, sample_chunk
 
 __all__ = ["INSTALL_HINT", "CONNECT_TIMEOUT_SECONDS", "check_address", "import_ray", "run_ray"]
 

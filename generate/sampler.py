@@ -11,8 +11,11 @@ from typing import Literal
 
 from tqdm.auto import tqdm
 
-from atari_interleaved.errors import InvalidArgumentError, OutputWriteError
-from atari_interleaved.games import resolve_games
+from atari_interleaved.core.errors import InvalidArgumentError, OutputWriteError
+from atari_interleaved.core.games import resolve_games
+from atari_interleaved.core.layout import check_randomness
+from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.generate.chunks import pending_episodes, plan_chunks
 from atari_interleaved.generate.folder_store import FolderStore, check_writable_dir
 from atari_interleaved.generate.local_backend import run_local
 from atari_interleaved.generate.parquet_store import (
@@ -21,11 +24,9 @@ from atari_interleaved.generate.parquet_store import (
     plan_shards,
 )
 from atari_interleaved.generate.policy import load_policy_factory
-from atari_interleaved.generate.settings import EpisodeSettings
-from atari_interleaved.generate.tasks import EpisodeSummary, pending_episodes, plan_chunks
-from atari_interleaved.layout import check_randomness
-from atari_interleaved.lock import output_lock
-from atari_interleaved.workers import worker_count
+from atari_interleaved.generate.worker_loop import EpisodeSummary
+from atari_interleaved.storage.lock import output_lock
+from atari_interleaved.storage.workers import worker_count
 
 __all__ = ["BACKENDS", "Backend", "SampleReport", "sample"]
 

@@ -36,7 +36,6 @@ from atari_interleaved.generate.policy import BasePolicy, PolicyContext
 
 __all__ = [
     "ALGORITHM",
-    "DEFAULT_SEARCH_BUDGET",
     "DISCOUNT",
     "LIFE_LOSS_PENALTY",
     "MAX_DECISION_BUDGET",
@@ -48,8 +47,6 @@ __all__ = [
 
 ALGORITHM = "rollout-iw1-ram/1"
 """Name and version of the planner's algorithm, recorded with the data."""
-DEFAULT_SEARCH_BUDGET = 1000.0
-"""Emulator frames simulated per recorded frame by default (``--search-budget``)."""
 DISCOUNT = 0.99
 """Discount of a reward per step (``frameskip`` emulator frames) below the root."""
 LIFE_LOSS_PENALTY = 10_000.0

@@ -18,15 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "DEFAULT_SEED",
     "episode_seed",
     "EpisodeStreams",
     "episode_streams",
     "ExplorationDraws",
     "sticky_keeps",
 ]
-
-DEFAULT_SEED = 0
 
 
 def episode_seed(base_seed: int, game: str, episode_index: int) -> int:

@@ -6,7 +6,11 @@ import signal
 
 import pytest
 
-pytest_plugins = ["tests.hub_fixtures", "tests.frame_tree_fixtures", "tests.export_fixtures"]
+pytest_plugins = [
+    "tests.fixtures.hub_fixtures",
+    "tests.fixtures.frame_tree_fixtures",
+    "tests.fixtures.export_fixtures",
+]
 
 # A test run started in the background of a non-interactive shell inherits SIGINT ignored, and
 # so would every sampler it starts: the Ctrl-C tests need Python's usual KeyboardInterrupt.

@@ -1,0 +1,145 @@
+"""Argument types and flags shared by the commands (``sample``, ``convert``, ``export``, ...)."""
+
+from __future__ import annotations
+
+import argparse
+
+from atari_interleaved.core.path_names import TEMPORARY_NAME_BYTES, long_name_problem
+from atari_interleaved.core.splits import SplitPlan, split_plan
+from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES
+
+__all__ = [
+    "integer",
+    "number",
+    "parse_size",
+    "positive_int",
+    "input_path",
+    "output_path",
+    "add_reading_options",
+    "add_export_options",
+    "on_bad_episodes",
+    "split_plan_of",
+]
+
+
+def parse_size(text: str) -> int:
+    """Parse a size in bytes: ``524288000``, ``500MiB``, ``500MB``, ``2GB``."""
+    from datasets.utils.py_utils import convert_file_size_to_int
+
+    try:
+        size = int(text) if text.strip().isdigit() else convert_file_size_to_int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 500MB, 1GiB or a number of bytes, got {text!r}"
+        ) from None
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive size, got {text!r}")
+    return size
+
+
+def integer(text: str) -> int:
+    """Parse an integer (its range is checked where the value is used, naming the flag)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def number(text: str) -> float:
+    """Parse a number (its range is checked where the value is used, naming the flag)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """Parse a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def input_path(text: str) -> str:
+    """Parse a path a command reads: each name in it must fit the file system."""
+    problem = long_name_problem(text, reserve=0)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def output_path(text: str) -> str:
+    """Parse a path a command writes: each name must leave room for the temporary names."""
+    problem = long_name_problem(text, reserve=TEMPORARY_NAME_BYTES)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def add_reading_options(parser: argparse.ArgumentParser, *, bad_episodes: bool = True) -> None:
+    """Add ``--num-proc``, ``--no-progress`` and (if ``bad_episodes``) ``--skip-bad-episodes``."""
+    parser.add_argument(
+        "--num-proc",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="processes reading and checking episodes; at most the CPUs and the episodes, "
+        "as more would not help (default: %(default)s)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="do not show progress bars")
+    if bad_episodes:
+        parser.add_argument(
+            "--skip-bad-episodes",
+            action="store_true",
+            help="leave out episode folders that fail a check, with a warning listing them, "
+            "instead of stopping at the first",
+        )
+
+
+def add_export_options(parser: argparse.ArgumentParser, *, bad_episodes: bool = True) -> None:
+    """Add ``--max-shard-bytes``, ``--num-proc``, ``--no-progress`` and ``--skip-bad-episodes``.
+
+    ``--skip-bad-episodes`` only if ``bad_episodes`` (a command reading user trees).
+    """
+    parser.add_argument(
+        "--max-shard-bytes",
+        type=parse_size,
+        default=DEFAULT_MAX_SHARD_BYTES,
+        metavar="SIZE",
+        help="size after which a parquet shard ends, e.g. 500MiB or 1GB; shards hold whole "
+        "episodes and row groups stay about 100 MB for the Hub viewer; not for a folder of "
+        "'sample --to-parquet', whose shards are kept as they are (default: 500MiB)",
+    )
+    parser.add_argument(
+        "--splits",
+        default=None,
+        metavar="NAME=FRACTION,...",
+        help="held-out splits, e.g. train=0.9,validation=0.05,test=0.05: whole episodes, "
+        "assigned by a hash of the game and the episode's seed (default: all train)",
+    )
+    parser.add_argument(
+        "--test-games",
+        default=None,
+        metavar="GAMES",
+        help="comma-separated games held out whole in the test split, e.g. pong,breakout",
+    )
+    add_reading_options(parser, bad_episodes=bad_episodes)
+
+
+def split_plan_of(args: argparse.Namespace) -> SplitPlan:
+    """Return the :class:`~atari_interleaved.core.splits.SplitPlan` of the split flags.
+
+    Raises:
+        InvalidArgumentError: naming the flag whose value is wrong.
+
+    """
+    return split_plan(args.splits, args.test_games)
+
+
+def on_bad_episodes(args: argparse.Namespace) -> str:
+    """Return the ``on_bad_episodes`` value of parsed flags."""
+    return "skip" if args.skip_bad_episodes else "error"

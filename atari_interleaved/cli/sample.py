@@ -1,0 +1,268 @@
+"""``atari-interleaved sample``: sample Atari games into episode frame folders (PIPELINE.md step 1).
+
+``python3 generate/sample_all_envs.py`` (PIPELINE.md's script) runs this command too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from atari_interleaved.cli.options import integer, number, output_path
+from atari_interleaved.core.settings import (
+    DEFAULT_COMPRESS_LEVEL,
+    DEFAULT_POLICY,
+    DEFAULT_SEARCH_BUDGET,
+    DEFAULT_SEED,
+    AleSettings,
+    EpisodeSettings,
+)
+
+__all__ = [
+    "COMMAND",
+    "HELP",
+    "DESCRIPTION",
+    "DEFAULT_OUTPUT_DIR",
+    "POLICY_SETTINGS",
+    "add_policy_arguments",
+    "policy_settings",
+    "add_arguments",
+    "settings_from_args",
+    "run",
+]
+
+COMMAND = "sample"
+HELP = "sample Atari games into episode frame folders (pipeline step 1)"
+
+DEFAULT_OUTPUT_DIR = "sampled_frames_organized"
+
+DESCRIPTION = """\
+Sample Atari games (ALE/<Game>-v5, ROMs bundled with ale-py) into episode frame folders:
+<output-dir>/atari_<game>/episode_<NNN>_rand<r>/frame_<NNNNNN>.png with action_<NNNNNN>.txt
+("<index>: <MEANING>", e.g. "8: DOWNRIGHT") and episode.json (seed, rewards, settings).
+
+Frame 0 is the screen after reset. The action file of frame i holds the action taken at
+frame i, which produced frame i+1; the last frame's action was chosen but not executed.
+Same flags and seed give byte-identical folders, whatever --parallel. An interrupted run
+resumes when rerun with the same command: complete episodes are kept.
+"""
+
+
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags of who acts (``sample`` and ``build`` share them)."""
+    parser.add_argument(
+        "--randomness",
+        type=number,
+        default=0.2,
+        metavar="R",
+        help="in [0, 1]: at each step, with probability R the action is drawn uniformly from "
+        "the game's action set, otherwise the base policy acts (0.0: the base policy alone, "
+        "deterministic given the seed, all-NOOP episodes with repeat; 1.0: fully random "
+        "play) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=integer,
+        default=DEFAULT_SEED,
+        help="base seed; each episode's seed derives from it, the game and the episode "
+        "number (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--policy",
+        default=DEFAULT_POLICY,
+        metavar="SPEC",
+        help="base policy: 'search' (plan with the emulator's saved states: play that scores, "
+        "5-20 recorded frames/s per core), 'repeat' (repeat the previous action: fast random "
+        "data, about 2,000 frames/s) or an importable factory 'module.path:make_policy' (see "
+        "README) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--search-budget",
+        type=number,
+        default=DEFAULT_SEARCH_BUDGET,
+        metavar="F",
+        help="emulator frames the base policy may simulate per recorded frame, averaged over "
+        "the episode (for --policy search and planning plug-ins) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--noop-max",
+        type=integer,
+        default=0,
+        metavar="N",
+        help="start each episode after 0..N NOOP steps drawn from its seed, as in DQN-style "
+        "evaluation, so episodes of a deterministic policy differ (default: %(default)s, "
+        "the v5 behaviour)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the sampling flags to ``parser``."""
+    parser.add_argument(
+        "--frames-per-env",
+        type=integer,
+        default=60,
+        metavar="N",
+        help="record at most N frames per episode; an episode also ends at game over or "
+        "truncation (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-episodes",
+        type=integer,
+        default=3,
+        metavar="M",
+        help="episodes per game (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=integer,
+        default=os.cpu_count() or 1,
+        metavar="P",
+        help="worker processes over (game, episode) tasks; at most the CPUs (but for a Ray "
+        "cluster) and the tasks, as more would not help (default: the number of CPUs, "
+        "%(default)s)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=output_path,
+        default=DEFAULT_OUTPUT_DIR,
+        metavar="DIR",
+        help="root of the frame tree (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--envs",
+        default=None,
+        metavar="GAMES",
+        help="comma-separated games to sample: alien,pong (also Alien, ALE/Alien-v5); "
+        "default: every ALE/<Game>-v5 game ale-py registers",
+    )
+    add_policy_arguments(parser)
+    ale = AleSettings()
+    group = parser.add_argument_group("ALE settings (defaults of the ALE/<Game>-v5 environments)")
+    group.add_argument(
+        "--frameskip",
+        type=integer,
+        default=ale.frameskip,
+        help="emulator frames per step (default: %(default)s)",
+    )
+    group.add_argument(
+        "--repeat-action-probability",
+        type=number,
+        default=ale.repeat_action_probability,
+        metavar="P",
+        help="sticky actions: probability of keeping the previous action on each emulator "
+        "frame (default: %(default)s)",
+    )
+    group.add_argument(
+        "--full-action-space",
+        action="store_true",
+        help="use all 18 actions instead of the game's minimal action set",
+    )
+    group.add_argument(
+        "--max-num-frames-per-episode",
+        type=integer,
+        default=ale.max_num_frames_per_episode,
+        metavar="N",
+        help="ALE's episode length limit in emulator frames (truncation) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--png-compress-level",
+        type=integer,
+        default=DEFAULT_COMPRESS_LEVEL,
+        metavar="L",
+        help="zlib level 0-9 of the palette PNG frames: 6 is half the size of 1, which "
+        "encodes a third faster (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the episodes of a tree sampled with other settings and start again",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="where the workers run: 'local' processes, or 'ray' tasks on a local Ray instance "
+        "or the cluster of --ray-address; with ray, --output-dir must be on a filesystem every "
+        'node can read and write (needs pip install "atari-interleaved[ray]") '
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="with --backend ray, the Ray cluster to run on (auto, HOST:6379 or "
+        "ray://HOST:10001), with atari-interleaved installed on every node; --parallel tasks "
+        "run at once, so set it to the cluster's CPUs (default: start a local Ray instance "
+        "with --parallel CPUs)",
+    )
+    parser.add_argument(
+        "--to-parquet",
+        action="store_true",
+        help="skip the frame folders: stream episodes straight into the parquet shards of "
+        "both configs, <output-dir>/interleaved/ and <output-dir>/simple/ (same rows as "
+        "convert; resumes per shard)",
+    )
+    parser.add_argument(
+        "--episodes-per-shard",
+        type=integer,
+        default=None,
+        metavar="K",
+        help="with --to-parquet, episodes of one game per shard; a shard is one worker's task "
+        "(default: at most 100k frames a shard, and at least 32 shards a run when it has "
+        "that many episodes, whatever --parallel)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    parser.add_argument("--list-envs", action="store_true", help="print the known games and exit")
+
+
+POLICY_SETTINGS = ("randomness", "seed", "policy", "search_budget", "noop_max")
+"""The :class:`EpisodeSettings` fields the flags of :func:`add_policy_arguments` set."""
+
+
+def policy_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the settings of the flags of :func:`add_policy_arguments`, by field name."""
+    return {name: getattr(args, name) for name in POLICY_SETTINGS}
+
+
+def settings_from_args(args: argparse.Namespace) -> EpisodeSettings:
+    """Build (and so check) the episode settings from parsed flags."""
+    return EpisodeSettings(
+        frames_per_env=args.frames_per_env,
+        **policy_settings(args),
+        png_compress_level=args.png_compress_level,
+        ale=AleSettings(
+            frameskip=args.frameskip,
+            repeat_action_probability=args.repeat_action_probability,
+            full_action_space=args.full_action_space,
+            max_num_frames_per_episode=args.max_num_frames_per_episode,
+        ),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``sample`` command."""
+    from atari_interleaved.core.games import all_games, env_id
+    from atari_interleaved.generate.sampler import sample
+
+    if args.list_envs:
+        for game in all_games():
+            print(f"{game}\t{env_id(game)}")
+        return 0
+    settings = settings_from_args(args)
+    envs = args.envs.split(",") if args.envs is not None else None
+    report = sample(
+        args.output_dir,
+        envs=envs,
+        max_episodes=args.max_episodes,
+        parallel=args.parallel,
+        settings=settings,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+        backend=args.backend,
+        ray_address=args.ray_address,
+        to_parquet=args.to_parquet,
+        episodes_per_shard=args.episodes_per_shard,
+    )
+    print(report.summary())
+    return 0

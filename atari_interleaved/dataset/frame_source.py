@@ -1,0 +1,251 @@
+"""Where the frames of :class:`~atari_interleaved.dataset.windows.FrameWindows` come from.
+
+A ``source`` is anything this project writes or publishes, told apart in this order:
+
+- a folder with ``simple/<split>-*.parquet`` shards: an export (``manifest.json``,
+  :func:`~atari_interleaved.core.folder_kind.folder_kind` tells which), a ``sample --to-parquet``
+  folder (``train`` only) or a download of a Hub repository;
+- any other folder: a frame tree (``atari_<game>/episode_*``), read and checked by
+  :mod:`atari_interleaved.dataset.reader`, all of it in ``train``;
+- a Hub dataset repository id (``user/atari_interleaved``), through ``huggingface_hub`` (its
+  ``HF_ENDPOINT`` and token): downloaded into the Hugging Face cache for the map-style form,
+  read row group by row group with ``HfFileSystem`` for the streaming form.
+
+Each gives the ``simple`` rows of a split as arrow tables, in file order, one row group (or
+one episode of a frame tree) at a time, so memory follows a row group, not the dataset.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
+from atari_interleaved.core.features import arrow_schema
+from atari_interleaved.core.folder_kind import folder_kind
+from atari_interleaved.core.rows import simple_rows
+from atari_interleaved.core.splits import DEFAULT_SPLIT
+from atari_interleaved.dataset.reader import EpisodeDir, read_episode, scan_tree
+from atari_interleaved.storage.parquet_writer import existing_shards, rows_to_table
+
+__all__ = ["FRAME_COLUMNS", "FrameSource", "resolve_source"]
+
+FRAME_COLUMNS = [
+    "environment",
+    "episode",
+    "frame_number",
+    "image",
+    "action_index",
+    "reward",
+    "terminated",
+    "truncated",
+    "is_first",
+]
+"""The ``simple`` columns a window is made of."""
+
+_CONFIG = "simple"
+_SHARD_NAME = re.compile(r"^(?P<split>[A-Za-z0-9_]+)-\d+-of-\d+\.parquet$")
+
+
+@dataclass(frozen=True)
+class FrameSource:
+    """The ``simple`` rows of one split of a source.
+
+    Attributes:
+        description: what the source is, for messages (``exported folder 'hub'``).
+        split: the split.
+        units: the pieces the rows come in, in order: parquet shards (local paths, or
+            ``HfFileSystem`` paths when ``filesystem`` is set), or episode folders of a tree.
+        filesystem: the ``HfFileSystem`` that opens Hub shards; None for local files.
+
+    """
+
+    description: str
+    split: str
+    units: tuple[Any, ...]
+    filesystem: Any = None
+
+    def identity(self) -> list[Any]:
+        """Return what identifies the data: the split, each file's path, size and mtime."""
+        files: list[Path] = []
+        for unit in self.units:
+            files += sorted(unit.path.iterdir()) if isinstance(unit, EpisodeDir) else [unit]
+        return [self.split, *(_file_identity(Path(file)) for file in files)]
+
+    def tables(self, unit: Any) -> Iterator[pa.Table]:
+        """Yield the rows of ``unit`` (a row group, or an episode, at a time)."""
+        if isinstance(unit, EpisodeDir):
+            episode = read_episode(unit)
+            yield rows_to_table(list(simple_rows(episode)), arrow_schema(_CONFIG))
+            return
+        opened = self.filesystem.open(unit, "rb") if self.filesystem else open(unit, "rb")
+        with opened as stream:
+            shard = pq.ParquetFile(stream)
+            missing = set(FRAME_COLUMNS) - set(shard.schema_arrow.names)
+            if missing:
+                raise InvalidInputError(
+                    f"{unit!s} of {self.description} lacks the columns {sorted(missing)} of "
+                    "the 'simple' config; give data written by atari-interleaved"
+                )
+            for group in range(shard.num_row_groups):
+                yield shard.read_row_group(group, columns=FRAME_COLUMNS)
+
+
+def _file_identity(path: Path) -> list[Any]:
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
+def _split_of(name: str) -> str | None:
+    match = _SHARD_NAME.match(name)
+    return match["split"] if match else None
+
+
+def _unknown_split(split: str, description: str, available: set[str]) -> InvalidArgumentError:
+    have = ", ".join(repr(name) for name in sorted(available)) or "none"
+    return InvalidArgumentError(
+        f"split={split!r} is not in {description}: its splits are {have}; pass one of them"
+    )
+
+
+_FOLDER_DESCRIPTIONS = {"exported": "exported folder", "direct": "'sample --to-parquet' folder"}
+
+
+def _folder_source(path: Path, split: str) -> FrameSource:
+    shards = existing_shards(path / _CONFIG, "*")
+    if shards:
+        kind = _FOLDER_DESCRIPTIONS.get(folder_kind(path), "dataset folder")
+        description = f"{kind} {str(path)!r}"
+        chosen = tuple(shard for shard in shards if _split_of(shard.name) == split)
+        if not chosen:
+            raise _unknown_split(split, description, {_split_of(s.name) or "" for s in shards})
+        return FrameSource(description, split, chosen)
+    try:
+        tree = scan_tree(path)
+    except InvalidInputError as error:
+        raise InvalidInputError(
+            f"source {str(path)!r} holds nothing atari-interleaved wrote (no "
+            f"{_CONFIG}/*.parquet shards, and not a frame tree: {error})"
+        ) from None
+    description = f"frame tree {str(path)!r}"
+    if split != DEFAULT_SPLIT:
+        raise _unknown_split(split, description, {DEFAULT_SPLIT})
+    return FrameSource(description, split, tuple(tree.episodes))
+
+
+def _hub_error(repo_id: str, error: Exception) -> InvalidInputError:
+    return InvalidInputError(
+        f"source {repo_id!r} is not a local folder, and the Hub does not give a dataset "
+        f"repository of that name ({type(error).__name__}: {str(error).splitlines()[0]})"
+    )
+
+
+def _hub_files(repo_id: str, revision: str | None) -> list[str]:
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        return HfApi().list_repo_files(repo_id, repo_type="dataset", revision=revision)
+    except HfHubHTTPError as error:
+        raise _hub_error(repo_id, error) from None
+
+
+def _hub_splits(repo_id: str, revision: str | None, split: str) -> list[str]:
+    """Return the repository's ``simple`` shards of ``split``.
+
+    Raises:
+        InvalidArgumentError: if it has none of ``split`` (the message lists its splits).
+        InvalidInputError: if it has no ``simple`` shards or is not found.
+
+    """
+    files = [name for name in _hub_files(repo_id, revision) if name.startswith(f"{_CONFIG}/")]
+    splits = {_split_of(name.split("/", 1)[1]) for name in files} - {None}
+    if not splits:
+        raise InvalidInputError(
+            f"source {repo_id!r} holds nothing atari-interleaved wrote: the Hub repository "
+            f"has no {_CONFIG}/<split>-*.parquet shards"
+        )
+    chosen = sorted(name for name in files if _split_of(name.split("/", 1)[1]) == split)
+    if not chosen:
+        raise _unknown_split(split, f"Hub dataset {repo_id!r}", splits)  # type: ignore[arg-type]
+    return chosen
+
+
+def _hub_source(repo_id: str, split: str, revision: str | None, stream: bool) -> FrameSource:
+    """Return a Hub repository's rows of ``split``: remote shards, or a cached download.
+
+    The download goes through ``snapshot_download`` (only the split's ``simple`` shards), so
+    a second use, or one with ``HF_HUB_OFFLINE=1``, reads the Hugging Face cache.
+    """
+    from huggingface_hub import HfFileSystem, snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    description = f"Hub dataset {repo_id!r}"
+    if stream:
+        where = f"datasets/{repo_id}@{quote(revision or 'main', safe='')}"
+        remote = tuple(f"{where}/{name}" for name in _hub_splits(repo_id, revision, split))
+        return FrameSource(description, split, remote, HfFileSystem())
+    try:
+        folder = snapshot_download(
+            repo_id,
+            repo_type="dataset",
+            revision=revision,
+            allow_patterns=[f"{_CONFIG}/{split}-*.parquet"],
+        )
+    except (HfHubHTTPError, LocalEntryNotFoundError) as error:
+        raise _hub_error(repo_id, error) from None
+    shards = tuple(existing_shards(Path(folder) / _CONFIG, split))
+    if not shards:
+        _hub_splits(repo_id, revision, split)  # raises, naming the splits there are
+    return FrameSource(description, split, shards)
+
+
+def resolve_source(
+    source: str | os.PathLike[str], split: str, *, revision: str | None = None, stream: bool = False
+) -> FrameSource:
+    """Return the rows of ``split`` of ``source`` (a folder or a Hub repository id).
+
+    Args:
+        source: an exported folder, a ``sample --to-parquet`` folder, a frame tree, or a
+            Hub dataset repository id.
+        split: the split to read.
+        revision: the Hub branch, tag or commit (a Hub source only).
+        stream: for a Hub source, read the shards remotely instead of downloading them.
+
+    Raises:
+        InvalidArgumentError: for an unknown split (the message lists the source's).
+        InvalidInputError: for a source that holds nothing this project wrote.
+
+    """
+    if not isinstance(split, str) or not split:
+        raise InvalidArgumentError(f"split must be a split name such as 'train', got {split!r}")
+    path = Path(source)
+    if path.is_dir():
+        return _folder_source(path, split)
+    if path.exists():
+        raise InvalidInputError(
+            f"source {str(source)!r} is a file; give an exported folder, a frame tree or a "
+            "Hub dataset repository id"
+        )
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    text = str(source)
+    try:
+        validate_repo_id(text)
+    except HFValidationError:
+        text = ""
+    if text.count("/") != 1:
+        raise InvalidInputError(
+            f"source {str(source)!r} is not a folder, and not a Hub dataset repository id "
+            "(<namespace>/<name>); give an exported folder, a frame tree or a repository id"
+        )
+    return _hub_source(text, split, revision, stream)

@@ -1,0 +1,149 @@
+"""Per-game figures of a dataset for its card: episodes, frames, returns, actions taken.
+
+Computed from a frame tree (:func:`stats_from_tree`, reading every episode) or from the
+parquet shards of an exported folder (:func:`stats_from_parquet`, reading only small
+columns), so a card always describes the data it ships with.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from atari_interleaved.core.episode import Episode
+from atari_interleaved.core.errors import InvalidInputError
+from atari_interleaved.core.rows import environment_name
+from atari_interleaved.dataset.reader import OnBadEpisodes, read_episodes, scan_tree
+from atari_interleaved.storage.parquet_writer import existing_shards
+from atari_interleaved.storage.shard_check import open_shard, reading_shard
+
+__all__ = [
+    "GameStats",
+    "DatasetStats",
+    "stats_from_episodes",
+    "stats_from_tree",
+    "stats_from_parquet",
+]
+
+
+@dataclass
+class GameStats:
+    """The figures of one game (``environment`` is its column value, ``"atari_alien"``)."""
+
+    environment: str
+    episodes: int = 0
+    frames: int = 0
+    returns: list[float] = field(default_factory=list)
+    actions: Counter[str] = field(default_factory=Counter)
+    end_reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def mean_return(self) -> float | None:
+        """The mean episode return, None when no episode has metadata (other tools' trees)."""
+        return sum(self.returns) / len(self.returns) if self.returns else None
+
+    def action_shares(self) -> list[tuple[str, float]]:
+        """Return ``(action, share of frames)`` pairs, most frequent first (ties by name)."""
+        total = sum(self.actions.values())
+        ranked = sorted(self.actions.items(), key=lambda item: (-item[1], item[0]))
+        return [(action, count / total) for action, count in ranked]
+
+
+@dataclass
+class DatasetStats:
+    """The figures of every game of a dataset, by ``environment``, sorted."""
+
+    games: dict[str, GameStats] = field(default_factory=dict)
+
+    @property
+    def episodes(self) -> int:
+        """Episodes of all games."""
+        return sum(game.episodes for game in self.games.values())
+
+    @property
+    def frames(self) -> int:
+        """Frames of all games."""
+        return sum(game.frames for game in self.games.values())
+
+    def game(self, environment: str) -> GameStats:
+        """Return the figures of a game, created empty on first use."""
+        if environment not in self.games:
+            self.games[environment] = GameStats(environment)
+            self.games = dict(sorted(self.games.items()))
+        return self.games[environment]
+
+
+def stats_from_episodes(episodes: Iterable[Episode]) -> DatasetStats:
+    """Compute the figures of an iterable of episodes."""
+    stats = DatasetStats()
+    for episode in episodes:
+        _add_episode(stats, episode)
+    return stats
+
+
+def _add_episode(stats: DatasetStats, episode: Episode) -> None:
+    game = stats.game(environment_name(episode.game))
+    game.episodes += 1
+    game.frames += episode.num_frames
+    game.actions.update(episode.action_meanings[index] for index in episode.actions)
+    if episode.metadata is not None:
+        game.returns.append(episode.metadata.episode_return)
+        game.end_reasons[episode.metadata.end_reason] += 1
+
+
+def stats_from_tree(
+    input_dir: str | os.PathLike[str], *, on_bad_episodes: OnBadEpisodes = "error"
+) -> DatasetStats:
+    """Compute the figures of a frame tree, reading (and checking) every episode."""
+    tree = scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
+    return stats_from_episodes(read_episodes(tree.episodes, on_bad_episodes=on_bad_episodes))
+
+
+_BATCH_ROWS = 65_536
+
+
+def _batches(folder: Path, config: str, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """Yield ``columns`` of the shards of ``config`` a batch at a time (memory stays flat)."""
+    shards = existing_shards(folder / config, "*")
+    if not shards:
+        raise InvalidInputError(
+            f"{str(folder)!r} has no {config}/train-*.parquet shards: give a folder written by "
+            "'atari-interleaved export'"
+        )
+    for shard in shards:
+        with reading_shard(shard):
+            yield from open_shard(shard).iter_batches(batch_size=_BATCH_ROWS, columns=columns)
+
+
+def stats_from_parquet(folder: str | os.PathLike[str]) -> DatasetStats:
+    """Compute the figures of an exported folder from its parquet shards.
+
+    Episodes, frames, returns and end reasons come from the ``interleaved`` shards, the
+    actions taken from the ``simple`` ones; image columns are not read.
+    """
+    folder = Path(folder)
+    stats = DatasetStats()
+    columns = ["environment", "num_frames", "episode_return", "end_reason"]
+    for batch in _batches(folder, "interleaved", columns):
+        for row in batch.to_pylist():  # one row per episode: few
+            game = stats.game(row["environment"])
+            game.episodes += 1
+            game.frames += row["num_frames"]
+            if row["episode_return"] is not None:
+                game.returns.append(row["episode_return"])
+            if row["end_reason"] is not None:
+                game.end_reasons[row["end_reason"]] += 1
+    for batch in _batches(folder, "simple", ["environment", "action"]):
+        counts = (
+            pa.Table.from_batches([batch])
+            .group_by(["environment", "action"])
+            .aggregate([([], "count_all")])
+        )
+        for row in counts.to_pylist():
+            stats.game(row["environment"]).actions[row["action"]] += row["count_all"]
+    return stats

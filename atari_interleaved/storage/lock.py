@@ -1,0 +1,185 @@
+"""One run at a time per output: a lock beside each output file or folder.
+
+``sample``, ``convert`` and ``export`` (and ``build``, which runs them) hold
+:func:`output_lock` on their output while they write it. The lock is ``flock`` on a hidden
+file beside the output, ``.<name>.lock``, which records the holder's pid and command, so a
+second run on the same output is refused with a message naming the output and the process
+using it. The kernel releases a ``flock`` when the last process holding it ends, however it
+ends (``kill -9`` included), so a lock left by a dead run never blocks a rerun; worker
+processes forked by a run inherit it, so an orphaned worker still writing would keep it.
+The lock file is removed when the lock is released.
+
+Temporary files and folders of an output (``.tmp-<name>-<pid>``, see
+:func:`~atari_interleaved.storage.parquet_writer.temporary_path`) that a killed run left behind are
+removed by :func:`remove_stale_temporaries` once their pid is dead.
+
+>>> import tempfile
+>>> output = Path(tempfile.mkdtemp()) / "data.parquet"
+>>> with output_lock(output):
+...     sorted(path.name for path in output.parent.iterdir())
+['.data.parquet.lock']
+>>> sorted(output.parent.iterdir())
+[]
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from atari_interleaved.core.errors import InvalidArgumentError, OutputInUseError
+from atari_interleaved.core.layout import TEMP_PREFIX
+
+__all__ = ["lock_path", "output_lock", "pid_is_alive", "remove_stale_temporaries"]
+
+_held: dict[Path, int] = {}
+"""Outputs this process holds the lock of, with how many nested holds."""
+
+
+def _canonical(output: str | os.PathLike[str]) -> Path:
+    return Path(output).resolve()
+
+
+def lock_path(output: str | os.PathLike[str]) -> Path:
+    """Return the lock file of ``output``: ``.<name>.lock`` beside it.
+
+    A folder whose parent cannot be written (``/``, a mount point) holds its lock inside,
+    as ``.atari-interleaved.lock``.
+    """
+    path = _canonical(output)
+    parent_writable = not path.parent.is_dir() or os.access(path.parent, os.W_OK | os.X_OK)
+    if path.name and (parent_writable or not path.is_dir()):
+        return path.with_name(f".{path.name}.lock")
+    return path / ".atari-interleaved.lock"
+
+
+def _holder(file: int) -> str:
+    """Describe the process that recorded itself in an open lock file."""
+    try:
+        record = json.loads(os.pread(file, 1 << 16, 0) or b"{}")
+        return f"process {record['pid']} ({record['command']}, started {record['started']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def _acquire(output: Path, path: Path) -> int:
+    while True:
+        try:
+            file = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError:
+            raise InvalidArgumentError(
+                f"{str(output)!r} cannot be written: no permission to create {str(path)!r}"
+            ) from None
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(file)
+            os.close(file)
+            raise OutputInUseError(
+                f"{str(output)!r} is in use by another run: {holder}. Wait for it to finish, "
+                "or stop it, then rerun."
+            ) from None
+        except BaseException:
+            os.close(file)
+            raise
+        try:
+            same = os.stat(path).st_ino == os.fstat(file).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return file
+        os.close(file)  # the holder removed the file while we waited for it: lock the new one
+
+
+@contextmanager
+def output_lock(output: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the lock of ``output`` (a file or folder) while the block runs.
+
+    Nested holds of the same output in one process are allowed (``build`` holds its outputs
+    while the steps it runs take them again).
+
+    Raises:
+        OutputInUseError: if another process holds it, naming that process.
+
+    """
+    target = _canonical(output)
+    if target in _held:
+        _held[target] += 1
+        try:
+            yield
+        finally:
+            _held[target] -= 1
+        return
+    path = lock_path(target)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InvalidArgumentError(
+            f"{str(output)!r} cannot be written: {str(path.parent)!r} is not a folder"
+        ) from None
+    file = _acquire(Path(output), path)
+    try:
+        record = {
+            "pid": os.getpid(),
+            "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        }
+        os.ftruncate(file, 0)
+        os.pwrite(file, json.dumps(record).encode("utf-8"), 0)
+        _held[target] = 1
+        try:
+            yield
+        finally:
+            del _held[target]
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(file)
+
+
+def pid_is_alive(pid: int) -> bool:
+    """Return whether process ``pid`` exists on this machine (a zombie counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def remove_stale_temporaries(output: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporaries of ``output`` whose writer is dead, and return them.
+
+    Those are ``.tmp-<name>-<pid>`` (a file or folder being written) and
+    ``.tmp-<name>-old-<pid>`` (an earlier output being replaced; it is moved back if the
+    output itself is missing, else removed). Hold :func:`output_lock` of ``output`` first.
+    """
+    path = Path(output)
+    pattern = re.compile(rf"^{re.escape(TEMP_PREFIX + path.name)}-(?P<old>old-)?(?P<pid>\d+)$")
+    removed = []
+    for candidate in sorted(path.parent.glob(f"{TEMP_PREFIX}*")) if path.parent.is_dir() else []:
+        match = pattern.match(candidate.name)
+        if match is None or pid_is_alive(int(match["pid"])):
+            continue
+        if match["old"] and not path.exists():
+            os.rename(candidate, path)
+            continue
+        if candidate.is_dir() and not candidate.is_symlink():
+            shutil.rmtree(candidate)
+        else:
+            candidate.unlink()
+        removed.append(candidate)
+    return removed

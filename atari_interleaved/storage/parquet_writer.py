@@ -1,0 +1,274 @@
+"""Writing arrow tables to parquet: temporary names, row groups sized by bytes, shards.
+
+A file is written under a hidden temporary name (``.tmp-<name>-<pid>``) beside its final
+place and renamed when complete, so a file with the final name is always whole. Tables are
+buffered until they hold ``row_group_bytes`` (about 100 MB, what datasets >= 4.1 and the Hub
+viewer use) and then written as one row group: an episode row can hold thousands of frames,
+so a fixed row count would give row groups from kilobytes to gigabytes. Memory stays
+bounded by a row group and its encoding, whatever the size of the input.
+
+PNG columns are stored uncompressed, without dictionary or statistics: PNG bytes do not
+compress further, are all different, and min/max statistics of images help no reader.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from atari_interleaved.core.errors import OutputExistsError
+from atari_interleaved.core.layout import TEMP_PREFIX
+
+__all__ = [
+    "rows_to_table",
+    "DEFAULT_ROW_GROUP_BYTES",
+    "DEFAULT_MAX_SHARD_BYTES",
+    "SHARD_PREFIX",
+    "temporary_path",
+    "leaf_paths",
+    "shard_name",
+    "existing_shards",
+    "refuse_existing_shards",
+    "ParquetFileWriter",
+    "ShardedParquetWriter",
+]
+
+DEFAULT_ROW_GROUP_BYTES = 100 * 2**20
+DEFAULT_MAX_SHARD_BYTES = 500 * 2**20
+SHARD_PREFIX = "train"
+_OTHER_COLUMNS_CODEC = "zstd"
+
+
+def temporary_path(path: Path) -> Path:
+    """Return the temporary name of ``path`` while it is written: ``.tmp-<name>-<pid>``."""
+    return path.with_name(f"{TEMP_PREFIX}{path.name}-{os.getpid()}")
+
+
+def leaf_paths(item: pa.Field) -> list[str]:
+    """Return the parquet column paths of an arrow field (``images.list.element``)."""
+    if pa.types.is_list(item.type):
+        return [
+            f"{item.name}.list.{path}"
+            for path in leaf_paths(item.type.value_field.with_name("element"))
+        ]
+    if pa.types.is_struct(item.type):
+        return [f"{item.name}.{path}" for child in item.type for path in leaf_paths(child)]
+    return [item.name]
+
+
+def shard_name(index: int, count: int, split: str = SHARD_PREFIX) -> str:
+    """Return the name of shard ``index`` of ``count``: ``train-00000-of-00003.parquet``.
+
+    The prefix is the split, as ``push_to_hub`` names shards (``validation-00000-of-00001``).
+    """
+    return f"{split}-{index:05d}-of-{count:05d}.parquet"
+
+
+def existing_shards(directory: Path, split: str = SHARD_PREFIX) -> list[Path]:
+    """Return the shard files of ``split`` (``train-*-of-*.parquet``) in ``directory``.
+
+    ``split="*"`` gives the shards of every split.
+    """
+    return sorted(directory.glob(f"{split}-[0-9]*-of-[0-9]*.parquet"))
+
+
+def refuse_existing_shards(directory: Path, split: str = SHARD_PREFIX) -> None:
+    """Raise if ``directory`` already holds shards of ``split``.
+
+    Raises:
+        OutputExistsError: naming a shard found.
+
+    """
+    shards = existing_shards(directory, split)
+    if shards:
+        raise OutputExistsError(
+            f"{str(directory)!r} already holds parquet shards ({shards[0].name}, ...); "
+            "choose another output folder or ask to overwrite them"
+        )
+
+
+class ParquetFileWriter:
+    """Write tables to one parquet file, under a temporary name until :meth:`close`.
+
+    Args:
+        path: the final file.
+        schema: the schema of every table written.
+        binary_columns: top-level columns holding PNG bytes (stored as they are).
+        row_group_bytes: buffered table bytes that make a row group.
+
+    Use it as a context manager: leaving on an exception removes the temporary file.
+
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        schema: pa.Schema,
+        *,
+        binary_columns: Sequence[str] = (),
+        row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
+    ) -> None:
+        self.path = Path(path)
+        self.schema = schema
+        self.row_group_bytes = row_group_bytes
+        self.num_rows = 0
+        self.num_bytes = 0
+        self._buffer: list[pa.Table] = []
+        self._buffered_bytes = 0
+        self._temporary = temporary_path(self.path)
+        plain = [
+            path for item in schema if item.name not in binary_columns for path in leaf_paths(item)
+        ]
+        binary = [
+            path for item in schema if item.name in binary_columns for path in leaf_paths(item)
+        ]
+        self._writer = pq.ParquetWriter(
+            self._temporary,
+            schema,
+            compression={
+                **dict.fromkeys(plain, _OTHER_COLUMNS_CODEC),
+                **dict.fromkeys(binary, "none"),
+            },
+            use_dictionary=plain,
+            write_statistics=plain,
+        )
+
+    def write(self, table: pa.Table) -> None:
+        """Add the rows of ``table`` (its schema must be the writer's)."""
+        self._buffer.append(table)
+        self._buffered_bytes += table.nbytes
+        self.num_rows += table.num_rows
+        self.num_bytes += table.nbytes
+        if self._buffered_bytes >= self.row_group_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            table = pa.concat_tables(self._buffer)
+            self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            self._buffer = []
+            self._buffered_bytes = 0
+
+    def close(self) -> Path:
+        """Write the last row group, close the file and give it its final name."""
+        self._flush()
+        self._writer.close()
+        os.replace(self._temporary, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Close and remove the temporary file (the final name is never touched)."""
+        self._writer.close()
+        self._temporary.unlink(missing_ok=True)
+
+    def __enter__(self) -> ParquetFileWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self.abort()
+
+
+class ShardedParquetWriter:
+    """Write tables to ``<split>-XXXXX-of-YYYYY.parquet`` shards of at most ``max_shard_bytes``.
+
+    The shards are written in a temporary folder beside ``directory`` and moved into it by
+    :meth:`close` once complete, so ``directory`` holds either the old shards or the new
+    ones. A table is never split: a shard holds whole episodes, so one larger than
+    ``max_shard_bytes`` makes a shard of its own.
+
+    Args:
+        directory: the final folder of the shards (created by :meth:`close`).
+        schema: the schema of every table written.
+        binary_columns: top-level columns holding PNG bytes.
+        max_shard_bytes: table bytes after which a new shard starts.
+        row_group_bytes: table bytes of a row group.
+        overwrite: replace the shards already in ``directory`` instead of refusing.
+        split: the split the shards hold, their name's prefix (``train``).
+
+    Raises:
+        OutputExistsError: if ``directory`` holds shards and ``overwrite`` is False.
+
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        schema: pa.Schema,
+        *,
+        binary_columns: Sequence[str] = (),
+        max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+        row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
+        overwrite: bool = False,
+        split: str = SHARD_PREFIX,
+    ) -> None:
+        self.directory = Path(directory)
+        self.split = split
+        if not overwrite:
+            refuse_existing_shards(self.directory, split)
+        self.schema = schema
+        self.max_shard_bytes = max_shard_bytes
+        self._file_options = {"binary_columns": binary_columns, "row_group_bytes": row_group_bytes}
+        staged = (
+            self.directory
+            if split == SHARD_PREFIX
+            else self.directory.with_name(f"{self.directory.name}-{split}")
+        )
+        self._staging = temporary_path(staged)
+        self._staging.parent.mkdir(parents=True, exist_ok=True)
+        self._staging.mkdir()
+        self._done: list[Path] = []
+        self._current: ParquetFileWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        """Add the rows of ``table`` to the current shard, starting a new one when full."""
+        current = self._current
+        if current is not None and current.num_bytes + table.nbytes > self.max_shard_bytes:
+            self._done.append(current.close())
+            current = None
+        if current is None:
+            path = self._staging / f"part-{len(self._done):05d}.parquet"
+            current = self._current = ParquetFileWriter(path, self.schema, **self._file_options)
+        current.write(table)
+
+    def close(self) -> list[Path]:
+        """Finish the last shard, name the shards and move them into ``directory``."""
+        if self._current is not None:
+            self._done.append(self._current.close())
+            self._current = None
+        count = len(self._done)
+        for old in existing_shards(self.directory, self.split):
+            old.unlink()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        final = []
+        for index, part in enumerate(self._done):
+            final.append(self.directory / shard_name(index, count, self.split))
+            os.replace(part, final[-1])
+        self._staging.rmdir()
+        return final
+
+    def abort(self) -> None:
+        """Remove everything written; ``directory`` is left as it was."""
+        if self._current is not None:
+            self._current.abort()
+        for part in self._done:
+            part.unlink(missing_ok=True)
+        self._staging.rmdir()
+
+    def __enter__(self) -> ShardedParquetWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self.abort()
+
+
+def rows_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Return rows (dicts with the schema's columns) as a table; faster than ``from_pylist``."""
+    return pa.Table.from_pydict(
+        {name: [row[name] for row in rows] for name in schema.names}, schema
+    )

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+
+from atari_interleaved.core.errors import InvalidArgumentError
+from atari_interleaved.core.settings import AleSettings, EpisodeSettings
+from atari_interleaved.generate.policy import planner_of
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"frames_per_env": 0}, "--frames-per-env must be a positive integer, but got 0"),
+        ({"randomness": 1.5}, r"--randomness must be in \[0, 1\], but got 1.5"),
+        ({"randomness": -0.1}, r"--randomness must be in \[0, 1\]"),
+        ({"randomness": float("nan")}, r"--randomness must be in \[0, 1\]"),
+        ({"seed": -1}, "--seed must be >= 0"),
+        ({"png_compress_level": 10}, "--png-compress-level must be in 0..9"),
+        ({"search_budget": 0.0}, "--search-budget must be a positive number"),
+        ({"search_budget": float("inf")}, "--search-budget must be a positive number"),
+        ({"noop_max": -1}, r"--noop-max must be an integer in 0..27000"),
+    ],
+)
+def test_bad_episode_settings(kwargs, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        EpisodeSettings(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"frameskip": 0}, "--frameskip"),
+        ({"repeat_action_probability": 2.0}, "--repeat-action-probability"),
+        ({"max_num_frames_per_episode": 0}, "--max-num-frames-per-episode"),
+    ],
+)
+def test_bad_ale_settings(kwargs, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        AleSettings(**kwargs)
+
+
+def test_defaults_are_ale_v5_and_round_trip():
+    settings = EpisodeSettings()
+    assert settings.ale == AleSettings(4, 0.25, False, 108_000)
+    assert EpisodeSettings.from_dict(settings.to_dict()) == settings
+
+
+def test_settings_recorded_before_the_search_policy_still_read_and_resume(tmp_path):
+    from atari_interleaved.generate.folder_store import settings_differences
+
+    older = {
+        "frames_per_env": 60, "randomness": 0.2, "seed": 0, "policy": "repeat",
+        "png_compress_level": 6,
+        "ale": {"frameskip": 4, "repeat_action_probability": 0.25, "full_action_space": False,
+                "max_num_frames_per_episode": 108000},
+    }  # fmt: skip
+    settings = EpisodeSettings.from_dict(older)
+    assert settings.search_budget == 1000.0 and settings.noop_max == 0
+    assert planner_of(settings.policy) == ""
+    assert settings_differences(older, EpisodeSettings(policy="repeat").to_dict()) == []
+    assert settings_differences(older, EpisodeSettings(policy="repeat", noop_max=3).to_dict()) == [
+        "noop_max: 0 in the folder, 3 now"
+    ]
+
+
+def test_an_episode_json_of_an_older_version_still_reads(tmp_path):
+    import json
+
+    from atari_interleaved.core.episode import read_metadata
+
+    fields = {
+        "env_id": "ALE/Pong-v5", "game": "pong", "episode": "episode_000_rand0.2",
+        "episode_index": 0, "seed": 1, "base_seed": 0, "randomness": 0.2, "policy": "repeat",
+        "frames_per_env": 2, "frameskip": 4, "repeat_action_probability": 0.25,
+        "full_action_space": False, "max_num_frames_per_episode": 108000,
+        "action_set": ["NOOP"], "num_frames": 2, "actions": [0, 0], "rewards": [0.0, 0.0],
+        "terminated": [False, False], "truncated": [False, False], "lives": [0, 0],
+        "episode_return": 0.0, "end_reason": "frame_cap", "png": {}, "rom_md5": "x",
+        "versions": {}, "format": "atari-interleaved/episode/1",
+    }  # fmt: skip
+    path = tmp_path / "episode.json"
+    path.write_text(json.dumps(fields))
+    metadata = read_metadata(path)
+    assert metadata.applied_actions == [] and metadata.start_actions == []
+    assert metadata.search_budget == 0.0 and metadata.planner == "" and metadata.noop_max == 0

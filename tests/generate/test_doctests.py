@@ -1,0 +1,35 @@
+"""The doctests of ``generate/``, run under the name it is installed as.
+
+``generate/`` is not in pytest's ``testpaths``: collected from there, its modules would be
+imported a second time as ``generate.*``, with module state of their own.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+import sys
+
+import pytest
+
+import atari_interleaved.generate
+
+MODULES = [
+    info.name
+    for info in pkgutil.iter_modules(
+        atari_interleaved.generate.__path__, "atari_interleaved.generate."
+    )
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests_pass(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def test_the_sampler_is_imported_once():
+    assert MODULES and "generate" not in sys.modules
+    assert not [name for name in sys.modules if name.startswith("generate.")]

@@ -1,0 +1,132 @@
+"""The emulator against gymnasium's ALE/<Game>-v5, and its determinism."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+
+import ale_py
+import gymnasium as gym
+import numpy as np
+import pytest
+from PIL import Image
+
+from atari_interleaved.core.settings import AleSettings, EpisodeSettings
+from atari_interleaved.generate.emulator import GameEmulator
+
+
+def decode(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+@pytest.mark.parametrize("game", ["alien", "breakout", "pong"])
+def test_frames_match_gymnasium_v5_without_sticky_actions(game):
+    settings = EpisodeSettings(
+        policy="repeat",
+        frames_per_env=120,
+        randomness=1.0,
+        ale=AleSettings(repeat_action_probability=0.0),
+    )
+    emulator = GameEmulator(game, settings)
+    episode = emulator.run_episode(0)
+    gym.register_envs(ale_py)
+    env = gym.make(f"ALE/{game.capitalize()}-v5", repeat_action_probability=0.0)
+    observation, _ = env.reset(seed=0)
+    assert env.unwrapped.get_action_meanings() == episode.action_meanings
+    metadata = episode.metadata
+    for frame, png in enumerate(episode.frames):
+        assert np.array_equal(decode(png), observation), f"frame {frame} differs"
+        if frame == episode.num_frames - 1:
+            break
+        observation, reward, terminated, truncated, info = env.step(episode.actions[frame])
+        assert reward == metadata.rewards[frame]
+        assert terminated == metadata.terminated[frame + 1]
+        assert info["lives"] == metadata.lives[frame + 1]
+    env.close()
+
+
+def test_alien_action_set_matches_pipeline_example():
+    emulator = GameEmulator("alien", EpisodeSettings(policy="repeat", frames_per_env=2))
+    assert emulator.action_meanings[8] == "DOWNRIGHT"
+
+
+def test_episode_does_not_depend_on_emulator_history():
+    settings = EpisodeSettings(policy="repeat", frames_per_env=80, randomness=0.5)
+    first = GameEmulator("alien", settings)
+    reference = first.run_episode(3)
+    first.run_episode(4)
+    again = first.run_episode(3)
+    fresh = GameEmulator("alien", settings).run_episode(3)
+    assert reference == again == fresh
+    assert reference.frames != first.run_episode(4).frames
+
+
+def test_randomness_zero_repeats_noop_and_one_varies():
+    still = GameEmulator(
+        "alien", EpisodeSettings(policy="repeat", frames_per_env=50, randomness=0.0)
+    ).run_episode(0)
+    assert set(still.actions) == {0}
+    varied = GameEmulator(
+        "alien", EpisodeSettings(policy="repeat", frames_per_env=50, randomness=1.0)
+    ).run_episode(0)
+    assert len(set(varied.actions)) > 5
+
+
+def test_sticky_actions_change_the_episode():
+    def run(probability: float):
+        settings = EpisodeSettings(
+            policy="repeat",
+            frames_per_env=100,
+            randomness=1.0,
+            ale=AleSettings(repeat_action_probability=probability),
+        )
+        return GameEmulator("alien", settings).run_episode(0)
+
+    plain, sticky = run(0.0), run(0.25)
+    assert plain.actions == sticky.actions
+    assert plain.frames != sticky.frames
+
+
+def test_game_over_ends_the_episode():
+    settings = EpisodeSettings(policy="repeat", frames_per_env=5000, randomness=1.0)
+    episode = GameEmulator("breakout", settings).run_episode(0)
+    metadata = episode.metadata
+    assert metadata.end_reason == "game_over"
+    assert episode.num_frames < 5000
+    assert metadata.terminated[-1] and not any(metadata.terminated[:-1])
+    assert metadata.rewards[-1] == 0.0
+    assert metadata.episode_return == sum(metadata.rewards)
+    assert metadata.lives[0] == 5 and metadata.lives[-1] == 0
+
+
+def test_truncation_by_ale_frame_limit():
+    settings = EpisodeSettings(
+        policy="repeat", frames_per_env=100, ale=AleSettings(max_num_frames_per_episode=40)
+    )
+    metadata = GameEmulator("pong", settings).run_episode(0).metadata
+    assert metadata.end_reason == "truncated"
+    assert metadata.num_frames == 11  # 10 steps of 4 emulator frames reach the limit of 40
+    assert metadata.truncated[-1] and not metadata.terminated[-1]
+
+
+def test_custom_policy_sees_rgb_frames(tmp_path, monkeypatch):
+    (tmp_path / "seen_policy.py").write_text(
+        textwrap.dedent(
+            """
+            seen = []
+
+            def make_policy(game, action_meanings, rng):
+                def act(observation, previous_action):
+                    seen.append(observation.shape)
+                    return 1
+                return act
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import seen_policy
+
+    settings = EpisodeSettings(frames_per_env=10, randomness=0.0, policy="seen_policy:make_policy")
+    episode = GameEmulator("alien", settings).run_episode(0)
+    assert episode.actions == [1] * 10
+    assert seen_policy.seen == [(210, 160, 3)] * 10

@@ -1,0 +1,265 @@
+"""The search policy, the emulator view of the policy context, and what an episode records."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+
+import ale_py
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from ale_py import roms
+from PIL import Image
+
+from atari_interleaved.core.errors import PolicyError
+from atari_interleaved.core.settings import AleSettings, EpisodeSettings
+from atari_interleaved.dataset.convert import convert
+from atari_interleaved.generate.emulator import GameEmulator
+from atari_interleaved.generate.sampler import sample
+
+
+def decode(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def search(frames: int, budget: float, randomness: float = 0.0, **options) -> EpisodeSettings:
+    return EpisodeSettings(
+        frames_per_env=frames, randomness=randomness, policy="search", search_budget=budget,
+        **options,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_search_finds_a_reward_that_random_play_misses():
+    # Freeway scores when the chicken crosses the road: random play, on the same seed and
+    # frames, never gets across.
+    random = GameEmulator(
+        "freeway", EpisodeSettings(frames_per_env=100, randomness=1.0, policy="repeat")
+    )
+    assert random.run_episode(0).metadata.episode_return == 0.0
+    planned = GameEmulator("freeway", search(100, 400)).run_episode(0).metadata
+    assert planned.episode_return >= 1.0
+    assert planned.planner == "rollout-iw1-ram/1" and planned.search_budget == 400.0
+
+
+def test_search_is_deterministic_for_a_seed():
+    first = GameEmulator("breakout", search(20, 40)).run_episode(0)
+    again = GameEmulator("breakout", search(20, 40)).run_episode(0)
+    other_seed = GameEmulator("breakout", search(20, 40, seed=1)).run_episode(0)
+    assert first.actions == again.actions
+    assert first.frames == again.frames
+    assert first.metadata.applied_actions == again.metadata.applied_actions
+    assert other_seed.actions != first.actions
+
+
+def test_search_needs_no_frames_and_keeps_within_its_budget():
+    # The planner counts what it simulates; it never spends more than the account allows.
+    from atari_interleaved.generate.search import SearchPolicy
+
+    made = []
+
+    class Recording(SearchPolicy):
+        def __init__(self, context):
+            super().__init__(context)
+            made.append(self)
+
+    module = type(sys)("recording_search")
+    module.make = Recording  # type: ignore[attr-defined]
+    sys.modules["recording_search"] = module
+    try:
+        settings = EpisodeSettings(
+            frames_per_env=30, randomness=0.0, policy="recording_search:make", search_budget=60
+        )
+        episode = GameEmulator("pong", settings).run_episode(0)
+    finally:
+        del sys.modules["recording_search"]
+    stats = made[0].stats
+    assert stats.decisions == 30
+    assert 0 < stats.frames <= 60 * 30
+    assert not Recording.needs_observation
+    assert episode.num_frames == 30
+
+
+MEDDLER = """
+import numpy as np
+
+def make_policy(context):
+    view = context.emulator
+    saved = view.clone_state()
+
+    def act(observation, previous_action):
+        # Play ahead, restore an old state, play again: none of it may reach the episode.
+        for action in range(view.num_actions):
+            view.step(action)
+        view.ram(), view.lives(), view.game_over(), view.screen_rgb()
+        view.restore_state(saved)
+        view.step(view.num_actions - 1)
+        return previous_action
+
+    act.needs_observation = False
+    return act
+"""
+
+
+def test_what_a_policy_simulates_never_changes_the_episode(tmp_path, monkeypatch):
+    (tmp_path / "meddler.py").write_text(MEDDLER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    options = {"frames_per_env": 40, "randomness": 0.3}
+    plain = GameEmulator("alien", EpisodeSettings(policy="repeat", **options)).run_episode(0)
+    meddled = GameEmulator(
+        "alien", EpisodeSettings(policy="meddler:make_policy", **options)
+    ).run_episode(0)
+    sys.modules.pop("meddler", None)
+    assert meddled.actions == plain.actions
+    assert meddled.frames == plain.frames
+    assert meddled.metadata.rewards == plain.metadata.rewards
+
+
+@pytest.mark.parametrize(
+    ("game", "settings"),
+    [
+        ("breakout", search(40, 50, randomness=0.2, noop_max=5)),
+        ("alien", EpisodeSettings(frames_per_env=60, randomness=0.5, noop_max=3, policy="repeat",
+                                  ale=AleSettings(frameskip=3, full_action_space=True))),
+    ],
+)  # fmt: skip
+def test_replaying_applied_actions_reproduces_every_frame(game, settings):
+    episode = GameEmulator(game, settings).run_episode(2)
+    metadata = episode.metadata
+    frameskip = settings.ale.frameskip
+    assert [len(step) for step in metadata.applied_actions] == [frameskip] * (
+        episode.num_frames - 1
+    ) + [0]
+    assert len(metadata.start_actions) % frameskip == 0
+    assert len(metadata.start_actions) <= settings.noop_max * frameskip
+    # Sticky actions made the emulator run something else than the choice at least once.
+    assert any(
+        step[0] != action
+        for action, step in zip(episode.actions, metadata.applied_actions[:-1], strict=True)
+    )
+
+    ale = ale_py.ALEInterface()
+    ale.setFloat("repeat_action_probability", 0.0)
+    ale.setInt("random_seed", 0)
+    ale.loadROM(roms.get_rom_path(game))
+    actions = (
+        ale.getLegalActionSet() if settings.ale.full_action_space else ale.getMinimalActionSet()
+    )
+    ale.reset_game()
+    for action in metadata.start_actions:
+        ale.act(actions[action])
+    for frame, png in enumerate(episode.frames):
+        assert np.array_equal(decode(png), ale.getScreenRGB()), f"frame {frame} differs"
+        for action in metadata.applied_actions[frame]:
+            ale.act(actions[action])
+
+
+def test_noop_starts_vary_episodes_of_a_deterministic_policy():
+    settings = EpisodeSettings(frames_per_env=5, randomness=0.0, noop_max=30, policy="repeat")
+    emulator = GameEmulator("pong", settings)
+    episodes = [emulator.run_episode(index) for index in range(4)]
+    starts = [len(episode.metadata.start_actions) for episode in episodes]
+    assert len(set(starts)) > 1
+    assert all(length % 4 == 0 and length <= 120 for length in starts)
+    assert all(set(episode.metadata.start_actions) <= {0} for episode in episodes)
+    assert all(episode.metadata.noop_max == 30 for episode in episodes)
+    without = GameEmulator(
+        "pong", EpisodeSettings(frames_per_env=5, randomness=0.0, policy="repeat")
+    )
+    assert without.run_episode(0).metadata.start_actions == []
+
+
+BAD_POLICIES = """
+import math
+
+def returns(value):
+    def make(context):
+        return lambda observation, previous_action: value
+    return make
+
+none = returns(None)
+nan = returns(math.nan)
+half = returns(1.5)
+text = returns("1")
+outside = returns(99)
+
+def raises(context):
+    def act(observation, previous_action):
+        raise RuntimeError("the model file is missing")
+    return act
+
+def factory_raises(context):
+    raise FileNotFoundError("weights.pt")
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("none", "returned None at frame 0, not an action index"),
+        ("nan", "returned nan at frame 0, not an action index"),
+        ("half", "returned 1.5 at frame 0, not an action index"),
+        ("text", "returned '1' at frame 0, not an action index"),
+        ("outside", r"returned 99 at frame 0, not an action index \(an integer in 0..17\)"),
+        ("raises", r"raised RuntimeError\('the model file is missing'\) at frame 0"),
+        ("factory_raises", r"its factory raised FileNotFoundError\('weights.pt'\)"),
+    ],
+)
+def test_a_failing_policy_is_named_with_the_game_and_episode(tmp_path, monkeypatch, name, problem):
+    (tmp_path / "bad_policies.py").write_text(BAD_POLICIES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings = EpisodeSettings(frames_per_env=5, randomness=0.0, policy=f"bad_policies:{name}")
+    with pytest.raises(PolicyError) as raised:
+        GameEmulator("alien", settings).run_episode(1)
+    sys.modules.pop("bad_policies", None)
+    message = str(raised.value)
+    assert message.startswith(f"policy 'bad_policies:{name}' ")
+    assert "in alien (episode episode_001_rand0.0)" in message
+    assert re.search(problem, message), message
+
+
+@pytest.mark.slow
+def test_search_in_direct_mode_and_on_ray_gives_the_rows_of_the_folder_mode(tmp_path):
+    settings = search(12, 30, randomness=0.2)
+    options = {"envs": ["pong"], "max_episodes": 2, "parallel": 2, "settings": settings}
+    sample(tmp_path / "frames", progress=False, **options)
+    sample(tmp_path / "direct", progress=False, to_parquet=True, **options)
+    for config in ("interleaved", "simple"):
+        convert(tmp_path / "frames", tmp_path / f"{config}.parquet", config, progress=False)
+        converted = pq.read_table(tmp_path / f"{config}.parquet").to_pylist()
+        direct = pq.read_table(sorted((tmp_path / "direct" / config).glob("*.parquet")))
+        assert direct.to_pylist() == converted
+        assert all(row["applied_actions"] is not None for row in converted)
+    pytest.importorskip("ray")
+    sample(tmp_path / "ray", progress=False, to_parquet=True, backend="ray", **options)
+    for config in ("interleaved", "simple"):
+        shards = [
+            sorted((tmp_path / name / config).glob("*.parquet")) for name in ("direct", "ray")
+        ]
+        assert pq.read_table(shards[1]).to_pylist() == pq.read_table(shards[0]).to_pylist()
+
+
+@pytest.mark.slow
+def test_the_policy_its_budget_planner_and_no_ops_reach_the_export(tmp_path):
+    import json
+
+    from atari_interleaved.publishing.export import export
+
+    settings = search(8, 20, noop_max=2)
+    sample(tmp_path / "frames", envs=["pong"], max_episodes=2, settings=settings, progress=False)
+    export(tmp_path / "frames", tmp_path / "hub")
+    card = (tmp_path / "hub" / "README.md").read_text()
+    assert "| Base policy (`--policy`) | `search` |" in card
+    assert "| Planner | `rollout-iw1-ram/1` |" in card
+    assert "| Search budget (`--search-budget`) | 20.0 |" in card
+    assert "| No-op starts at most (`--noop-max`) | 2 |" in card
+    assert "--policy search --png-compress-level 6" in card
+    assert "--search-budget 20.0 --noop-max 2" in card
+    assert "Mnih et al. (2015" in card
+    sampling = json.loads((tmp_path / "hub" / "manifest.json").read_text())["generation"][
+        "sampling"
+    ]
+    assert sampling["planner"] == "rollout-iw1-ram/1"
+    assert sampling["settings"]["search_budget"] == 20.0 and sampling["settings"]["noop_max"] == 2

@@ -1,0 +1,139 @@
+"""The benchmark scripts run in their quick mode and print every ratio the issues ask for.
+
+Only what is printed is checked, never how fast anything was.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RATIO = r"\d+\.\d\dx"
+PERCENT = r"\d+%"
+WORKERS = max(2, os.cpu_count() or 1)  # bench_sample.py's default --parallel
+
+
+def run_quick(script: str, workdir: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), "--quick", "--workdir", str(workdir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def summary(output: str) -> str:
+    assert "\nSummary: " in output, output
+    return output.split("\nSummary: ", 1)[1]
+
+
+def assert_ratio(text: str, label: str, value: str, goal: str | None = None) -> None:
+    """Assert a summary line ``label`` with a measured ``value`` (and ``goal``) is printed."""
+    pattern = rf"^{re.escape(label)}\s+{value}" + (
+        rf"\s+{re.escape(goal)}\s+(yes|no)$" if goal else r"\s*$"
+    )
+    assert re.search(pattern, text, re.MULTILINE), f"no line matching {pattern!r} in:\n{text}"
+
+
+@pytest.mark.slow
+def test_bench_sample_prints_every_ratio(tmp_path):
+    output = run_quick("bench_sample.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []  # its scratch folder is removed
+
+    for measurement in ("bare loop", "folder mode, 1 worker", "direct-to-parquet, 1 worker"):
+        assert re.search(rf"^(sampler, )?{measurement}.*\s\d+\s+\d+\.\d\d\s+\d+", output, re.M)
+    assert "Per-stage profile of one sampler worker" in output
+    for stage in ("rom load", "emulation", "encode", "rest", "write"):
+        assert re.search(rf"^{stage}\s+\d+\s+\d+", output, re.MULTILINE), stage
+    for setting in (
+        "Pillow RGB, default level (6)",
+        "Pillow palette, default level (6)",
+        "sampler palette, level 6 (default)",
+        "sampler palette, level 1",
+    ):
+        assert re.search(rf"^{re.escape(setting)}\s+\d+\s+{RATIO}\s+\d+", output, re.M), setting
+
+    ratios = summary(output)
+    assert_ratio(ratios, "folder mode, 1 worker / bare loop", RATIO, ">= 2.00x")
+    assert_ratio(ratios, "direct-to-parquet, 1 worker / bare loop", RATIO, ">= 2.50x")
+    assert_ratio(ratios, "direct-to-parquet / folder mode, 1 worker each", RATIO)
+    assert_ratio(ratios, f"folder mode, {WORKERS} workers / 1 worker (speed-up)", RATIO)
+    for mode in ("folder mode", "direct-to-parquet"):
+        assert_ratio(ratios, f"parallel efficiency, {mode}, {WORKERS} workers", PERCENT, ">= 95%")
+    ray_label = f"Ray backend (local instance) / local backend, {WORKERS} workers"
+    if importlib.util.find_spec("ray") is None:
+        assert 'ray is not installed (pip install "atari-interleaved[ray]")' in output
+        assert_ratio(ratios, ray_label, "skipped: no ray")
+    else:
+        assert_ratio(ratios, ray_label, RATIO, ">= 0.85x")
+        assert_ratio(ratios, "  the same, counting Ray's start-up", RATIO)
+
+
+@pytest.mark.slow
+def test_bench_convert_prints_every_ratio(tmp_path):
+    output = run_quick("bench_convert.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+    ratios = summary(output)
+    for base in ("PNG files", "PNG + action files"):
+        for num_proc in (1, 2):
+            for config in ("interleaved", "simple"):
+                label = f"convert {config}, num_proc={num_proc} / bare read+write, {base}"
+                assert_ratio(ratios, label, RATIO, "<= 1.50x")
+            label = f"export, num_proc={num_proc} / bare read+write, {base}"
+            assert_ratio(ratios, label, RATIO)
+    for job in ("convert interleaved", "convert simple", "export"):
+        assert_ratio(ratios, f"{job}, num_proc=1 / bare write, bytes in memory", RATIO)
+    for job in ("convert interleaved, row groups 100 MB", "convert simple, row groups 100 MB"):
+        assert_ratio(ratios, f"peak memory, {job}: 4000 / 2000 frames", RATIO, "<= 1.10x")
+    assert_ratio(ratios, "peak memory, export: 4000 / 2000 frames", RATIO, "<= 1.10x")
+
+
+@pytest.mark.slow
+def test_bench_load_prints_every_ratio(tmp_path):
+    output = run_quick("bench_load.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+    ratios = summary(output)
+    base = 'datasets with_format("numpy")'
+    assert_ratio(ratios, f"FrameWindows / {base}, 1 worker", RATIO, ">= 5.00x")
+    assert_ratio(ratios, f"FrameWindows / {base}, 2 workers", RATIO)
+    assert_ratio(ratios, f"FrameWindows / {base}, row by row, 1 worker", RATIO)
+    assert_ratio(ratios, "FrameWindows / bare Pillow loop, 1 worker", RATIO, ">= 1.00x")
+    assert_ratio(ratios, "FrameWindows / bare Pillow loop, 2 workers", RATIO)
+    assert_ratio(ratios, "parallel efficiency, FrameWindows, 2 workers", PERCENT, ">= 90%")
+    for name in (base, "bare Pillow loop"):
+        assert_ratio(ratios, f"parallel efficiency, {name}, 2 workers", PERCENT)
+    assert re.search(
+        r"^peak memory, FrameWindows: \d+ / \d+ frames\s+\d+\.\d\dx\s+<= 1.10x", ratios, re.M
+    )
+
+
+def test_bench_policy_prints_every_figure(tmp_path):
+    output = run_quick("bench_policy.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    variants = ("repeat r=0.2", "random", "search r=0", "search r=0, budget/2",
+                "search r=0, budget*2", "search r=0.2")  # fmt: skip
+    game, medians = output.split("\nMedians over 1 games\n", 1)
+    for variant in variants:
+        searches = variant.startswith("search")
+        cells = r"\s+-?\d+\.\d\s+-?\d+\.\d\d\s+(-|\d+\.\d\d)"
+        tail = r"\s+\d+\s+\d+\.\d\s+\d+%$" if searches else r"\s+-\s+\d+\.\d\s+-$"
+        assert re.search(rf"^{re.escape(variant)}{cells}{tail}", game, re.M), variant
+        wins = r"\s+\d/1" if variant != "repeat r=0.2" else r"\s+-"
+        assert re.search(rf"^{re.escape(variant)}{cells}{wins}", medians, re.M), variant
+    ratios = summary(output)
+    assert_ratio(ratios, "median human-normalised score", PERCENT, ">= 50%")
+    assert_ratio(ratios, "games where search beats repeat", PERCENT, ">= 85%")
+    assert_ratio(ratios, "median emulator frames per recorded frame / 1000", RATIO, "<= 1.00x")
+    assert_ratio(ratios, "median share of planner time inside ALE", PERCENT, ">= 75%")

@@ -1,0 +1,42 @@
+"""The README's training loop runs, on an exported folder, as a user would paste it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def training_loop() -> str:
+    section = README.read_text(encoding="utf-8").split("## Training on windows of frames", 1)[1]
+    return re.search(r"^```python\n(.*?)^```", section, flags=re.M | re.S).group(1)
+
+
+def test_the_training_loop_of_the_readme_runs(exported_folder, tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    code = training_loop()
+    loop = code.split("import atari_interleaved\n", 1)[1].strip().splitlines()
+    assert len(loop) == 10  # the training loop in ten lines
+    (tmp_path / "atari_interleaved_hub").symlink_to(exported_folder)
+    monkeypatch.chdir(tmp_path)
+    names: dict[str, object] = {}
+    exec(compile(code, str(README), "exec"), names)
+    assert names["batch"]["frames"].shape[1:] == (16, 210, 160, 3)
+    assert names["loss"].item() > 0
+
+
+def test_the_training_loop_reads_windows_without_torch(exported_folder, tmp_path, monkeypatch):
+    """The same windows, iterated in plain Python (what runs where torch is not installed)."""
+    import atari_interleaved
+
+    (tmp_path / "atari_interleaved_hub").symlink_to(exported_folder)
+    monkeypatch.chdir(tmp_path)
+    line = next(line for line in training_loop().splitlines() if "FrameWindows(" in line)
+    names: dict[str, object] = {"atari_interleaved": atari_interleaved}
+    exec(line, names)
+    windows = names["windows"]
+    assert len(windows) == 4 * 12  # 4 episodes of 12 frames: one window ending at each frame
+    assert all(item["mask"].sum() == 16 + min(0, item["start_frame"]) for item in windows)

@@ -1,0 +1,148 @@
+"""One run at a time per output, and what a killed run left beside it is cleaned up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from atari_interleaved.core.errors import OutputInUseError
+from atari_interleaved.storage.lock import lock_path, output_lock, remove_stale_temporaries
+
+HOLDER = textwrap.dedent(
+    """
+    import sys
+    from atari_interleaved.storage.lock import output_lock
+    with output_lock(sys.argv[1]):
+        print("held", flush=True)
+        sys.stdin.read()
+    """
+)
+
+
+@pytest.fixture
+def holder():
+    """Start a real process holding the lock of a path until its stdin closes."""
+    started = []
+
+    def hold(path: Path) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(path)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        started.append(process)
+        assert process.stdout.readline() == "held\n"
+        return process
+
+    yield hold
+    for process in started:
+        process.kill()
+        process.wait()
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "atari_interleaved.cli.app", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_second_holder_is_refused_naming_the_first(tmp_path, holder):
+    output = tmp_path / "data.parquet"
+    first = holder(output)
+    with pytest.raises(OutputInUseError, match=rf"data.parquet' is in use .* process {first.pid} "):
+        with output_lock(output):
+            pass
+    with pytest.raises(OutputInUseError, match="in use"):  # another spelling of the same path
+        with output_lock(tmp_path / "." / "data.parquet"):
+            pass
+    first.stdin.close()
+    first.wait(timeout=30)
+    assert not lock_path(output).exists()
+    with output_lock(output):
+        with output_lock(output):  # nested holds in one process (build, then its steps)
+            assert lock_path(output).exists()
+    assert not lock_path(output).exists()
+
+
+def test_the_lock_of_a_killed_process_does_not_block(tmp_path, holder):
+    output = tmp_path / "frames"
+    first = holder(output)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    assert str(first.pid) in lock_path(output).read_text()  # left behind, but not held
+    with output_lock(output):
+        assert str(os.getpid()) in lock_path(output).read_text()
+    assert not lock_path(output).exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sample", "--envs", "pong", "--max-episodes", "1", "--seed", "2", "--output-dir", "out"],
+        ["convert", "--input-dir", "{tree}", "--output-file", "out/data.parquet"],
+        ["export", "--input-dir", "{tree}", "--output-dir", "out/hub"],
+    ],
+)
+def test_sample_convert_and_export_refuse_an_output_in_use(frame_tree, tmp_path, holder, args):
+    output = tmp_path / args[-1]
+    first = holder(output)
+    result = cli(*(arg.format(tree=frame_tree) for arg in args), "--no-progress", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"error: '{args[-1]}' is in use by another run: process {first.pid} (" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(path.name for path in output.parent.iterdir()) == [f".{output.name}.lock"]
+
+
+def test_a_rerun_removes_the_temporaries_of_dead_runs_only(frame_tree, tmp_path):
+    dead, alive = dead_pid(), os.getpid()
+    stale = tmp_path / f".tmp-data.parquet-{dead}"
+    stale.write_bytes(b"half a parquet file")
+    running = tmp_path / f".tmp-data.parquet-{alive}"
+    running.write_bytes(b"being written")
+    unrelated = tmp_path / f".tmp-other.parquet-{dead}"
+    unrelated.write_bytes(b"not ours")
+    result = cli("convert", "--input-dir", str(frame_tree), "--output-file", "data.parquet",
+                 "--no-progress", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["data.parquet", running.name, unrelated.name]
+    )
+
+
+def test_an_export_killed_while_swapping_gets_its_old_folder_back(tmp_path):
+    output = tmp_path / "hub"
+    old = tmp_path / f".tmp-hub-old-{dead_pid()}"
+    old.mkdir()
+    (old / "README.md").write_text("the earlier export")
+    staging = tmp_path / f".tmp-hub-{dead_pid()}"
+    staging.mkdir()
+    with output_lock(output):
+        removed = remove_stale_temporaries(output)
+    assert removed == [staging]
+    assert (output / "README.md").read_text() == "the earlier export"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["hub"]
+
+
+def test_a_folder_in_a_parent_it_cannot_write_holds_its_lock_inside(tmp_path, monkeypatch):
+    mount_point = tmp_path / "mnt"
+    mount_point.mkdir()
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path)
+    assert lock_path(mount_point) == mount_point / ".atari-interleaved.lock"
+    with output_lock(mount_point):
+        assert (mount_point / ".atari-interleaved.lock").is_file()
+    assert list(tmp_path.rglob("*")) == [mount_point]

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
+from atari_interleaved.storage.png_check import PNG_SIGNATURE, frame_problem, png_problem
+from tests.fixtures.png_utils import chunk, palette_header_png
+
+
+def encode(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def palette_png() -> bytes:
+    pixels = np.random.default_rng(0).integers(0, 4, size=(210, 160), dtype=np.uint8)
+    image = Image.fromarray(pixels, mode="P")
+    image.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    return encode(image)
+
+
+@pytest.mark.parametrize("mode", ["P", "RGB", "RGBA", "L", "I;16", "1"])
+def test_pillow_pngs_pass(mode):
+    assert png_problem(encode(Image.new(mode, (7, 5)))) is None
+
+
+def test_every_truncation_is_caught(palette_png):
+    assert png_problem(palette_png) is None
+    for size in range(len(palette_png)):
+        assert png_problem(palette_png[:size]) is not None, size
+
+
+def test_a_flipped_byte_in_the_image_data_is_caught(palette_png):
+    broken = bytearray(palette_png)
+    broken[len(broken) // 2] ^= 0x01
+    assert "CRC mismatch in chunk IDAT" in png_problem(bytes(broken))
+
+
+def test_not_a_png():
+    assert png_problem(b"8: DOWNRIGHT") == "not a PNG file (bad signature)"
+    assert png_problem(b"") == "not a PNG file (bad signature)"
+
+
+def test_bytes_after_iend(palette_png):
+    assert png_problem(palette_png + b"\0\0") == "2 unexpected bytes after the IEND chunk"
+
+
+def test_structure_rules(palette_png):
+    header = palette_png[8:33]
+    iend = chunk(b"IEND", b"")
+    idat = chunk(b"IDAT", zlib.compress(b"\0" * 3))
+    plte = chunk(b"PLTE", b"\0\0\0")
+    ihdr_1x1_palette = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 3, 0, 0, 0))
+    assert png_problem(PNG_SIGNATURE + ihdr_1x1_palette + plte + idat + iend) is None
+    assert "without a PLTE" in png_problem(PNG_SIGNATURE + ihdr_1x1_palette + idat + iend)
+    assert "no IDAT" in png_problem(PNG_SIGNATURE + header + iend)
+    assert "not a valid IHDR" in png_problem(PNG_SIGNATURE + idat + iend)
+    empty = chunk(b"IHDR", struct.pack(">IIBBBBB", 0, 1, 8, 3, 0, 0, 0))
+    assert "empty image" in png_problem(PNG_SIGNATURE + empty + plte + idat + iend)
+    bad_depth = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 16, 3, 0, 0, 0))
+    assert "bit depth 16" in png_problem(PNG_SIGNATURE + bad_depth + plte + idat + iend)
+
+
+def test_a_decompression_bomb_is_refused_from_its_header():
+    bomb = palette_header_png(30_000, 30_000, 30_000, 1 + 30_000 // 8)
+    assert len(bomb) < 200_000 and png_problem(bomb) is None  # well formed, 900M pixels
+    assert frame_problem(bomb) == (
+        "30000x30000 pixels (width x height), but an Atari frame is 160x210"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "size", "problem"),
+    [
+        ("P", (64, 48), "64x48 pixels (width x height), but an Atari frame is 160x210"),
+        ("P", (210, 160), "210x160 pixels (width x height), but an Atari frame is 160x210"),
+        ("RGBA", (160, 210), "an RGBA PNG of 8 bits per sample (colour type 6), but a frame"),
+        ("L", (160, 210), "a greyscale PNG of 8 bits per sample (colour type 0), but"),
+        ("I;16", (160, 210), "a greyscale PNG of 16 bits"),
+        ("RGB", (160, 210), None),
+        ("P", (160, 210), None),
+    ],
+)
+def test_frames_are_160x210_palette_or_rgb(mode, size, problem):
+    found = frame_problem(encode(Image.new(mode, size)))
+    assert found == problem if problem is None else found.startswith(problem)
+
+
+def test_what_the_sampler_writes_is_a_frame_at_every_bit_depth():
+    rng = np.random.default_rng(1)
+    colours = rng.integers(0, 256, size=(256, 3), dtype=np.uint8)
+    depths = set()
+    for count in (1, 2, 3, 16, 128):
+        screen = rng.choice(np.arange(0, 256, 2, dtype=np.uint8)[:count], size=(210, 160))
+        data = PaletteFrameEncoder().encode(screen, lambda screen=screen: colours[screen])
+        assert frame_problem(data) is None
+        depths.add(data[24])
+    assert depths == {1, 2, 4, 8}
