@@ -7,11 +7,8 @@ fewest bits per pixel that fit them (most frames use at most 16 colours: 4 bits)
 and converted to RGB (``Image.open(...).convert("RGB")``) it is exactly ``getScreenRGB()``.
 
 The PNG is assembled here from its four chunks with the standard library's ``zlib``, since
-Pillow writes palette images at 8 bits per pixel. Measured on Alien, Pong and Space Invaders
-screens, one core (``python3 bench/bench_sample.py``, encodes/s and bytes a frame): this
-encoder at level 6, 4.9k and 477; at level 1, 6.5k and 874; Pillow's RGB PNG at its default
-level, 1.9k and 1,075; Pillow's 8-bit palette PNG with ALE's whole palette, 5.8k and 1,351
-at level 6, 12k and 1,950 at level 1.
+Pillow writes palette images at 8 bits per pixel. ``python3 bench/bench_sample.py`` measures
+its speed and size against Pillow's RGB and palette PNGs (figures in ``bench/README.md``).
 
 The colour of each palette index is learnt from ALE itself the first time it appears (one
 ``getScreenRGB`` call), so no palette table is copied here; what is written depends only on
@@ -53,8 +50,8 @@ class PaletteFrameEncoder:
     """Encode ALE palette-index screens to PNG bytes, reusing its colour table across frames.
 
     Args:
-        compress_level: zlib level of the PNG (0-9): 6 (the default) is half the size of
-            level 1 for 25% more encoding time.
+        compress_level: zlib level of the PNG (0-9); 6 is the default, 1 trades size for
+            encoding time (``bench/README.md``, *PNG settings*).
 
     """
 

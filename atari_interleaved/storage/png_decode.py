@@ -25,7 +25,7 @@ from PIL import Image
 
 from atari_interleaved.core.palette import ale_values_of
 
-try:  # zlib-ng inflates these small streams about 3x faster (the "fast" extra)
+try:  # zlib-ng inflates these small streams faster (the "fast" extra; see bench/README.md)
     from zlib_ng.zlib_ng import decompress as _inflate
 except ImportError:
     from zlib import decompress as _inflate

@@ -109,3 +109,15 @@ def test_the_check_sees_an_upward_import(tmp_path, monkeypatch, where, line, poi
     path.write_text(line + "\n")
     monkeypatch.setattr(__import__(__name__, fromlist=["REPO"]), "REPO", tmp_path)
     assert bool(upward_imports(path)) is points_up
+
+
+def test_readme_lists_the_layers_in_order():
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Project layout") :]
+    folders = [
+        line.split("|")[2].strip().strip("`").split("`")[0]
+        for line in section.splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip()[:2].rstrip(".").isdigit()
+    ]
+    listed = [folder.rstrip("/").split("/")[-1] for folder in folders]
+    assert listed == list(LAYERS)
