@@ -233,7 +233,7 @@ def test_full_disk_fails_cleanly_and_resumes(tmp_path, small_disk):
 
 
 def test_a_small_randomness_gives_a_tree_that_converts(tmp_path):
-    settings = EpisodeSettings(frames_per_env=3, randomness=0.00001, policy="repeat")
+    settings = EpisodeSettings(frame_cap=3, randomness=0.00001, policy="repeat")
     sample(tmp_path / "frames", envs=["pong"], max_episodes=1, progress=False, settings=settings)
     assert [path.name for path in (tmp_path / "frames" / "atari_pong").iterdir()] == [
         "episode_000_rand0.00001"
@@ -304,7 +304,7 @@ def test_memory_follows_the_frames_recorded_not_the_cap(tmp_path):
         "import resource, sys\n"
         "from atari_interleaved.generate.emulator import GameEmulator\n"
         "from atari_interleaved.core.settings import EpisodeSettings\n"
-        "settings = EpisodeSettings(frames_per_env=int(sys.argv[1]), randomness=1.0,\n"
+        "settings = EpisodeSettings(frame_cap=int(sys.argv[1]), randomness=1.0,\n"
         "                           policy='repeat', png_compress_level=0)\n"
         "episode = GameEmulator('pong', settings).run_episode(0)\n"
         "print(episode.num_frames, episode.metadata.end_reason,\n"

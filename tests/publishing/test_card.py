@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from atari_interleaved.cli.app import main as cli_main
-from atari_interleaved.cli.sample import add_arguments, settings_from_args
+from atari_interleaved.cli.options import settings_from_args
+from atari_interleaved.cli.sample import add_arguments
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.core.features import CONFIG_NAMES, dataset_info_features_yaml, features
 from atari_interleaved.core.settings import EpisodeSettings
