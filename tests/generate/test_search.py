@@ -165,9 +165,7 @@ def test_noop_starts_vary_episodes_of_a_deterministic_policy():
     assert all(length % 4 == 0 and length <= 120 for length in starts)
     assert all(set(episode.metadata.start_actions) <= {0} for episode in episodes)
     assert all(episode.metadata.noop_max == 30 for episode in episodes)
-    without = GameEmulator(
-        "pong", EpisodeSettings(frame_cap=5, randomness=0.0, policy="repeat")
-    )
+    without = GameEmulator("pong", EpisodeSettings(frame_cap=5, randomness=0.0, policy="repeat"))
     assert without.run_episode(0).metadata.start_actions == []
 
 
