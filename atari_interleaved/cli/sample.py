@@ -12,6 +12,7 @@ from atari_interleaved.cli.options import (
     add_setting_arguments,
     integer,
     output_path,
+    positive_int,
     settings_from_args,
 )
 from atari_interleaved.core.settings import EpisodeSettings
@@ -46,14 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the sampling flags to ``parser``."""
     parser.add_argument(
         "--max-episodes",
-        type=integer,
+        type=positive_int,
         default=3,
         metavar="M",
         help="episodes per game (default: %(default)s)",
     )
     parser.add_argument(
         "--parallel",
-        type=integer,
+        type=positive_int,
         default=os.cpu_count() or 1,
         metavar="P",
         help="worker processes over (game, episode) tasks; at most the CPUs (but for a Ray "
