@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 
+from atari_interleaved.core.episode import EpisodeMetadata
 from atari_interleaved.core.errors import InvalidArgumentError
 from atari_interleaved.core.settings import (
     SETTINGS,
@@ -89,3 +92,10 @@ def test_settings_recorded_under_the_earlier_name_read_as_frame_cap():
     assert EpisodeSettings.from_dict({"frames_per_env": 9}).frame_cap == 9
     with pytest.raises(TypeError, match="frames_per_env"):
         EpisodeSettings.from_dict({"frames_per_env": 9, "frame_cap": 9})
+
+
+def test_each_setting_field_of_episode_json_has_the_type_of_its_setting():
+    hints = typing.get_type_hints(EpisodeMetadata)
+    fields = {item.episode_field: item.kind for item in SETTINGS if item.episode_field is not None}
+    assert {name: hints[name] for name in fields} == fields
+    assert [item.name for item in SETTINGS if item.episode_field is None] == ["png_compress_level"]
