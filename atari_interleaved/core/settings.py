@@ -279,7 +279,7 @@ class EpisodeSettings:
 
         Raises:
             InvalidArgumentError: for a value its check refuses.
-            TypeError: for an unknown or (in ``ale``) missing key.
+            TypeError: for a key that is not a setting.
 
         """
         values = upgraded_settings_dict(data)
