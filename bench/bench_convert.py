@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             envs=SEED_GAMES,
             max_episodes=1,
             parallel=os.cpu_count() or 1,
-            settings=EpisodeSettings(policy="repeat", frames_per_env=episode_frames),
+            settings=EpisodeSettings(policy="repeat", frame_cap=episode_frames),
             progress=False,
         )
         trees = {n: make_tree(seed, work / f"tree_{n}", n) for n in (small, large)}

@@ -85,7 +85,7 @@ def make_dataset(work: Path, frames: int, episode_frames: int) -> Path:
         parallel=os.cpu_count() or 1,
         # The fast repeat policy: what is measured is loading, and planned play would take
         # about an hour to sample the full run's frames on 2 cores.
-        settings=EpisodeSettings(frames_per_env=episode_frames, policy="repeat"),
+        settings=EpisodeSettings(frame_cap=episode_frames, policy="repeat"),
         to_parquet=True,
         progress=False,
     )

@@ -167,7 +167,7 @@ def run_game(game: str, frames: int, episodes: int, budget: float) -> list[Resul
         # ALE's costs around each run, averaged: other work on the machine changes them.
         before = ale_costs(game) if variant.searches else {}
         settings = EpisodeSettings(
-            frames_per_env=frames,
+            frame_cap=frames,
             randomness=variant.randomness,
             policy=variant.policy,
             search_budget=budget * variant.budget_factor,

@@ -188,7 +188,7 @@ def bare_loop(work: Workload, root: Path) -> int:
     import gymnasium
 
     gymnasium.register_envs(ale_py)
-    randomness, cap = work.settings.randomness, work.settings.frames_per_env
+    randomness, cap = work.settings.randomness, work.settings.frame_cap
     frames = 0
     for game in work.games:
         env = gymnasium.make(env_id(game))
@@ -320,7 +320,7 @@ def profile(work: Workload, root: Path, to_parquet: bool) -> tuple[int, dict[str
     sink: EpisodeSink
     if to_parquet:
         per_shard = default_episodes_per_shard(
-            work.settings.frames_per_env, work.episodes, len(work.games)
+            work.settings.frame_cap, work.episodes, len(work.games)
         )
         chunks = plan_shards(work.games, work.episodes, per_shard)
         sink = store = ParquetStore(root, chunks)
@@ -515,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
         games=games,
         episodes=args.episodes or (2 if quick else 4),
         settings=EpisodeSettings(
-            policy="repeat", frames_per_env=args.frames_per_env or (60 if quick else 500)
+            policy="repeat", frame_cap=args.frames_per_env or (60 if quick else 500)
         ),
     )
     repeat = args.repeat or (1 if quick else 3)
@@ -525,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     print(
         f"{', '.join(games)}: {work.episodes} episodes of at most "
-        f"{work.settings.frames_per_env} frames each, randomness {work.settings.randomness}, "
+        f"{work.settings.frame_cap} frames each, randomness {work.settings.randomness}, "
         f"for every measurement; median of {repeat}; {os.cpu_count()} CPUs; "
         f"python {sys.version.split()[0]}; load average {load:.2f}"
     )

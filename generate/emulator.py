@@ -23,7 +23,7 @@ from atari_interleaved.core.episode import Episode, EpisodeMetadata
 from atari_interleaved.core.errors import PolicyError
 from atari_interleaved.core.games import env_id
 from atari_interleaved.core.layout import episode_dir_name
-from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.core.settings import EpisodeSettings, episode_fields
 from atari_interleaved.core.versions import library_versions
 from atari_interleaved.generate.emulator_view import EmulatorView
 from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
@@ -111,7 +111,7 @@ class GameEmulator:
         stickiness = settings.ale.repeat_action_probability
         seed = episode_seed(settings.seed, self.game, episode_index)
         streams = episode_streams(seed)
-        limit = settings.frames_per_env
+        limit = settings.frame_cap
         num_actions = len(self.action_set)
         draws = ExplorationDraws(streams.exploration, limit, num_actions)
         name = episode_dir_name(episode_index, settings.randomness)
@@ -181,17 +181,8 @@ class GameEmulator:
             episode=name,
             episode_index=episode_index,
             seed=seed,
-            base_seed=settings.seed,
-            randomness=settings.randomness,
-            policy=settings.policy,
-            search_budget=settings.search_budget,
+            **episode_fields(settings),
             planner=planner_of(settings.policy),
-            noop_max=settings.noop_max,
-            frames_per_env=settings.frames_per_env,
-            frameskip=settings.ale.frameskip,
-            repeat_action_probability=settings.ale.repeat_action_probability,
-            full_action_space=settings.ale.full_action_space,
-            max_num_frames_per_episode=settings.ale.max_num_frames_per_episode,
             action_set=list(self.action_meanings),
             num_frames=len(frames),
             actions=actions,

@@ -33,7 +33,7 @@ from atari_interleaved.core.layout import (
     game_dir_name,
     parse_frame_file_name,
 )
-from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.core.settings import EpisodeSettings, upgraded_settings_dict
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.policy import planner_of
 
@@ -59,10 +59,11 @@ _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 def settings_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     """Describe each setting that differs between recorded ``old`` and wanted ``new``.
 
-    A setting that ``old`` lacks (recorded before the setting existed) has its default.
+    A setting that ``old`` lacks (recorded before the setting existed) has its default; one
+    recorded under an earlier name is compared under its current one.
     """
     if old and not prefix:
-        old = _with_defaults(EpisodeSettings().to_dict(), old)
+        old = _with_defaults(EpisodeSettings().to_dict(), upgraded_settings_dict(old))
     changed = []
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key), new.get(key)

@@ -71,7 +71,7 @@ one worker's task, so there must be enough of them for every worker to stay busy
 A constant, not ``--parallel``, so that the shards never depend on the machine."""
 
 
-def default_episodes_per_shard(frames_per_env: int, max_episodes: int, games: int) -> int:
+def default_episodes_per_shard(frame_cap: int, max_episodes: int, games: int) -> int:
     """Return how many episodes of one game make a shard by default.
 
     >>> default_episodes_per_shard(60, 3, 104), default_episodes_per_shard(500, 4, 3)
@@ -79,7 +79,7 @@ def default_episodes_per_shard(frames_per_env: int, max_episodes: int, games: in
     >>> default_episodes_per_shard(10_000, 100, 1)
     4
     """
-    by_size = max(1, SHARD_FRAMES // frames_per_env)
+    by_size = max(1, SHARD_FRAMES // frame_cap)
     by_count = math.ceil(max_episodes / math.ceil(MIN_SHARDS / games))
     return max(1, min(by_size, by_count))
 

@@ -172,7 +172,7 @@ def _sample(
         shards = plan_shards(
             sorted(games),  # the order convert reads a tree in, whatever the --envs order
             max_episodes,
-            default_episodes_per_shard(settings.frames_per_env, max_episodes, len(games))
+            default_episodes_per_shard(settings.frame_cap, max_episodes, len(games))
             if episodes_per_shard is None
             else episodes_per_shard,
         )

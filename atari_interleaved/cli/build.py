@@ -7,17 +7,19 @@ import os
 
 from atari_interleaved.cli.options import (
     add_export_options,
+    add_setting_arguments,
     output_path,
     positive_int,
+    settings_from_args,
     split_plan_of,
 )
-from atari_interleaved.cli.sample import add_policy_arguments, policy_settings
 from atari_interleaved.core.layout import (
     DEFAULT_FRAMES_DIR,
     DEFAULT_HUB_DIR,
     DEFAULT_INTERLEAVED_FILE,
     DEFAULT_SIMPLE_FILE,
 )
+from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.jobs.build import DEFAULT_FRAMES_PER_ENV, DEFAULT_GAMES, DEFAULT_MAX_EPISODES
 
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "add_arguments", "run"]
@@ -33,8 +35,9 @@ README.md card, previews, manifest.json), and print how to load each.
 
 Safe to rerun: sampling resumes, and the parquet files and the Hub folder are replaced when
 they are the outputs of an earlier build (unchanged since, as the Hub folder's manifest
-records). Anything else in the way is refused unless --overwrite. The ALE settings are the
-v5 defaults; use 'atari-interleaved sample' and 'export' for full control.
+records). Anything else in the way is refused unless --overwrite. The sampling settings
+take the flags of 'atari-interleaved sample' (the ALE ones default to the v5 settings); use
+'sample' and 'export' for full control.
 """
 
 
@@ -53,14 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="M",
         help="episodes per game (default: %(default)s)",
     )
-    parser.add_argument(
-        "--frames-per-env",
-        type=positive_int,
-        default=DEFAULT_FRAMES_PER_ENV,
-        metavar="N",
-        help="frames per episode at most (default: %(default)s)",
-    )
-    add_policy_arguments(parser)
+    add_setting_arguments(parser, EpisodeSettings(frame_cap=DEFAULT_FRAMES_PER_ENV))
     parser.add_argument(
         "--parallel",
         type=positive_int,
@@ -109,14 +105,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``build`` command."""
-    from atari_interleaved.core.settings import EpisodeSettings
     from atari_interleaved.jobs.build import build
 
     plan = split_plan_of(args)
     report = build(
         envs=args.envs.split(","),
         max_episodes=args.max_episodes,
-        settings=EpisodeSettings(frames_per_env=args.frames_per_env, **policy_settings(args)),
+        settings=settings_from_args(args),
         parallel=args.parallel,
         frames_dir=args.frames_dir,
         interleaved_file=args.interleaved_file,

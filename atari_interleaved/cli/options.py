@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from atari_interleaved.core.path_names import TEMPORARY_NAME_BYTES, long_name_problem
+from atari_interleaved.core.settings import SETTINGS, EpisodeSettings, setting_value
 from atari_interleaved.core.splits import SplitPlan, split_plan
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 
@@ -15,6 +16,8 @@ __all__ = [
     "positive_int",
     "input_path",
     "output_path",
+    "add_setting_arguments",
+    "settings_from_args",
     "add_reading_options",
     "add_export_options",
     "on_bad_episodes",
@@ -78,6 +81,50 @@ def output_path(text: str) -> str:
     if problem:
         raise argparse.ArgumentTypeError(problem)
     return text
+
+
+def add_setting_arguments(parser: argparse.ArgumentParser, defaults: EpisodeSettings) -> None:
+    """Add a flag for each sampling setting of :data:`~atari_interleaved.core.settings.SETTINGS`.
+
+    Every command parses a setting's flag the same way: an ``int`` or ``float`` setting is
+    read as any number, whose range the setting's check refuses (naming the flag) when
+    :func:`settings_from_args` builds the settings. The ALE settings are in a group of
+    their own.
+
+    Args:
+        parser: the command's parser.
+        defaults: the settings the flags default to.
+
+    """
+    ale = parser.add_argument_group("ALE settings (defaults of the ALE/<Game>-v5 environments)")
+    for setting in SETTINGS:
+        group = ale if setting.ale else parser
+        default = setting_value(defaults, setting)
+        if setting.kind is bool:
+            if default:
+                raise TypeError(f"{setting.flag}: a flag cannot turn off a setting true by default")
+            group.add_argument(
+                setting.flag, dest=setting.name, action="store_true", help=setting.help
+            )
+            continue
+        group.add_argument(
+            setting.flag,
+            dest=setting.name,
+            type={int: integer, float: number, str: str}[setting.kind],
+            default=default,
+            metavar=setting.metavar,
+            help=f"{setting.help} (default: %(default)s)",
+        )
+
+
+def settings_from_args(args: argparse.Namespace) -> EpisodeSettings:
+    """Build (and so check) the episode settings from flags of :func:`add_setting_arguments`.
+
+    Raises:
+        InvalidArgumentError: naming the flag of a value out of range.
+
+    """
+    return EpisodeSettings.from_values(vars(args))
 
 
 def add_reading_options(parser: argparse.ArgumentParser, *, bad_episodes: bool = True) -> None:

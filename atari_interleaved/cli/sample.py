@@ -7,28 +7,22 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
 
-from atari_interleaved.cli.options import integer, number, output_path
-from atari_interleaved.core.settings import (
-    DEFAULT_COMPRESS_LEVEL,
-    DEFAULT_POLICY,
-    DEFAULT_SEARCH_BUDGET,
-    DEFAULT_SEED,
-    AleSettings,
-    EpisodeSettings,
+from atari_interleaved.cli.options import (
+    add_setting_arguments,
+    integer,
+    output_path,
+    positive_int,
+    settings_from_args,
 )
+from atari_interleaved.core.settings import EpisodeSettings
 
 __all__ = [
     "COMMAND",
     "HELP",
     "DESCRIPTION",
     "DEFAULT_OUTPUT_DIR",
-    "POLICY_SETTINGS",
-    "add_policy_arguments",
-    "policy_settings",
     "add_arguments",
-    "settings_from_args",
     "run",
 ]
 
@@ -49,73 +43,18 @@ resumes when rerun with the same command: complete episodes are kept.
 """
 
 
-def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the flags of who acts (``sample`` and ``build`` share them)."""
-    parser.add_argument(
-        "--randomness",
-        type=number,
-        default=0.2,
-        metavar="R",
-        help="in [0, 1]: at each step, with probability R the action is drawn uniformly from "
-        "the game's action set, otherwise the base policy acts (0.0: the base policy alone, "
-        "deterministic given the seed, all-NOOP episodes with repeat; 1.0: fully random "
-        "play) (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=integer,
-        default=DEFAULT_SEED,
-        help="base seed; each episode's seed derives from it, the game and the episode "
-        "number (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--policy",
-        default=DEFAULT_POLICY,
-        metavar="SPEC",
-        help="base policy: 'search' (plan with the emulator's saved states: play that scores, "
-        "5-20 recorded frames/s per core), 'repeat' (repeat the previous action: fast random "
-        "data, about 2,000 frames/s) or an importable factory 'module.path:make_policy' (see "
-        "README) (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--search-budget",
-        type=number,
-        default=DEFAULT_SEARCH_BUDGET,
-        metavar="F",
-        help="emulator frames the base policy may simulate per recorded frame, averaged over "
-        "the episode (for --policy search and planning plug-ins) (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--noop-max",
-        type=integer,
-        default=0,
-        metavar="N",
-        help="start each episode after 0..N NOOP steps drawn from its seed, as in DQN-style "
-        "evaluation, so episodes of a deterministic policy differ (default: %(default)s, "
-        "the v5 behaviour)",
-    )
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the sampling flags to ``parser``."""
     parser.add_argument(
-        "--frames-per-env",
-        type=integer,
-        default=60,
-        metavar="N",
-        help="record at most N frames per episode; an episode also ends at game over or "
-        "truncation (default: %(default)s)",
-    )
-    parser.add_argument(
         "--max-episodes",
-        type=integer,
+        type=positive_int,
         default=3,
         metavar="M",
         help="episodes per game (default: %(default)s)",
     )
     parser.add_argument(
         "--parallel",
-        type=integer,
+        type=positive_int,
         default=os.cpu_count() or 1,
         metavar="P",
         help="worker processes over (game, episode) tasks; at most the CPUs (but for a Ray "
@@ -136,43 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated games to sample: alien,pong (also Alien, ALE/Alien-v5); "
         "default: every ALE/<Game>-v5 game ale-py registers",
     )
-    add_policy_arguments(parser)
-    ale = AleSettings()
-    group = parser.add_argument_group("ALE settings (defaults of the ALE/<Game>-v5 environments)")
-    group.add_argument(
-        "--frameskip",
-        type=integer,
-        default=ale.frameskip,
-        help="emulator frames per step (default: %(default)s)",
-    )
-    group.add_argument(
-        "--repeat-action-probability",
-        type=number,
-        default=ale.repeat_action_probability,
-        metavar="P",
-        help="sticky actions: probability of keeping the previous action on each emulator "
-        "frame (default: %(default)s)",
-    )
-    group.add_argument(
-        "--full-action-space",
-        action="store_true",
-        help="use all 18 actions instead of the game's minimal action set",
-    )
-    group.add_argument(
-        "--max-num-frames-per-episode",
-        type=integer,
-        default=ale.max_num_frames_per_episode,
-        metavar="N",
-        help="ALE's episode length limit in emulator frames (truncation) (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--png-compress-level",
-        type=integer,
-        default=DEFAULT_COMPRESS_LEVEL,
-        metavar="L",
-        help="zlib level 0-9 of the palette PNG frames: 6 is half the size of 1, which "
-        "encodes a third faster (default: %(default)s)",
-    )
+    add_setting_arguments(parser, EpisodeSettings())
     parser.add_argument(
         "--overwrite",
         action="store_true",
@@ -214,30 +117,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     parser.add_argument("--list-envs", action="store_true", help="print the known games and exit")
-
-
-POLICY_SETTINGS = ("randomness", "seed", "policy", "search_budget", "noop_max")
-"""The :class:`EpisodeSettings` fields the flags of :func:`add_policy_arguments` set."""
-
-
-def policy_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the settings of the flags of :func:`add_policy_arguments`, by field name."""
-    return {name: getattr(args, name) for name in POLICY_SETTINGS}
-
-
-def settings_from_args(args: argparse.Namespace) -> EpisodeSettings:
-    """Build (and so check) the episode settings from parsed flags."""
-    return EpisodeSettings(
-        frames_per_env=args.frames_per_env,
-        **policy_settings(args),
-        png_compress_level=args.png_compress_level,
-        ale=AleSettings(
-            frameskip=args.frameskip,
-            repeat_action_probability=args.repeat_action_probability,
-            full_action_space=args.full_action_space,
-            max_num_frames_per_episode=args.max_num_frames_per_episode,
-        ),
-    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,9 +1,19 @@
-"""The settings of a sampling run, checked before any work starts."""
+"""The settings of a sampling run, each declared once, and checked before any work starts.
+
+Each field of :class:`EpisodeSettings` and :class:`AleSettings` is a setting, and its
+declaration (:class:`Setting`: flag, help text, check, card label, its ``episode.json``
+field, when the recorded command names it) sits on the field itself. Everything else
+derives from :data:`SETTINGS`: the flags of ``sample`` and ``build``, the setting fields of
+``episode.json``, the card's settings tables and the recorded ``sample`` command. Adding a
+setting means adding a field here and the code that uses its value.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from atari_interleaved.core.errors import InvalidArgumentError
@@ -11,11 +21,18 @@ from atari_interleaved.core.errors import InvalidArgumentError
 __all__ = [
     "AleSettings",
     "EpisodeSettings",
+    "Setting",
+    "SETTINGS",
     "ALE_MAX_INT",
     "DEFAULT_SEED",
     "DEFAULT_POLICY",
     "DEFAULT_SEARCH_BUDGET",
     "DEFAULT_COMPRESS_LEVEL",
+    "setting_value",
+    "episode_fields",
+    "previous_episode_fields",
+    "upgraded_settings_dict",
+    "command_arguments",
 ]
 
 DEFAULT_SEED = 0
@@ -30,37 +47,123 @@ DEFAULT_COMPRESS_LEVEL = 6
 ALE_MAX_INT = 2**31 - 1
 """The largest value ALE's integer settings take (a C ``int``)."""
 
+_DECLARATION = "setting"
+"""The key of a field's :class:`Setting` in its ``dataclasses.field`` metadata."""
+
+Check = Callable[[Any, "AleSettings"], "str | None"]
+"""A setting's check: given its value and the ALE settings, what it must be, or None if fine."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The declaration of one sampling setting: everything but the code that uses its value.
+
+    Attributes:
+        name: the field of :class:`EpisodeSettings` (or, if ``ale``, of :class:`AleSettings`).
+        flag: its command-line flag in ``sample`` and ``build``.
+        help: the flag's help text (without the default, which the flag adds).
+        card_label: the row label of the dataset card's settings (or ALE) table.
+        metavar: the flag's value name in ``--help``.
+        check: what a wrong value must be instead (see :data:`Check`); None: any value.
+        recorded_when: whether the recorded ``sample`` command names the flag for given
+            settings; None: always.
+        card_value: the card's text of a value.
+        episode_field: the field of ``episode.json`` holding it (declared "": its name);
+            None if it has none.
+        previous_names: the names it had in files written by earlier versions (read as it).
+        kind: the field's type (``int``, ``float``, ``bool`` or ``str``).
+        default: the field's default.
+        ale: a field of :class:`AleSettings`.
+
+    """
+
+    flag: str
+    help: str
+    card_label: str
+    metavar: str | None = None
+    check: Check | None = None
+    recorded_when: Callable[[EpisodeSettings], bool] | None = None
+    card_value: Callable[[Any], str] = str
+    episode_field: str | None = ""
+    previous_names: tuple[str, ...] = ()
+    name: str = ""
+    kind: type = object
+    default: Any = None
+    ale: bool = False
+
+
+def _setting(default: Any, **declaration: Any) -> Any:
+    """Declare a settings field with its default and its :class:`Setting` declaration."""
+    return field(default=default, metadata={_DECLARATION: Setting(**declaration)})
+
+
+def _positive(value: Any, ale: AleSettings) -> str | None:
+    return None if value >= 1 else "a positive integer"
+
+
+def _probability(value: Any, ale: AleSettings) -> str | None:
+    return None if 0.0 <= value <= 1.0 and not math.isnan(value) else "in [0, 1]"
+
+
+def _check_declared(values: EpisodeSettings | AleSettings, ale: AleSettings) -> None:
+    """Run the checks of the settings fields of ``values``.
+
+    Raises:
+        InvalidArgumentError: naming the flag of the first wrong value and what it must be.
+
+    """
+    for item in fields(values):
+        setting = item.metadata.get(_DECLARATION)
+        if setting is None or setting.check is None:
+            continue
+        value = getattr(values, item.name)
+        requirement = setting.check(value, ale)
+        if requirement is not None:
+            raise InvalidArgumentError(f"{setting.flag} must be {requirement}, but got {value}")
+
 
 @dataclass(frozen=True)
 class AleSettings:
     """ALE settings, with the defaults of the ``ALE/<Game>-v5`` environments."""
 
-    frameskip: int = 4
-    """Emulator frames per step; the action is repeated on each."""
-    repeat_action_probability: float = 0.25
-    """Sticky actions: probability of keeping the previous action on each emulator frame."""
-    full_action_space: bool = False
-    """Use all 18 actions instead of the game's minimal action set."""
-    max_num_frames_per_episode: int = 108_000
-    """ALE's episode length limit in emulator frames (truncation)."""
+    frameskip: int = _setting(
+        4,
+        flag="--frameskip",
+        help="emulator frames per step; the action is repeated on each",
+        card_label="Frameskip (emulator frames per step)",
+        check=_positive,
+    )
+    repeat_action_probability: float = _setting(
+        0.25,
+        flag="--repeat-action-probability",
+        metavar="P",
+        help="sticky actions: probability of keeping the previous action on each emulator frame",
+        card_label="Sticky actions (`repeat_action_probability`)",
+        check=_probability,
+    )
+    full_action_space: bool = _setting(
+        False,
+        flag="--full-action-space",
+        help="use all 18 actions instead of the game's minimal action set",
+        card_label="Action set",
+        recorded_when=lambda settings: settings.ale.full_action_space,
+        card_value=lambda full: {True: "full (18 actions)", False: "minimal (per game)"}.get(
+            full, "unknown"
+        ),
+    )
+    max_num_frames_per_episode: int = _setting(
+        108_000,
+        flag="--max-num-frames-per-episode",
+        metavar="N",
+        help="ALE's episode length limit in emulator frames (truncation)",
+        card_label="Episode length limit (emulator frames)",
+        check=lambda value, ale: (
+            None if 1 <= value <= ALE_MAX_INT else f"an integer in 1..{ALE_MAX_INT}"
+        ),
+    )
 
     def __post_init__(self) -> None:
-        if self.frameskip < 1:
-            raise InvalidArgumentError(
-                f"--frameskip must be a positive integer, but got {self.frameskip}"
-            )
-        if not 0.0 <= self.repeat_action_probability <= 1.0 or math.isnan(
-            self.repeat_action_probability
-        ):
-            raise InvalidArgumentError(
-                "--repeat-action-probability must be in [0, 1], "
-                f"but got {self.repeat_action_probability}"
-            )
-        if not 1 <= self.max_num_frames_per_episode <= ALE_MAX_INT:
-            raise InvalidArgumentError(
-                f"--max-num-frames-per-episode must be an integer in 1..{ALE_MAX_INT}, "
-                f"but got {self.max_num_frames_per_episode}"
-            )
+        _check_declared(self, self)
         if self.frameskip > self.max_num_frames_per_episode:
             raise InvalidArgumentError(
                 f"--frameskip {self.frameskip} is more than the episode length limit "
@@ -79,58 +182,209 @@ class EpisodeSettings:
     """Everything that decides the content of an episode besides its game and number.
 
     Two runs with equal settings write byte-identical episodes; a tree only ever holds
-    episodes of one settings (saved in ``sampling_config.json``).
+    episodes of one settings (saved in ``sampling_config.json``). Each field's help text
+    says what it holds.
     """
 
-    frames_per_env: int = 60
-    """At most this many frames are recorded per episode."""
-    randomness: float = 0.2
-    """Probability of a uniformly random action at each step."""
-    seed: int = DEFAULT_SEED
-    """Base seed; each episode's seed derives from it, the game and the episode number."""
-    policy: str = DEFAULT_POLICY
-    """Base policy: ``repeat`` or an importable factory ``module.path:attribute``."""
-    png_compress_level: int = DEFAULT_COMPRESS_LEVEL
-    """zlib level of the PNG frames (0-9)."""
-    search_budget: float = DEFAULT_SEARCH_BUDGET
-    """Emulator frames the base policy may simulate per recorded frame, on average."""
-    noop_max: int = 0
-    """Each episode starts after 0..noop_max NOOP steps drawn from its seed."""
+    frame_cap: int = _setting(
+        60,
+        flag="--frames-per-env",
+        metavar="N",
+        help="record at most N frames per episode; an episode also ends at game over or truncation",
+        card_label="Frames per episode at most (`--frames-per-env`)",
+        check=_positive,
+        previous_names=("frames_per_env",),
+    )
+    randomness: float = _setting(
+        0.2,
+        flag="--randomness",
+        metavar="R",
+        help="in [0, 1]: at each step, with probability R the action is drawn uniformly from "
+        "the game's action set, otherwise the base policy acts (0.0: the base policy alone, "
+        "deterministic given the seed, all-NOOP episodes with repeat; 1.0: fully random play)",
+        card_label="Randomness (`--randomness`)",
+        check=_probability,
+    )
+    seed: int = _setting(
+        DEFAULT_SEED,
+        flag="--seed",
+        help="base seed; each episode's seed derives from it, the game and the episode number",
+        card_label="Base seed (`--seed`)",
+        check=lambda value, ale: None if value >= 0 else ">= 0",
+        episode_field="base_seed",
+    )
+    policy: str = _setting(
+        DEFAULT_POLICY,
+        flag="--policy",
+        metavar="SPEC",
+        help="base policy: 'search' (plan with the emulator's saved states: play that scores, "
+        "5-20 recorded frames/s per core), 'repeat' (repeat the previous action: fast random "
+        "data, about 2,000 frames/s) or an importable factory 'module.path:make_policy' (see "
+        "README)",
+        card_label="Base policy (`--policy`)",
+        card_value=lambda policy: f"`{policy}`",
+    )
+    search_budget: float = _setting(
+        DEFAULT_SEARCH_BUDGET,
+        flag="--search-budget",
+        metavar="F",
+        help="emulator frames the base policy may simulate per recorded frame, averaged over "
+        "the episode (for --policy search and planning plug-ins)",
+        card_label="Search budget (`--search-budget`)",
+        check=lambda value, ale: (
+            None
+            if 0.0 < value < math.inf
+            else "a positive number of emulator frames per recorded frame"
+        ),
+        recorded_when=lambda settings: settings.policy != "repeat",
+    )
+    noop_max: int = _setting(
+        0,
+        flag="--noop-max",
+        metavar="N",
+        help="start each episode after 0..N NOOP steps drawn from its seed, as in DQN-style "
+        "evaluation, so episodes of a deterministic policy differ (0 is the v5 behaviour)",
+        card_label="No-op starts at most (`--noop-max`)",
+        check=lambda value, ale: (
+            None
+            if 0 <= value <= ale.max_steps
+            else f"an integer in 0..{ale.max_steps} (the steps before ALE's episode length limit)"
+        ),
+        recorded_when=lambda settings: settings.noop_max != 0,
+    )
+    png_compress_level: int = _setting(
+        DEFAULT_COMPRESS_LEVEL,
+        flag="--png-compress-level",
+        metavar="L",
+        help="zlib level 0-9 of the palette PNG frames: 6 is half the size of 1, which "
+        "encodes a third faster",
+        card_label="PNG zlib level (`--png-compress-level`)",
+        check=lambda value, ale: None if 0 <= value <= 9 else "in 0..9",
+        episode_field=None,  # episode.json records it in "png" (with the colour type)
+    )
     ale: AleSettings = AleSettings()
 
     def __post_init__(self) -> None:
-        if self.frames_per_env < 1:
-            raise InvalidArgumentError(
-                f"--frames-per-env must be a positive integer, but got {self.frames_per_env}"
-            )
-        if not 0.0 <= self.randomness <= 1.0 or math.isnan(self.randomness):
-            raise InvalidArgumentError(f"--randomness must be in [0, 1], but got {self.randomness}")
-        if self.seed < 0:
-            raise InvalidArgumentError(f"--seed must be >= 0, but got {self.seed}")
         # A number of frames given as an int is recorded as the float it is.
         object.__setattr__(self, "search_budget", float(self.search_budget))
-        if not 0.0 < self.search_budget < math.inf:
-            raise InvalidArgumentError(
-                "--search-budget must be a positive number of emulator frames per recorded "
-                f"frame, but got {self.search_budget}"
-            )
-        if not 0 <= self.noop_max <= self.ale.max_steps:
-            raise InvalidArgumentError(
-                f"--noop-max must be an integer in 0..{self.ale.max_steps} (the steps before "
-                f"ALE's episode length limit), but got {self.noop_max}"
-            )
-        if not 0 <= self.png_compress_level <= 9:
-            raise InvalidArgumentError(
-                f"--png-compress-level must be in 0..9, but got {self.png_compress_level}"
-            )
+        _check_declared(self, self.ale)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the settings as plain JSON-able data."""
+        """Return the settings as plain JSON-able data (``ale`` nested)."""
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EpisodeSettings:
-        """Rebuild settings from :meth:`to_dict` output."""
-        values = dict(data)
+    def from_dict(cls, data: Mapping[str, Any]) -> EpisodeSettings:
+        """Rebuild settings from :meth:`to_dict` output (or that of an earlier version).
+
+        Raises:
+            InvalidArgumentError: for a value its check refuses.
+            TypeError: for a key that is not a setting.
+
+        """
+        values = upgraded_settings_dict(data)
         values["ale"] = AleSettings(**values.get("ale", {}))
         return cls(**values)
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> EpisodeSettings:
+        """Build settings from a flat mapping by setting name (parsed flags: ``vars(args)``).
+
+        Keys that are not a setting's name are ignored; a missing setting has its default.
+        """
+        chosen = {item.name: values[item.name] for item in SETTINGS if item.name in values}
+        ale = {
+            item.name: chosen.pop(item.name)
+            for item in SETTINGS
+            if item.ale and item.name in chosen
+        }
+        return cls(**chosen, ale=AleSettings(**ale))
+
+
+def _declared(settings_class: type, *, ale: bool) -> tuple[Setting, ...]:
+    hints = typing.get_type_hints(settings_class)
+    return tuple(
+        replace(
+            item.metadata[_DECLARATION],
+            name=item.name,
+            kind=hints[item.name],
+            default=item.default,
+            ale=ale,
+            episode_field=(
+                item.name
+                if item.metadata[_DECLARATION].episode_field == ""
+                else item.metadata[_DECLARATION].episode_field
+            ),
+        )
+        for item in fields(settings_class)
+        if _DECLARATION in item.metadata
+    )
+
+
+SETTINGS: tuple[Setting, ...] = _declared(EpisodeSettings, ale=False) + _declared(
+    AleSettings, ale=True
+)
+"""Every sampling setting, in the order of the recorded command and of the card's tables."""
+
+
+def setting_value(settings: EpisodeSettings, setting: Setting) -> Any:
+    """Return the value of ``setting`` in ``settings``."""
+    return getattr(settings.ale if setting.ale else settings, setting.name)
+
+
+def episode_fields(settings: EpisodeSettings) -> dict[str, Any]:
+    """Return the setting fields of an episode's ``episode.json``, by field name."""
+    return {
+        item.episode_field: setting_value(settings, item)
+        for item in SETTINGS
+        if item.episode_field is not None
+    }
+
+
+def previous_episode_fields() -> dict[str, str]:
+    """Return the ``episode.json`` field of each earlier name of a setting field, by that name."""
+    return {
+        previous: item.episode_field
+        for item in SETTINGS
+        if item.episode_field is not None
+        for previous in item.previous_names
+    }
+
+
+def upgraded_settings_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return recorded settings (:meth:`EpisodeSettings.to_dict` shape) with current names.
+
+    A setting recorded under an earlier name (``frames_per_env``) gets its current one
+    (``frame_cap``), unless both are there.
+    """
+    upgraded = dict(data)
+    if isinstance(upgraded.get("ale"), Mapping):
+        upgraded["ale"] = dict(upgraded["ale"])
+    for item in SETTINGS:
+        level = upgraded.get("ale") if item.ale else upgraded
+        if not isinstance(level, dict):
+            continue
+        for previous in item.previous_names:
+            if previous in level and item.name not in level:
+                level[item.name] = level.pop(previous)
+    return upgraded
+
+
+def command_arguments(settings: EpisodeSettings) -> list[str]:
+    """Return the ``sample`` arguments that give ``settings``.
+
+    The flags of settings recorded always come first, in :data:`SETTINGS` order, then the
+    ones named only when ``recorded_when`` says so (a default a reader need not see).
+    """
+    always = [item for item in SETTINGS if item.recorded_when is None]
+    sometimes = [item for item in SETTINGS if item.recorded_when is not None]
+    arguments: list[str] = []
+    for item in always + [item for item in sometimes if item.recorded_when(settings)]:
+        value = setting_value(settings, item)
+        if item.kind is bool:
+            arguments += [item.flag] if value else []
+        elif item.kind is float:
+            arguments += [item.flag, repr(float(value))]
+        else:
+            arguments += [item.flag, str(value)]
+    return arguments

@@ -183,7 +183,7 @@ def build(
     Args:
         envs: games to sample.
         max_episodes: episodes per game.
-        settings: sampling settings; ``EpisodeSettings(frames_per_env=60)`` if None.
+        settings: sampling settings; ``EpisodeSettings(frame_cap=DEFAULT_FRAMES_PER_ENV)`` if None.
         parallel: sampling processes.
         frames_dir: the frame tree (sampled into, resumed).
         interleaved_file: the ``interleaved`` parquet file of PIPELINE.md.
@@ -203,7 +203,7 @@ def build(
         OutputInUseError: if another run is writing one of the outputs.
 
     """
-    settings = settings or EpisodeSettings(frames_per_env=DEFAULT_FRAMES_PER_ENV)
+    settings = settings or EpisodeSettings(frame_cap=DEFAULT_FRAMES_PER_ENV)
     games = resolve_games(envs)
     frames_dir, hub_dir = Path(frames_dir), Path(hub_dir)
     files: dict[ConfigName, Path] = {

@@ -27,6 +27,7 @@ from atari_interleaved.core.features import (
     features,
 )
 from atari_interleaved.core.reference_scores import REFERENCE_CITATION, human_normalised
+from atari_interleaved.core.settings import SETTINGS
 from atari_interleaved.core.splits import DEFAULT_PLAN, DEFAULT_SPLIT, SplitPlan
 from atari_interleaved.publishing.preview import PreviewFiles, environment_label
 from atari_interleaved.publishing.provenance import Provenance
@@ -356,22 +357,24 @@ def _settings(provenance: Provenance) -> dict[str, Any]:
     """Return the sampling settings, with "unknown" where the tree does not record them."""
     if provenance.settings is not None:
         return provenance.settings
-    unknown = "unknown"
-    return {
-        "frames_per_env": unknown,
-        "randomness": unknown,
-        "seed": unknown,
-        "policy": unknown,
-        "search_budget": unknown,
-        "noop_max": unknown,
-        "png_compress_level": unknown,
-        "ale": {
-            "frameskip": unknown,
-            "repeat_action_probability": unknown,
-            "full_action_space": None,
-            "max_num_frames_per_episode": unknown,
-        },
-    }
+    unknown: dict[str, Any] = {item.name: "unknown" for item in SETTINGS if not item.ale}
+    return {**unknown, "ale": {item.name: "unknown" for item in SETTINGS if item.ale}}
+
+
+def _setting_rows(
+    values: dict[str, Any], *, ale: bool, after: dict[str, list[str]] | None = None
+) -> list[list[str]]:
+    """Return the card table rows (label, value) of the settings, the ALE ones if ``ale``.
+
+    ``after`` holds, by setting name, a row that follows the row of that setting.
+    """
+    after = after or {}
+    rows = []
+    for item in SETTINGS:
+        if item.ale == ale:
+            rows.append([item.card_label, item.card_value(values[item.name])])
+            rows += [after[item.name]] if item.name in after else []
+    return rows
 
 
 def _policy_description(settings: dict[str, Any], planner: str) -> str:
@@ -395,8 +398,8 @@ def _policy_description(settings: dict[str, Any], planner: str) -> str:
     )
 
 
-def _action_set_note(full_action_space: bool | None) -> str:
-    if full_action_space:
+def _action_set_note(full_action_space: bool | str) -> str:
+    if full_action_space is True:
         return (
             "Every game uses the full set of 18 actions, most of which do the same as others "
             "in a given game."
@@ -419,35 +422,25 @@ def card_values(inputs: CardInputs) -> dict[str, str]:
     settings = _settings(provenance)
     ale = settings["ale"]
     frameskip = ale["frameskip"]
-    frames_per_env = settings["frames_per_env"]
+    frame_cap = settings["frame_cap"]
     frames_note = (
-        f"at most {frames_per_env} frames, {frames_per_env * frameskip / _EMULATOR_HZ:.0f} "
-        "seconds of play"
-        if isinstance(frames_per_env, int) and isinstance(frameskip, int)
+        f"at most {frame_cap} frames, {frame_cap * frameskip / _EMULATOR_HZ:.0f} seconds of play"
+        if isinstance(frame_cap, int) and isinstance(frameskip, int)
         else "see the table of games"
     )
-    action_set = {True: "full (18 actions)", False: "minimal (per game)", None: "unknown"}
-    settings_table = _table(
-        ["Parameter", "Value"],
-        [
-            ["Frames per episode at most (`--frames-per-env`)", str(frames_per_env)],
-            ["Episodes per game (`--max-episodes`)", str(provenance.max_episodes)],
-            ["Randomness (`--randomness`)", str(settings["randomness"])],
-            ["Base policy (`--policy`)", f"`{settings['policy']}`"],
-            ["Planner", f"`{provenance.planner}`" if provenance.planner else "none"],
-            ["Search budget (`--search-budget`)", str(settings["search_budget"])],
-            ["No-op starts at most (`--noop-max`)", str(settings["noop_max"])],
-            ["Base seed (`--seed`)", str(settings["seed"])],
-            ["PNG zlib level (`--png-compress-level`)", str(settings["png_compress_level"])],
-        ],
+    rows = _setting_rows(
+        settings,
+        ale=False,
+        after={
+            "frame_cap": ["Episodes per game (`--max-episodes`)", str(provenance.max_episodes)],
+            "policy": ["Planner", f"`{provenance.planner}`" if provenance.planner else "none"],
+        },
     )
+    settings_table = _table(["Parameter", "Value"], rows)
     ale_table = _table(
         ["Setting", "Value"],
         [
-            ["Frameskip (emulator frames per step)", str(frameskip)],
-            ["Sticky actions (`repeat_action_probability`)", str(ale["repeat_action_probability"])],
-            ["Action set", action_set[ale["full_action_space"]]],
-            ["Episode length limit (emulator frames)", str(ale["max_num_frames_per_episode"])],
+            *_setting_rows(ale, ale=True),
             ["Observation", "210x160 RGB screen, stored as a palette PNG"],
             ["ale-py / gymnasium", f"{_versions(provenance, 'ale-py')} / "
              f"{_versions(provenance, 'gymnasium')}"],

@@ -25,7 +25,7 @@ from atari_interleaved.core.layout import (
     SAMPLING_CONFIG_NAME,
 )
 from atari_interleaved.core.sampling_config import read_sampling_config
-from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.core.settings import EpisodeSettings, command_arguments
 from atari_interleaved.dataset.reader import OnBadEpisodes, scan_tree
 from atari_interleaved.generate.parquet_store import (
     default_episodes_per_shard,
@@ -84,27 +84,12 @@ class Provenance:
         """
         if self.settings is None:
             return None
-        settings = self.settings
-        ale = settings["ale"]
         arguments = [
             "atari-interleaved", "sample",
             "--envs", ",".join(self.games),
             "--max-episodes", str(self.max_episodes),
-            "--frames-per-env", str(settings["frames_per_env"]),
-            "--randomness", repr(float(settings["randomness"])),
-            "--seed", str(settings["seed"]),
-            "--policy", settings["policy"],
-            "--png-compress-level", str(settings["png_compress_level"]),
-            "--frameskip", str(ale["frameskip"]),
-            "--repeat-action-probability", repr(float(ale["repeat_action_probability"])),
-            "--max-num-frames-per-episode", str(ale["max_num_frames_per_episode"]),
+            *command_arguments(EpisodeSettings.from_dict(self.settings)),
         ]  # fmt: skip
-        if settings["policy"] != "repeat":
-            arguments += ["--search-budget", repr(float(settings["search_budget"]))]
-        if settings["noop_max"]:
-            arguments += ["--noop-max", str(settings["noop_max"])]
-        if ale["full_action_space"]:
-            arguments.append("--full-action-space")
         if self.to_parquet:
             arguments.append("--to-parquet")
         if self.episodes_per_shard is not None:
@@ -164,7 +149,7 @@ def _read_direct(root: Path) -> Provenance:
     for chunk in plan:
         provenance.episodes_per_game[chunk.game] += len(chunk.indices)
     per_shard = max(len(chunk.indices) for chunk in plan)
-    default = default_episodes_per_shard(settings.frames_per_env, max_episodes, len(games))
+    default = default_episodes_per_shard(settings.frame_cap, max_episodes, len(games))
     if plan_shards(games, max_episodes, default) != plan:
         provenance.episodes_per_shard = per_shard
     return provenance

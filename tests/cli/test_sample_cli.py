@@ -159,8 +159,8 @@ def test_rerun_with_other_settings_is_refused_then_overwritten(tmp_path):
         (["--randomness", "1.5"], "--randomness must be in [0, 1], but got 1.5"),
         (["--randomness", "-0.2"], "--randomness must be in [0, 1], but got -0.2"),
         (["--frames-per-env", "0"], "--frames-per-env must be a positive integer, but got 0"),
-        (["--max-episodes", "-1"], "--max-episodes must be a positive integer, but got -1"),
-        (["--parallel", "0"], "--parallel must be a positive integer, but got 0"),
+        (["--max-episodes", "-1"], "--max-episodes: expected a positive integer, got '-1'"),
+        (["--parallel", "0"], "--parallel: expected a positive integer, got '0'"),
         (["--output-dir", "a_file"], "is a file, not a folder"),
         (["--output-dir", "a_file/below"], "is not writable"),
         (["--randomness", "lots"], "expected a number, got 'lots'"),
@@ -233,7 +233,7 @@ def test_full_disk_fails_cleanly_and_resumes(tmp_path, small_disk):
 
 
 def test_a_small_randomness_gives_a_tree_that_converts(tmp_path):
-    settings = EpisodeSettings(frames_per_env=3, randomness=0.00001, policy="repeat")
+    settings = EpisodeSettings(frame_cap=3, randomness=0.00001, policy="repeat")
     sample(tmp_path / "frames", envs=["pong"], max_episodes=1, progress=False, settings=settings)
     assert [path.name for path in (tmp_path / "frames" / "atari_pong").iterdir()] == [
         "episode_000_rand0.00001"
@@ -304,7 +304,7 @@ def test_memory_follows_the_frames_recorded_not_the_cap(tmp_path):
         "import resource, sys\n"
         "from atari_interleaved.generate.emulator import GameEmulator\n"
         "from atari_interleaved.core.settings import EpisodeSettings\n"
-        "settings = EpisodeSettings(frames_per_env=int(sys.argv[1]), randomness=1.0,\n"
+        "settings = EpisodeSettings(frame_cap=int(sys.argv[1]), randomness=1.0,\n"
         "                           policy='repeat', png_compress_level=0)\n"
         "episode = GameEmulator('pong', settings).run_episode(0)\n"
         "print(episode.num_frames, episode.metadata.end_reason,\n"

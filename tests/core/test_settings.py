@@ -10,7 +10,7 @@ from atari_interleaved.generate.policy import planner_of
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"frames_per_env": 0}, "--frames-per-env must be a positive integer, but got 0"),
+        ({"frame_cap": 0}, "--frames-per-env must be a positive integer, but got 0"),
         ({"randomness": 1.5}, r"--randomness must be in \[0, 1\], but got 1.5"),
         ({"randomness": -0.1}, r"--randomness must be in \[0, 1\]"),
         ({"randomness": float("nan")}, r"--randomness must be in \[0, 1\]"),

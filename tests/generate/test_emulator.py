@@ -23,7 +23,7 @@ def decode(png: bytes) -> np.ndarray:
 def test_frames_match_gymnasium_v5_without_sticky_actions(game):
     settings = EpisodeSettings(
         policy="repeat",
-        frames_per_env=120,
+        frame_cap=120,
         randomness=1.0,
         ale=AleSettings(repeat_action_probability=0.0),
     )
@@ -46,12 +46,12 @@ def test_frames_match_gymnasium_v5_without_sticky_actions(game):
 
 
 def test_alien_action_set_matches_pipeline_example():
-    emulator = GameEmulator("alien", EpisodeSettings(policy="repeat", frames_per_env=2))
+    emulator = GameEmulator("alien", EpisodeSettings(policy="repeat", frame_cap=2))
     assert emulator.action_meanings[8] == "DOWNRIGHT"
 
 
 def test_episode_does_not_depend_on_emulator_history():
-    settings = EpisodeSettings(policy="repeat", frames_per_env=80, randomness=0.5)
+    settings = EpisodeSettings(policy="repeat", frame_cap=80, randomness=0.5)
     first = GameEmulator("alien", settings)
     reference = first.run_episode(3)
     first.run_episode(4)
@@ -63,11 +63,11 @@ def test_episode_does_not_depend_on_emulator_history():
 
 def test_randomness_zero_repeats_noop_and_one_varies():
     still = GameEmulator(
-        "alien", EpisodeSettings(policy="repeat", frames_per_env=50, randomness=0.0)
+        "alien", EpisodeSettings(policy="repeat", frame_cap=50, randomness=0.0)
     ).run_episode(0)
     assert set(still.actions) == {0}
     varied = GameEmulator(
-        "alien", EpisodeSettings(policy="repeat", frames_per_env=50, randomness=1.0)
+        "alien", EpisodeSettings(policy="repeat", frame_cap=50, randomness=1.0)
     ).run_episode(0)
     assert len(set(varied.actions)) > 5
 
@@ -76,7 +76,7 @@ def test_sticky_actions_change_the_episode():
     def run(probability: float):
         settings = EpisodeSettings(
             policy="repeat",
-            frames_per_env=100,
+            frame_cap=100,
             randomness=1.0,
             ale=AleSettings(repeat_action_probability=probability),
         )
@@ -88,7 +88,7 @@ def test_sticky_actions_change_the_episode():
 
 
 def test_game_over_ends_the_episode():
-    settings = EpisodeSettings(policy="repeat", frames_per_env=5000, randomness=1.0)
+    settings = EpisodeSettings(policy="repeat", frame_cap=5000, randomness=1.0)
     episode = GameEmulator("breakout", settings).run_episode(0)
     metadata = episode.metadata
     assert metadata.end_reason == "game_over"
@@ -101,7 +101,7 @@ def test_game_over_ends_the_episode():
 
 def test_truncation_by_ale_frame_limit():
     settings = EpisodeSettings(
-        policy="repeat", frames_per_env=100, ale=AleSettings(max_num_frames_per_episode=40)
+        policy="repeat", frame_cap=100, ale=AleSettings(max_num_frames_per_episode=40)
     )
     metadata = GameEmulator("pong", settings).run_episode(0).metadata
     assert metadata.end_reason == "truncated"
@@ -126,7 +126,7 @@ def test_custom_policy_sees_rgb_frames(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     import seen_policy
 
-    settings = EpisodeSettings(frames_per_env=10, randomness=0.0, policy="seen_policy:make_policy")
+    settings = EpisodeSettings(frame_cap=10, randomness=0.0, policy="seen_policy:make_policy")
     episode = GameEmulator("alien", settings).run_episode(0)
     assert episode.actions == [1] * 10
     assert seen_policy.seen == [(210, 160, 3)] * 10

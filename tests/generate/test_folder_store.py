@@ -14,7 +14,7 @@ from tests.fixtures.frame_trees import ALIEN_EPISODE, EPISODES, GAMES
 from tests.fixtures.frame_trees import SETTINGS as TREE_SETTINGS
 from tests.fixtures.tree_utils import tree_digest
 
-SETTINGS = EpisodeSettings(policy="repeat", frames_per_env=12, randomness=0.5)
+SETTINGS = EpisodeSettings(policy="repeat", frame_cap=12, randomness=0.5)
 
 
 def sample_tree_report(root) -> SampleReport:
@@ -48,7 +48,7 @@ def test_write_layout(tmp_path, episode):
     assert read_metadata(folder / "episode.json") == episode.metadata
     assert store.is_complete("alien", 0, 0.5)
     config = json.loads((tmp_path / "frames" / "sampling_config.json").read_text())
-    assert config["settings"]["frames_per_env"] == 12
+    assert config["settings"]["frame_cap"] == 12
 
 
 def test_failed_write_leaves_nothing(tmp_path, episode, monkeypatch):
@@ -78,8 +78,8 @@ def test_other_settings_are_refused_then_overwritten(tmp_path, episode):
     store.prepare(SETTINGS, overwrite=False)
     store.write(episode)
     (tmp_path / "notes.txt").write_text("mine")
-    other = EpisodeSettings(policy="repeat", frames_per_env=13, randomness=0.5)
-    with pytest.raises(OutputExistsError, match="frames_per_env: 12 in the folder, 13 now"):
+    other = EpisodeSettings(policy="repeat", frame_cap=13, randomness=0.5)
+    with pytest.raises(OutputExistsError, match="frame_cap: 12 in the folder, 13 now"):
         store.prepare(other, overwrite=False)
     assert store.is_complete("alien", 0, 0.5)
     store.prepare(other, overwrite=True)

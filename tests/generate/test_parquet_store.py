@@ -21,7 +21,7 @@ from atari_interleaved.generate.sampler import sample
 from tests.fixtures.tree_utils import tree_digest
 
 REPO = Path(__file__).resolve().parents[2]
-SETTINGS = EpisodeSettings(policy="repeat", frames_per_env=20, randomness=0.3)
+SETTINGS = EpisodeSettings(policy="repeat", frame_cap=20, randomness=0.3)
 GAMES = ["alien", "pong"]
 
 

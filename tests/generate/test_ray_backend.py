@@ -22,7 +22,7 @@ INSTALL_HINT = 'pip install "atari-interleaved[ray]"'
 # Enough work that a run is still going a second after its first episode is written.
 GAMES = ["alien", "pong"]
 EPISODES = 6
-SETTINGS = EpisodeSettings(policy="repeat", frames_per_env=150, randomness=0.5, seed=7)
+SETTINGS = EpisodeSettings(policy="repeat", frame_cap=150, randomness=0.5, seed=7)
 FLAGS = [
     "--policy",
     "repeat",
@@ -31,7 +31,7 @@ FLAGS = [
     "--max-episodes",
     str(EPISODES),
     "--frames-per-env",
-    str(SETTINGS.frames_per_env),
+    str(SETTINGS.frame_cap),
     "--randomness",
     str(SETTINGS.randomness),
     "--seed",
@@ -120,7 +120,7 @@ def test_unknown_backend_is_refused(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.usefixtures("ray_installed")
 def test_local_ray_instance_writes_the_same_tree_as_the_local_backend(tmp_path: Path) -> None:
-    settings = EpisodeSettings(policy="repeat", frames_per_env=40, randomness=0.5, seed=3)
+    settings = EpisodeSettings(policy="repeat", frame_cap=40, randomness=0.5, seed=3)
     games = ["alien", "pong", "breakout"]
     options = {"envs": games, "max_episodes": 3, "parallel": 2, "settings": settings}
     sample(tmp_path / "local", progress=False, **options)
@@ -177,7 +177,7 @@ def test_interrupted_ray_run_resumes_to_the_clean_tree(
 def test_local_ray_instance_writes_the_same_parquet_shards_as_the_local_backend(
     tmp_path: Path,
 ) -> None:
-    settings = EpisodeSettings(policy="repeat", frames_per_env=30, randomness=0.5, seed=5)
+    settings = EpisodeSettings(policy="repeat", frame_cap=30, randomness=0.5, seed=5)
     options = {"envs": ["alien", "pong"], "max_episodes": 4, "parallel": 2, "settings": settings}
     sample(tmp_path / "local", progress=False, to_parquet=True, episodes_per_shard=2, **options)
     sample(

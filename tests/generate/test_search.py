@@ -26,7 +26,7 @@ def decode(png: bytes) -> np.ndarray:
 
 def search(frames: int, budget: float, randomness: float = 0.0, **options) -> EpisodeSettings:
     return EpisodeSettings(
-        frames_per_env=frames, randomness=randomness, policy="search", search_budget=budget,
+        frame_cap=frames, randomness=randomness, policy="search", search_budget=budget,
         **options,
     )  # fmt: skip
 
@@ -36,7 +36,7 @@ def test_search_finds_a_reward_that_random_play_misses():
     # Freeway scores when the chicken crosses the road: random play, on the same seed and
     # frames, never gets across.
     random = GameEmulator(
-        "freeway", EpisodeSettings(frames_per_env=100, randomness=1.0, policy="repeat")
+        "freeway", EpisodeSettings(frame_cap=100, randomness=1.0, policy="repeat")
     )
     assert random.run_episode(0).metadata.episode_return == 0.0
     planned = GameEmulator("freeway", search(100, 400)).run_episode(0).metadata
@@ -70,7 +70,7 @@ def test_search_needs_no_frames_and_keeps_within_its_budget():
     sys.modules["recording_search"] = module
     try:
         settings = EpisodeSettings(
-            frames_per_env=30, randomness=0.0, policy="recording_search:make", search_budget=60
+            frame_cap=30, randomness=0.0, policy="recording_search:make", search_budget=60
         )
         episode = GameEmulator("pong", settings).run_episode(0)
     finally:
@@ -106,7 +106,7 @@ def make_policy(context):
 def test_what_a_policy_simulates_never_changes_the_episode(tmp_path, monkeypatch):
     (tmp_path / "meddler.py").write_text(MEDDLER)
     monkeypatch.syspath_prepend(str(tmp_path))
-    options = {"frames_per_env": 40, "randomness": 0.3}
+    options = {"frame_cap": 40, "randomness": 0.3}
     plain = GameEmulator("alien", EpisodeSettings(policy="repeat", **options)).run_episode(0)
     meddled = GameEmulator(
         "alien", EpisodeSettings(policy="meddler:make_policy", **options)
@@ -121,7 +121,7 @@ def test_what_a_policy_simulates_never_changes_the_episode(tmp_path, monkeypatch
     ("game", "settings"),
     [
         ("breakout", search(40, 50, randomness=0.2, noop_max=5)),
-        ("alien", EpisodeSettings(frames_per_env=60, randomness=0.5, noop_max=3, policy="repeat",
+        ("alien", EpisodeSettings(frame_cap=60, randomness=0.5, noop_max=3, policy="repeat",
                                   ale=AleSettings(frameskip=3, full_action_space=True))),
     ],
 )  # fmt: skip
@@ -157,7 +157,7 @@ def test_replaying_applied_actions_reproduces_every_frame(game, settings):
 
 
 def test_noop_starts_vary_episodes_of_a_deterministic_policy():
-    settings = EpisodeSettings(frames_per_env=5, randomness=0.0, noop_max=30, policy="repeat")
+    settings = EpisodeSettings(frame_cap=5, randomness=0.0, noop_max=30, policy="repeat")
     emulator = GameEmulator("pong", settings)
     episodes = [emulator.run_episode(index) for index in range(4)]
     starts = [len(episode.metadata.start_actions) for episode in episodes]
@@ -165,9 +165,7 @@ def test_noop_starts_vary_episodes_of_a_deterministic_policy():
     assert all(length % 4 == 0 and length <= 120 for length in starts)
     assert all(set(episode.metadata.start_actions) <= {0} for episode in episodes)
     assert all(episode.metadata.noop_max == 30 for episode in episodes)
-    without = GameEmulator(
-        "pong", EpisodeSettings(frames_per_env=5, randomness=0.0, policy="repeat")
-    )
+    without = GameEmulator("pong", EpisodeSettings(frame_cap=5, randomness=0.0, policy="repeat"))
     assert without.run_episode(0).metadata.start_actions == []
 
 
@@ -210,7 +208,7 @@ def factory_raises(context):
 def test_a_failing_policy_is_named_with_the_game_and_episode(tmp_path, monkeypatch, name, problem):
     (tmp_path / "bad_policies.py").write_text(BAD_POLICIES)
     monkeypatch.syspath_prepend(str(tmp_path))
-    settings = EpisodeSettings(frames_per_env=5, randomness=0.0, policy=f"bad_policies:{name}")
+    settings = EpisodeSettings(frame_cap=5, randomness=0.0, policy=f"bad_policies:{name}")
     with pytest.raises(PolicyError) as raised:
         GameEmulator("alien", settings).run_episode(1)
     sys.modules.pop("bad_policies", None)

@@ -11,10 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from atari_interleaved.cli.app import main as cli_main
-from atari_interleaved.cli.sample import add_arguments, settings_from_args
+from atari_interleaved.cli.options import settings_from_args
+from atari_interleaved.cli.sample import add_arguments
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.core.features import CONFIG_NAMES, dataset_info_features_yaml, features
-from atari_interleaved.core.settings import EpisodeSettings
+from atari_interleaved.core.settings import SETTINGS, EpisodeSettings
 from atari_interleaved.generate.parquet_store import plan_shards
 from atari_interleaved.publishing.card import (
     FIELD_DESCRIPTIONS,
@@ -231,3 +232,18 @@ def test_a_direct_folder_of_other_shards_names_its_episodes_per_shard(direct_fol
     (folder / "sampling_config.json").write_text(json.dumps(config))
     with pytest.raises(InvalidInputError, match="not a valid sampling config .*env_ids"):
         export(folder, tmp_path / "hub")
+
+
+def test_every_setting_has_a_row_in_the_card_and_is_unknown_without_a_config(
+    card, exported_folder, tree_copy
+):
+    assert "| Frames per episode at most (`--frames-per-env`) | 12 |" in card
+    assert "| Base policy (`--policy`) | `repeat` |" in card
+    assert "| Action set | minimal (per game) |" in card
+    assert "| Episode length limit (emulator frames) | 108000 |" in card
+    values = card_values(card_inputs(exported_folder, drop_metadata(tree_copy)))
+    rows = (values["settings_table"] + "\n" + values["ale_table"]).splitlines()
+    for setting in SETTINGS:
+        row = next(row for row in rows if row.startswith(f"| {setting.card_label} |"))
+        assert row.removeprefix(f"| {setting.card_label} | ") in ("unknown |", "`unknown` |")
+    assert values["frames_per_env_note"] == "see the table of games"

@@ -23,7 +23,7 @@ def test_lists_every_file_with_its_sha256_and_how_it_was_made(exported_folder):
     assert {path: entry["sha256"] for path, entry in manifest["files"].items()} == digests
     assert manifest["files"][SHARD]["size"] == (exported_folder / SHARD).stat().st_size
     sampling = manifest["generation"]["sampling"]
-    assert sampling["settings"]["frames_per_env"] == 12
+    assert sampling["settings"]["frame_cap"] == 12
     assert sampling["sample_command"].startswith("atari-interleaved sample --envs alien,pong ")
     assert sampling["rom_md5"].keys() == {"alien", "pong"}
     assert manifest["generation"]["export"]["configs"]["simple"]["train"]["num_examples"] == 48
