@@ -11,8 +11,9 @@ disk than the PNG and millions of inodes at scale) and writes the dataset's shar
 The rows are those ``convert`` writes from the frame folders of the same run. Shard ``i`` of
 both configs holds one fixed chunk of episodes of one game: the plan depends only on the
 games, ``max_episodes`` and ``episodes_per_shard``, never on ``--parallel`` or the backend,
-so the shards are byte-identical whatever runs them. A shard file is written under a
-temporary name and renamed when complete; a rerun keeps the shards whose two files are
+so the shards are byte-identical whatever runs them. The shards are written by the one
+shard writer (:class:`~atari_interleaved.storage.shard_writer.ShardWriter`, shard ``i`` of
+the plan under its final name once complete); a rerun keeps the shards whose two files are
 whole (:meth:`ParquetStore.shard_problem`) and samples the others again, replacing a
 truncated or unreadable file under a final name.
 """
@@ -26,9 +27,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from atari_interleaved.core.episode import Episode
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
@@ -47,12 +45,9 @@ from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.emulator import rom_md5, sampling_versions
 from atari_interleaved.generate.folder_store import check_writable_dir, settings_differences
 from atari_interleaved.generate.policy import planner_of
-from atari_interleaved.storage.parquet_writer import (
-    ParquetFileWriter,
-    existing_shards,
-    rows_to_table,
-    shard_name,
-)
+from atari_interleaved.storage.parquet_writer import existing_shards, rows_to_table
+from atari_interleaved.storage.shard_check import episode_shards_problem, planned_shard_paths
+from atari_interleaved.storage.shard_writer import ShardWriter, by_episodes
 
 __all__ = [
     "SHARD_FRAMES",
@@ -139,43 +134,18 @@ class ParquetStore:
 
     def shard_paths(self, chunk: Chunk) -> dict[ConfigName, Path]:
         """Return the files of the shard of ``chunk``, per config."""
-        name = shard_name(self._index[chunk], len(self.shards))
-        return {config: self.root / config / name for config in CONFIG_NAMES}
+        return planned_shard_paths(self.root, self._index[chunk], len(self.shards))
 
     def shard_problem(self, chunk: Chunk) -> tuple[Path, str] | None:
         """Return a file of the shard of ``chunk`` that is missing or not whole, and why.
 
-        Both files must be readable parquet (their footer is read), the ``interleaved`` one
-        with a row per episode of the chunk and the ``simple`` one with a row per frame.
+        See :func:`~atari_interleaved.storage.shard_check.episode_shards_problem`.
         """
-        paths = self.shard_paths(chunk)
-        rows: dict[str, int] = {}
-        for config, path in paths.items():
-            if not path.is_file():
-                return path, "missing"
-            try:
-                rows[config] = pq.read_metadata(path).num_rows
-            except (OSError, pa.ArrowException) as error:
-                return path, f"not a readable parquet file ({error})"
-        if rows["interleaved"] != len(chunk.indices):
-            return paths["interleaved"], f"{rows['interleaved']} rows, not {len(chunk.indices)}"
-        try:
-            frames = sum(pq.read_table(paths["interleaved"], columns=["num_frames"])[0].to_pylist())
-        except (OSError, pa.ArrowException) as error:
-            return paths["interleaved"], f"not a readable parquet file ({error})"
-        if rows["simple"] != frames:
-            return paths[
-                "simple"
-            ], f"{rows['simple']} rows, not the {frames} frames of its episodes"
-        return None
-
-    def is_complete(self, chunk: Chunk) -> bool:
-        """Whether both files of the shard of ``chunk`` are whole (see :meth:`shard_problem`)."""
-        return self.shard_problem(chunk) is None
+        return episode_shards_problem(self.shard_paths(chunk), len(chunk.indices))
 
     def pending(self) -> list[Chunk]:
         """Return the shards still to write."""
-        return [chunk for chunk in self.shards if not self.is_complete(chunk)]
+        return [chunk for chunk in self.shards if self.shard_problem(chunk) is not None]
 
     def prepare(self, settings: EpisodeSettings, *, overwrite: bool) -> None:
         """Make the root ready for this run: check, record the settings and shard plan.
@@ -236,14 +206,19 @@ class ParquetStore:
         Both files get their final names when the block ends without error; on an error
         their temporary files are removed.
         """
+        index, count = self._index[chunk], len(self.shards)
         with ExitStack() as stack:
             writers = {
                 config: stack.enter_context(
-                    ParquetFileWriter(
-                        path, arrow_schema(config), binary_columns=image_columns(config)
+                    ShardWriter(
+                        self.root / config,
+                        arrow_schema(config),
+                        by_episodes(len(chunk.indices)),
+                        numbering=(index, count),
+                        binary_columns=image_columns(config),
                     )
                 )
-                for config, path in self.shard_paths(chunk).items()
+                for config in CONFIG_NAMES
             }
 
             def write(episode: Episode) -> int:

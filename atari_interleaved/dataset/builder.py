@@ -57,9 +57,9 @@ from atari_interleaved.dataset.reader import (
     warn_skipped,
 )
 from atari_interleaved.dataset.registration import DATASET_NAME
-from atari_interleaved.generate.parquet_store import ParquetStore, read_shard_plan
+from atari_interleaved.generate.parquet_store import read_shard_plan
 from atari_interleaved.storage.parquet_writer import existing_shards
-from atari_interleaved.storage.shard_check import open_shard, reading_shard
+from atari_interleaved.storage.shard_check import open_shard, reading_shard, unfinished_shards
 
 __all__ = [
     "AtariInterleavedConfig",
@@ -119,12 +119,12 @@ def _parquet_shards(root: str, config_name: ConfigName) -> list[str]:
 
     """
     if folder_kind(root) == "direct":
-        store = ParquetStore(root, read_shard_plan(root))
-        missing = store.pending()
+        plan = read_shard_plan(root)
+        missing = unfinished_shards(Path(root), [len(chunk.indices) for chunk in plan])
         if missing:
             raise InvalidInputError(
                 f"data_dir {root!r} is an unfinished 'sample --to-parquet' run ({len(missing)} "
-                f"of {len(store.shards)} shards missing): rerun its sample command to finish it"
+                f"of {len(plan)} shards missing): rerun its sample command to finish it"
             )
     shards = existing_shards(Path(root) / config_name)
     if not shards:

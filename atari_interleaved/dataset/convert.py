@@ -1,13 +1,19 @@
 """Converting a frame tree to parquet (pipeline step 2), with pyarrow directly.
 
-:func:`convert` writes one file, what ``convert_to_training_data.py`` of PIPELINE.md writes;
-:func:`write_config` writes the shards of a config for a dataset repository
-(``<output_dir>/<config>/train-00000-of-0000N.parquet``), :func:`write_configs` those of
-several configs in one reading of the tree. Both read the episodes in the
-tree's stable order (``num_proc`` worker processes read and check them), build the rows of
-:mod:`atari_interleaved.core.rows` (the rows the ``datasets`` builder yields too) and write them
-with :mod:`atari_interleaved.storage.parquet_writer`: under a temporary name until complete, in row
-groups of about 100 MB, with memory bounded by a few episodes and one row group.
+The engine, :func:`convert_tree`, writes any set of row outputs (:class:`RowOutput`) from
+one reading of the tree: each episode is read and checked once (``num_proc`` worker
+processes read them, in the tree's stable order), its rows of
+:mod:`atari_interleaved.core.rows` (those the ``datasets`` builder yields too) are built
+once per config, and every output of that config gets them: a single parquet file
+(:func:`file_output`) or the shards of each split of a dataset repository
+(:func:`shards_output`). ``build`` writes the seed's two files and the export's shards in
+one pass. Files are written by :mod:`atari_interleaved.storage`: under temporary names
+until complete, in row groups of about 100 MB, with memory bounded by a few episodes and
+one row group.
+
+:func:`convert` writes one file, what ``convert_to_training_data.py`` of PIPELINE.md
+writes; :func:`write_config` the shards of a config
+(``<output_dir>/<config>/train-00000-of-0000N.parquet``).
 
 >>> convert("sampled_frames_organized", "atari_training_data.parquet")  # doctest: +SKIP
 """
@@ -55,14 +61,85 @@ from atari_interleaved.storage.parquet_writer import (
     refuse_existing_shards,
     rows_to_table,
 )
+from atari_interleaved.storage.shard_writer import by_bytes
 from atari_interleaved.storage.split_writer import SplitShardWriter
 from atari_interleaved.storage.workers import die_with_parent, worker_count
 
-__all__ = ["ConvertReport", "convert", "write_config", "write_configs"]
+__all__ = [
+    "ConvertReport",
+    "RowOutput",
+    "RowWriter",
+    "convert",
+    "convert_tree",
+    "file_output",
+    "scan_input",
+    "shards_output",
+    "write_config",
+]
 
-_Writer = ParquetFileWriter | SplitShardWriter
-_OpenWriter = Callable[[pa.Schema, list[str]], _Writer]
+RowWriter = ParquetFileWriter | SplitShardWriter
+"""What an output writes with: ``write(table)`` per episode, ``close()`` giving its files."""
 _Result = tuple[dict[ConfigName, pa.Table], int] | BadInput
+
+
+@dataclass(frozen=True)
+class RowOutput:
+    """One output of a conversion: the rows of ``config_name``, written by ``open_writer``.
+
+    ``open_writer(schema, image_columns)`` is called once the input is read to open the
+    writer (a context manager that removes what it wrote on an error).
+    """
+
+    config_name: ConfigName
+    open_writer: Callable[[pa.Schema, list[str]], RowWriter]
+
+
+def file_output(
+    path: Path, config_name: ConfigName, *, row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES
+) -> RowOutput:
+    """Return the output writing ``config_name``'s rows to the parquet file ``path``."""
+
+    def open_writer(schema: pa.Schema, binary_columns: list[str]) -> ParquetFileWriter:
+        return ParquetFileWriter(
+            path, schema, binary_columns=binary_columns, row_group_bytes=row_group_bytes
+        )
+
+    return RowOutput(config_name, open_writer)
+
+
+def shards_output(
+    directory: Path,
+    config_name: ConfigName,
+    *,
+    split_plan: SplitPlan = DEFAULT_PLAN,
+    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+    row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
+) -> RowOutput:
+    """Return the output writing ``config_name``'s rows to the shards of their splits.
+
+    The shards (``<split>-XXXXX-of-YYYYY.parquet`` in ``directory``) end before passing
+    ``max_shard_bytes``; they replace the older shards of their split when complete.
+
+    Raises:
+        InvalidArgumentError: if ``max_shard_bytes`` is not a positive integer.
+
+    """
+    if not isinstance(max_shard_bytes, int) or max_shard_bytes < 1:
+        raise InvalidArgumentError(
+            f"max_shard_bytes must be a positive integer, but got {max_shard_bytes!r}"
+        )
+
+    def open_writer(schema: pa.Schema, binary_columns: list[str]) -> SplitShardWriter:
+        return SplitShardWriter(
+            directory,
+            schema,
+            split_plan,
+            by_bytes(max_shard_bytes),
+            binary_columns=binary_columns,
+            row_group_bytes=row_group_bytes,
+        )
+
+    return RowOutput(config_name, open_writer)
 
 
 @dataclass
@@ -156,40 +233,60 @@ def _converted_episodes(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _scan_input(
-    input_dir: str | os.PathLike[str], num_proc: int, on_bad_episodes: OnBadEpisodes
+def scan_input(
+    input_dir: str | os.PathLike[str], *, num_proc: int, on_bad_episodes: OnBadEpisodes
 ) -> FrameTree:
-    """Check the options and list the input tree: the input is checked before the output."""
+    """Check the options and list the input tree: the input is checked before the output.
+
+    Raises:
+        InvalidArgumentError: for a bad ``num_proc`` or ``on_bad_episodes``.
+        InvalidInputError: for a missing or bad tree.
+
+    """
     if not isinstance(num_proc, int) or num_proc < 1:
         raise InvalidArgumentError(f"num_proc must be a positive integer, but got {num_proc!r}")
     return scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
 
 
-def _run(
+def convert_tree(
     tree: FrameTree,
-    open_writers: dict[ConfigName, _OpenWriter],
+    outputs: Sequence[RowOutput],
     *,
-    num_proc: int,
-    on_bad_episodes: OnBadEpisodes,
-    progress: bool,
-) -> dict[ConfigName, ConvertReport]:
-    """Convert ``tree`` into ``open_writers[config](schema, image_columns)``.
+    num_proc: int = 1,
+    on_bad_episodes: OnBadEpisodes = "error",
+    progress: bool = False,
+) -> list[ConvertReport]:
+    """Write the rows of ``tree`` to every output, reading each episode once.
 
-    Each episode is read and checked once, whatever the number of configs written.
+    Args:
+        tree: the input, from :func:`scan_input`.
+        outputs: where the rows go; several may take the same config.
+        num_proc: processes reading and checking episodes.
+        on_bad_episodes: ``"error"`` or ``"skip"`` (see :func:`convert`).
+        progress: show a progress bar.
+
+    Returns:
+        What each output wrote, in the order of ``outputs``.
+
+    Raises:
+        InvalidInputError: for a bad episode (with ``"error"``), or if none could be read.
+
     """
     started = time.perf_counter()
-    configs = list(open_writers)
-    reports = {config: ConvertReport(config) for config in configs}
+    configs = list(dict.fromkeys(output.config_name for output in outputs))
+    reports = [ConvertReport(output.config_name) for output in outputs]
     skipped = list(tree.skipped)
     converted = 0
     with _converted_episodes(tree.episodes, configs, num_proc, on_bad_episodes) as results:
         with ExitStack() as stack:
-            writers = {
-                config: stack.enter_context(
-                    open_writer(arrow_schema(config), image_columns(config))
+            writers = [
+                stack.enter_context(
+                    output.open_writer(
+                        arrow_schema(output.config_name), image_columns(output.config_name)
+                    )
                 )
-                for config, open_writer in open_writers.items()
-            }
+                for output in outputs
+            ]
             bar = tqdm(total=len(tree.episodes), unit="episode", disable=not progress)
             for source, result in zip(tree.episodes, results, strict=True):
                 bar.update()
@@ -198,9 +295,9 @@ def _run(
                     continue
                 tables, frames = result
                 converted += 1
-                for config, table in tables.items():
-                    writers[config].write(table)
-                    report = reports[config]
+                for writer, report in zip(writers, reports, strict=True):
+                    table = tables[report.config_name]
+                    writer.write(table)
                     report.episodes += 1
                     report.rows += table.num_rows
                     report.frames += frames
@@ -213,11 +310,10 @@ def _run(
                     f"no episode of {str(tree.data_dir)!r} could be converted: all "
                     f"{len(skipped)} episode folders are bad (listed above)"
                 )
-            outputs = {config: writer.close() for config, writer in writers.items()}
+            written = [writer.close() for writer in writers]
     seconds = time.perf_counter() - started
-    for config, report in reports.items():
-        written = outputs[config]
-        report.outputs = written if isinstance(written, list) else [written]
+    for report, files in zip(reports, written, strict=True):
+        report.outputs = files if isinstance(files, list) else [files]
         report.seconds = seconds
         report.skipped = skipped
     warn_skipped(skipped)
@@ -259,7 +355,7 @@ def convert(
 
     """
     config_name = check_config_name(config_name)
-    tree = _scan_input(input_dir, num_proc, on_bad_episodes)
+    tree = scan_input(input_dir, num_proc=num_proc, on_bad_episodes=on_bad_episodes)
     output = Path(output_file)
     if output.is_dir():
         raise InvalidArgumentError(
@@ -273,20 +369,14 @@ def convert(
                 "or choose another file"
             )
         remove_stale_temporaries(output)
-
-        def open_writer(schema: pa.Schema, binary_columns: list[str]) -> ParquetFileWriter:
-            return ParquetFileWriter(
-                output, schema, binary_columns=binary_columns, row_group_bytes=row_group_bytes
-            )
-
-        reports = _run(
+        (report,) = convert_tree(
             tree,
-            {config_name: open_writer},
+            [file_output(output, config_name, row_group_bytes=row_group_bytes)],
             num_proc=num_proc,
             on_bad_episodes=on_bad_episodes,
             progress=progress,
         )
-    return reports[config_name]
+    return report
 
 
 def write_config(
@@ -327,66 +417,17 @@ def write_config(
         InvalidInputError: for a bad input tree.
 
     """
-    return write_configs(
-        input_dir,
-        [config_name],
-        output_dir,
+    config_name = check_config_name(config_name)
+    output = shards_output(
+        Path(output_dir) / config_name,
+        config_name,
         max_shard_bytes=max_shard_bytes,
-        num_proc=num_proc,
-        on_bad_episodes=on_bad_episodes,
-        overwrite=overwrite,
         row_group_bytes=row_group_bytes,
-        progress=progress,
-    )[config_name]
-
-
-def write_configs(
-    input_dir: Path,
-    config_names: Sequence[ConfigName],
-    output_dir: Path,
-    *,
-    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
-    num_proc: int = 1,
-    on_bad_episodes: OnBadEpisodes = "error",
-    overwrite: bool = False,
-    row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
-    progress: bool = False,
-    split_plan: SplitPlan = DEFAULT_PLAN,
-) -> dict[ConfigName, list[Path]]:
-    """Write the shards of several configs (see :func:`write_config`), reading the tree once.
-
-    ``split_plan`` sends each episode to the shards of its split (``<config>/<split>-*``).
-    """
-    config_names = [check_config_name(name) for name in config_names]
-    if not isinstance(max_shard_bytes, int) or max_shard_bytes < 1:
-        raise InvalidArgumentError(
-            f"max_shard_bytes must be a positive integer, but got {max_shard_bytes!r}"
-        )
-
-    def opener(directory: Path) -> _OpenWriter:
-        def open_writer(schema: pa.Schema, binary_columns: list[str]) -> SplitShardWriter:
-            return SplitShardWriter(
-                directory,
-                schema,
-                split_plan,
-                binary_columns=binary_columns,
-                max_shard_bytes=max_shard_bytes,
-                row_group_bytes=row_group_bytes,
-                overwrite=overwrite,
-            )
-
-        return open_writer
-
-    tree = _scan_input(input_dir, num_proc, on_bad_episodes)
-    directories = {config: Path(output_dir) / config for config in config_names}
-    if not overwrite:
-        for directory in directories.values():
-            refuse_existing_shards(directory)
-    reports = _run(
-        tree,
-        {config: opener(directory) for config, directory in directories.items()},
-        num_proc=num_proc,
-        on_bad_episodes=on_bad_episodes,
-        progress=progress,
     )
-    return {config: report.outputs for config, report in reports.items()}
+    tree = scan_input(input_dir, num_proc=num_proc, on_bad_episodes=on_bad_episodes)
+    if not overwrite:
+        refuse_existing_shards(Path(output_dir) / config_name, "*")
+    (report,) = convert_tree(
+        tree, [output], num_proc=num_proc, on_bad_episodes=on_bad_episodes, progress=progress
+    )
+    return report.outputs

@@ -1,6 +1,8 @@
 """The whole pipeline in one call: sample, convert both configs, export the Hub folder.
 
-:func:`build` is what ``atari-interleaved build`` runs. It is safe to rerun:
+:func:`build` is what ``atari-interleaved build`` runs. It reads each frame file of the tree
+once: the two parquet files of PIPELINE.md and the Hub folder's shards are written in the
+same pass (:func:`atari_interleaved.dataset.convert.convert_tree`). It is safe to rerun:
 
 - sampling resumes (complete episodes are kept; a tree of other settings is refused unless
   ``overwrite``), and a tree holding games or episodes this build did not ask for is refused
@@ -34,7 +36,7 @@ from atari_interleaved.core.layout import (
 )
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.core.splits import DEFAULT_PLAN, SplitPlan
-from atari_interleaved.dataset.convert import ConvertReport, convert
+from atari_interleaved.dataset.convert import ConvertReport, file_output
 from atari_interleaved.dataset.reader import scan_tree
 from atari_interleaved.generate.folder_store import FolderStore
 from atari_interleaved.generate.sampler import SampleReport, sample
@@ -45,7 +47,7 @@ from atari_interleaved.publishing.export import (
     load_lines,
 )
 from atari_interleaved.publishing.manifest import file_entry, read_manifest, verify
-from atari_interleaved.storage.lock import output_lock
+from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 
 __all__ = [
@@ -242,15 +244,9 @@ def build(
             config: path.with_name(f"{TEMP_PREFIX}build-{path.name}")
             for config, path in files.items()
         }
-        converted = {}
+        for path in staged.values():
+            remove_stale_temporaries(path)  # what a killed build left while writing it
         try:
-            for config, path in staged.items():
-                converted[config] = convert(
-                    frames_dir, path, config, overwrite=True, num_proc=num_proc, progress=progress
-                )
-            outputs = {
-                files[config].name: vars(file_entry(path)) for config, path in staged.items()
-            }
             exported = export(
                 frames_dir,
                 hub_dir,
@@ -258,15 +254,24 @@ def build(
                 max_shard_bytes=max_shard_bytes,
                 num_proc=num_proc,
                 overwrite=True,
-                extra_generation={"build": {"outputs": outputs}},
+                extra_generation=lambda: {
+                    "build": {
+                        "outputs": {
+                            files[config].name: vars(file_entry(path))
+                            for config, path in staged.items()
+                        }
+                    }
+                },
                 progress=progress,
                 split_plan=split_plan,
+                tree_outputs=[file_output(path, config) for config, path in staged.items()],
             )
             for config, path in staged.items():
                 os.replace(path, files[config])
         finally:
             for path in staged.values():
                 path.unlink(missing_ok=True)
+        converted = dict(zip(staged, exported.converted, strict=True))
         return BuildReport(
             frames_dir=frames_dir,
             files=files,

@@ -38,7 +38,7 @@ import os
 import shlex
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,9 +50,15 @@ from atari_interleaved.core.features import CONFIG_NAMES, ConfigName, arrow_sche
 from atari_interleaved.core.layout import MANIFEST_NAME, TEMP_PREFIX
 from atari_interleaved.core.splits import DEFAULT_PLAN, DEFAULT_SPLIT, SplitPlan
 from atari_interleaved.core.versions import library_versions
-from atari_interleaved.dataset.convert import write_configs
+from atari_interleaved.dataset.convert import (
+    ConvertReport,
+    RowOutput,
+    convert_tree,
+    scan_input,
+    shards_output,
+)
 from atari_interleaved.dataset.reader import OnBadEpisodes, check_on_bad_episodes
-from atari_interleaved.generate.parquet_store import ParquetStore, read_shard_plan
+from atari_interleaved.generate.parquet_store import read_shard_plan
 from atari_interleaved.publishing.card import (
     PLACEHOLDER_REPO_ID,
     CardInputs,
@@ -68,12 +74,16 @@ from atari_interleaved.publishing.provenance import Provenance, read_provenance
 from atari_interleaved.publishing.stats import DatasetStats, stats_from_parquet
 from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES, existing_shards
-from atari_interleaved.storage.shard_check import open_shard
+from atari_interleaved.storage.shard_check import planned_shard_paths, unfinished_shards
+from atari_interleaved.storage.shard_writer import by_bytes
 from atari_interleaved.storage.split_writer import SplitShardWriter, episode_tables
 
 __all__ = ["CARD_NAME", "ExportReport", "export", "load_lines", "check_export_target"]
 
 CARD_NAME = "README.md"
+
+ExtraGeneration = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+"""More provenance for the manifest, or a function giving it once the shards are written."""
 
 
 @dataclass
@@ -86,6 +96,8 @@ class ExportReport:
     splits: dict[ConfigName, dict[str, SplitSize]]
     files: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    converted: list[ConvertReport] = field(default_factory=list)
+    """What the ``tree_outputs`` of :func:`export` got, in their order."""
 
     def summary(self) -> str:
         """Return the human summary printed at the end of an export."""
@@ -199,8 +211,8 @@ def _direct_shards(
 
     Raises:
         InvalidArgumentError: if ``max_shard_bytes`` is not the default.
-        InvalidInputError: if shards of the plan are missing (an interrupted run) or files
-            that are not in the plan are there.
+        InvalidInputError: if shards of the plan are missing or not whole (an interrupted
+            run) or files that are not in the plan are there.
 
     """
     if max_shard_bytes != DEFAULT_MAX_SHARD_BYTES:
@@ -209,29 +221,26 @@ def _direct_shards(
             "'sample --to-parquet' folder are exported as they are (their size is set by "
             "--episodes-per-shard when sampling); leave --max-shard-bytes out"
         )
-    store = ParquetStore(input_dir, read_shard_plan(input_dir))
-    missing = store.pending()
-    if missing:
-        first, problem = store.shard_problem(missing[0]) or (input_dir, "")
+    plan = read_shard_plan(input_dir)
+    unfinished = unfinished_shards(input_dir, [len(chunk.indices) for chunk in plan])
+    if unfinished:
+        first, problem = unfinished[0]
         raise InvalidInputError(
-            f"{str(input_dir)!r} is an unfinished 'sample --to-parquet' run: {len(missing)} of "
-            f"{len(store.shards)} shards are missing or incomplete "
+            f"{str(input_dir)!r} is an unfinished 'sample --to-parquet' run: {len(unfinished)} "
+            f"of {len(plan)} shards are missing or incomplete "
             f"({first.relative_to(input_dir).as_posix()}"
             f"{'' if problem == 'missing' else f': {problem}'}"
-            f"{', ...' if len(missing) > 1 else ''}). Rerun its sample command from the folder "
-            f"that holds it to finish it, then export again:\n  {provenance.sample_command()}"
+            f"{', ...' if len(unfinished) > 1 else ''}). Rerun its sample command from the "
+            f"folder that holds it to finish it, then export again:\n"
+            f"  {provenance.sample_command()}"
         )
     shards = {
-        config: [store.shard_paths(chunk)[config] for chunk in store.shards]
+        config: [
+            planned_shard_paths(input_dir, index, len(plan))[config] for index in range(len(plan))
+        ]
         for config in CONFIG_NAMES
     }
-    hint = (
-        "remove it and rerun the sample command from the folder that holds it (it writes "
-        f"the missing shards again), then export again:\n  {provenance.sample_command()}"
-    )
     for config, planned in shards.items():
-        for path in planned:
-            open_shard(path, arrow_schema(config), hint=hint)
         extra = sorted(set(existing_shards(input_dir / config)) - set(planned))
         if extra:
             raise InvalidInputError(
@@ -261,8 +270,9 @@ def _split_shards(shards: dict[ConfigName, list[Path]], plan: SplitPlan, staging
     The rows are copied a row group at a time (PNG bytes as they are, never re-encoded).
     """
     for config, paths in shards.items():
+        schema, ends = arrow_schema(config), by_bytes(DEFAULT_MAX_SHARD_BYTES)
         options = {"binary_columns": image_columns(config)}
-        with SplitShardWriter(staging / config, arrow_schema(config), plan, **options) as writer:
+        with SplitShardWriter(staging / config, schema, plan, ends, **options) as writer:
             for path in paths:
                 file = pq.ParquetFile(path)
                 for group in range(file.num_row_groups):
@@ -271,9 +281,36 @@ def _split_shards(shards: dict[ConfigName, list[Path]], plan: SplitPlan, staging
             writer.close()
 
 
-def _convert_tree(input_dir: Path, staging: Path, **options: Any) -> None:
-    """Convert the frame tree ``input_dir`` to the shards of both configs in ``staging``."""
-    write_configs(input_dir, CONFIG_NAMES, staging, **options)
+def _convert_tree(
+    input_dir: Path,
+    staging: Path,
+    tree_outputs: Sequence[RowOutput],
+    *,
+    max_shard_bytes: int,
+    num_proc: int,
+    on_bad_episodes: OnBadEpisodes,
+    progress: bool,
+    split_plan: SplitPlan,
+) -> list[ConvertReport]:
+    """Convert the frame tree ``input_dir`` to the shards of both configs in ``staging``.
+
+    ``tree_outputs`` are written in the same reading of the tree; their reports are returned.
+    """
+    shards = [
+        shards_output(
+            staging / config, config, split_plan=split_plan, max_shard_bytes=max_shard_bytes
+        )
+        for config in CONFIG_NAMES
+    ]
+    tree = scan_input(input_dir, num_proc=num_proc, on_bad_episodes=on_bad_episodes)
+    reports = convert_tree(
+        tree,
+        [*shards, *tree_outputs],
+        num_proc=num_proc,
+        on_bad_episodes=on_bad_episodes,
+        progress=progress,
+    )
+    return reports[len(shards) :]
 
 
 def export(
@@ -286,9 +323,10 @@ def export(
     on_bad_episodes: OnBadEpisodes = "error",
     overwrite: bool = False,
     card_template: str | os.PathLike[str] | None = None,
-    extra_generation: dict[str, Any] | None = None,
+    extra_generation: ExtraGeneration | None = None,
     progress: bool = False,
     split_plan: SplitPlan = DEFAULT_PLAN,
+    tree_outputs: Sequence[RowOutput] = (),
 ) -> ExportReport:
     """Export a frame tree or a direct folder to a Hub-ready dataset folder.
 
@@ -305,118 +343,102 @@ def export(
             out (a frame tree's; a direct folder has none).
         overwrite: replace ``output_dir`` if it is an earlier export.
         card_template: the card template; ``dataset_card.md`` of the repository if None.
-        extra_generation: more provenance to record in the manifest (``build`` records its
+        extra_generation: more provenance to record in the manifest, or a function giving
+            it once the shards and ``tree_outputs`` are written (``build`` records its
             other outputs there).
         progress: show progress bars.
         split_plan: the splits episodes are assigned to (``--splits``, ``--test-games``;
             :func:`atari_interleaved.core.splits.split_plan`); all ``train`` by default.
+        tree_outputs: more outputs of a frame tree's rows, written in the same reading of
+            the tree as the shards (``build``'s two parquet files); their reports are in
+            :attr:`ExportReport.converted`.
 
     Raises:
-        InvalidArgumentError: for a bad option or output path.
+        InvalidArgumentError: for a bad option or output path, or ``tree_outputs`` with a
+            direct folder.
         OutputExistsError: if ``output_dir`` exists and may not be replaced.
         InvalidInputError: for a bad input tree (the message names the file), or a
             direct folder with missing shards.
         OutputInUseError: if another run is writing ``output_dir``.
 
     """
-    with output_lock(output_dir):
-        return _export(
-            Path(input_dir),
-            Path(output_dir),
-            repo_id=repo_id,
-            max_shard_bytes=max_shard_bytes,
-            num_proc=num_proc,
-            on_bad_episodes=on_bad_episodes,
-            overwrite=overwrite,
-            card_template=card_template,
-            extra_generation=extra_generation,
-            progress=progress,
-            split_plan=split_plan,
-        )
-
-
-def _export(
-    input_dir: Path,
-    output_dir: Path,
-    *,
-    repo_id: str | None,
-    max_shard_bytes: int,
-    num_proc: int,
-    on_bad_episodes: OnBadEpisodes,
-    overwrite: bool,
-    card_template: str | os.PathLike[str] | None,
-    extra_generation: dict[str, Any] | None,
-    progress: bool,
-    split_plan: SplitPlan,
-) -> ExportReport:
-    """Export while holding the lock of ``output_dir`` (see :func:`export`)."""
+    input_dir, output_dir = Path(input_dir), Path(output_dir)
     started = time.perf_counter()
-    remove_stale_temporaries(output_dir.resolve())
-    check_on_bad_episodes(on_bad_episodes)
-    template = check_template(read_template(None if card_template is None else Path(card_template)))
-    check_export_target(input_dir, output_dir, overwrite=overwrite)
-    provenance = read_provenance(input_dir, on_bad_episodes=on_bad_episodes)
-    write_shards: Callable[[Path], None]
-    if provenance.to_parquet:
-        shards = _direct_shards(input_dir, provenance, max_shard_bytes)
-        write_shards = (
-            functools.partial(_link_shards, shards)
-            if split_plan.is_default
-            else functools.partial(_split_shards, shards, split_plan)
+    with output_lock(output_dir):
+        remove_stale_temporaries(output_dir.resolve())
+        check_on_bad_episodes(on_bad_episodes)
+        template = check_template(
+            read_template(None if card_template is None else Path(card_template))
         )
-    else:
-        write_shards = functools.partial(
-            _convert_tree,
-            input_dir,
-            max_shard_bytes=max_shard_bytes,
-            num_proc=num_proc,
-            on_bad_episodes=on_bad_episodes,
-            progress=progress,
-            split_plan=split_plan,
-        )
-    target = output_dir.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f"{TEMP_PREFIX}{target.name}-{os.getpid()}")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    try:
-        write_shards(staging)
-        splits = {config: split_sizes(staging, config, split_plan) for config in CONFIG_NAMES}
-        stats = stats_from_parquet(staging)
-        previews = write_previews(preview_frames_from_parquet(staging), staging)
-        command = _export_command(input_dir, target, repo_id, max_shard_bytes, split_plan)
-        inputs = CardInputs(
-            repo_id=repo_id or PLACEHOLDER_REPO_ID,
-            stats=stats,
-            provenance=provenance,
-            splits=splits,
-            previews=previews,
-            commands=[command],
-            tool_version=library_versions(("atari-interleaved",)).get("atari-interleaved", ""),
-            split_plan=split_plan,
-        )
-        (staging / CARD_NAME).write_text(render_card(inputs, template), encoding="utf-8")
-        generation = {
-            "sampling": provenance.to_dict(),
-            "export": {
-                "command": command,
-                "repo_id": repo_id,
-                "max_shard_bytes": None if provenance.to_parquet else max_shard_bytes,
-                "on_bad_episodes": on_bad_episodes,
-                "splits": split_plan.to_dict(),
-                "configs": {
-                    config: {split: vars(size) for split, size in sizes.items()}
-                    for config, sizes in splits.items()
+        check_export_target(input_dir, output_dir, overwrite=overwrite)
+        provenance = read_provenance(input_dir, on_bad_episodes=on_bad_episodes)
+        write_shards: Callable[[Path], list[ConvertReport] | None]
+        if provenance.to_parquet:
+            if tree_outputs:
+                raise InvalidArgumentError(
+                    f"{str(input_dir)!r} holds parquet shards, not a frame tree to convert"
+                )
+            shards = _direct_shards(input_dir, provenance, max_shard_bytes)
+            write_shards = (
+                functools.partial(_link_shards, shards)
+                if split_plan.is_default
+                else functools.partial(_split_shards, shards, split_plan)
+            )
+        else:
+            write_shards = functools.partial(
+                _convert_tree,
+                input_dir,
+                tree_outputs=tree_outputs,
+                max_shard_bytes=max_shard_bytes,
+                num_proc=num_proc,
+                on_bad_episodes=on_bad_episodes,
+                progress=progress,
+                split_plan=split_plan,
+            )
+        target = output_dir.resolve()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(f"{TEMP_PREFIX}{target.name}-{os.getpid()}")
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
+        try:
+            converted = write_shards(staging) or []
+            splits = {config: split_sizes(staging, config, split_plan) for config in CONFIG_NAMES}
+            stats = stats_from_parquet(staging)
+            previews = write_previews(preview_frames_from_parquet(staging), staging)
+            command = _export_command(input_dir, target, repo_id, max_shard_bytes, split_plan)
+            inputs = CardInputs(
+                repo_id=repo_id or PLACEHOLDER_REPO_ID,
+                stats=stats,
+                provenance=provenance,
+                splits=splits,
+                previews=previews,
+                commands=[command],
+                tool_version=library_versions(("atari-interleaved",)).get("atari-interleaved", ""),
+                split_plan=split_plan,
+            )
+            (staging / CARD_NAME).write_text(render_card(inputs, template), encoding="utf-8")
+            extra = extra_generation() if callable(extra_generation) else extra_generation
+            generation = {
+                "sampling": provenance.to_dict(),
+                "export": {
+                    "command": command,
+                    "repo_id": repo_id,
+                    "max_shard_bytes": None if provenance.to_parquet else max_shard_bytes,
+                    "on_bad_episodes": on_bad_episodes,
+                    "splits": split_plan.to_dict(),
+                    "configs": {
+                        config: {split: vars(size) for split, size in sizes.items()}
+                        for config, sizes in splits.items()
+                    },
                 },
-            },
-            **(extra_generation or {}),
-        }
-        write_manifest(staging, generation=generation)
-        _swap_in(staging, target)
-    except BaseException:
-        shutil.rmtree(staging)
-        raise
+                **(extra or {}),
+            }
+            write_manifest(staging, generation=generation)
+            _swap_in(staging, target)
+        except BaseException:
+            shutil.rmtree(staging)
+            raise
     files = sorted(
         path.relative_to(output_dir).as_posix() for path in output_dir.rglob("*") if path.is_file()
     )
@@ -427,4 +449,5 @@ def _export(
         splits=splits,
         files=files,
         seconds=time.perf_counter() - started,
+        converted=converted,
     )

@@ -1,4 +1,4 @@
-"""Writing arrow tables to parquet: temporary names, row groups sized by bytes, shards.
+"""Writing arrow tables to parquet: temporary names, row groups sized by bytes, shard names.
 
 A file is written under a hidden temporary name (``.tmp-<name>-<pid>``) beside its final
 place and renamed when complete, so a file with the final name is always whole. Tables are
@@ -9,6 +9,7 @@ bounded by a row group and its encoding, whatever the size of the input.
 
 PNG columns are stored uncompressed, without dictionary or statistics: PNG bytes do not
 compress further, are all different, and min/max statistics of images help no reader.
+Shards of a config are written by :mod:`atari_interleaved.storage.shard_writer`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ __all__ = [
     "existing_shards",
     "refuse_existing_shards",
     "ParquetFileWriter",
-    "ShardedParquetWriter",
 ]
 
 DEFAULT_ROW_GROUP_BYTES = 100 * 2**20
@@ -166,100 +166,6 @@ class ParquetFileWriter:
         self._temporary.unlink(missing_ok=True)
 
     def __enter__(self) -> ParquetFileWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if kind is not None:
-            self.abort()
-
-
-class ShardedParquetWriter:
-    """Write tables to ``<split>-XXXXX-of-YYYYY.parquet`` shards of at most ``max_shard_bytes``.
-
-    The shards are written in a temporary folder beside ``directory`` and moved into it by
-    :meth:`close` once complete, so ``directory`` holds either the old shards or the new
-    ones. A table is never split: a shard holds whole episodes, so one larger than
-    ``max_shard_bytes`` makes a shard of its own.
-
-    Args:
-        directory: the final folder of the shards (created by :meth:`close`).
-        schema: the schema of every table written.
-        binary_columns: top-level columns holding PNG bytes.
-        max_shard_bytes: table bytes after which a new shard starts.
-        row_group_bytes: table bytes of a row group.
-        overwrite: replace the shards already in ``directory`` instead of refusing.
-        split: the split the shards hold, their name's prefix (``train``).
-
-    Raises:
-        OutputExistsError: if ``directory`` holds shards and ``overwrite`` is False.
-
-    """
-
-    def __init__(
-        self,
-        directory: Path,
-        schema: pa.Schema,
-        *,
-        binary_columns: Sequence[str] = (),
-        max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
-        row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
-        overwrite: bool = False,
-        split: str = SHARD_PREFIX,
-    ) -> None:
-        self.directory = Path(directory)
-        self.split = split
-        if not overwrite:
-            refuse_existing_shards(self.directory, split)
-        self.schema = schema
-        self.max_shard_bytes = max_shard_bytes
-        self._file_options = {"binary_columns": binary_columns, "row_group_bytes": row_group_bytes}
-        staged = (
-            self.directory
-            if split == SHARD_PREFIX
-            else self.directory.with_name(f"{self.directory.name}-{split}")
-        )
-        self._staging = temporary_path(staged)
-        self._staging.parent.mkdir(parents=True, exist_ok=True)
-        self._staging.mkdir()
-        self._done: list[Path] = []
-        self._current: ParquetFileWriter | None = None
-
-    def write(self, table: pa.Table) -> None:
-        """Add the rows of ``table`` to the current shard, starting a new one when full."""
-        current = self._current
-        if current is not None and current.num_bytes + table.nbytes > self.max_shard_bytes:
-            self._done.append(current.close())
-            current = None
-        if current is None:
-            path = self._staging / f"part-{len(self._done):05d}.parquet"
-            current = self._current = ParquetFileWriter(path, self.schema, **self._file_options)
-        current.write(table)
-
-    def close(self) -> list[Path]:
-        """Finish the last shard, name the shards and move them into ``directory``."""
-        if self._current is not None:
-            self._done.append(self._current.close())
-            self._current = None
-        count = len(self._done)
-        for old in existing_shards(self.directory, self.split):
-            old.unlink()
-        self.directory.mkdir(parents=True, exist_ok=True)
-        final = []
-        for index, part in enumerate(self._done):
-            final.append(self.directory / shard_name(index, count, self.split))
-            os.replace(part, final[-1])
-        self._staging.rmdir()
-        return final
-
-    def abort(self) -> None:
-        """Remove everything written; ``directory`` is left as it was."""
-        if self._current is not None:
-            self._current.abort()
-        for part in self._done:
-            part.unlink(missing_ok=True)
-        self._staging.rmdir()
-
-    def __enter__(self) -> ShardedParquetWriter:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:

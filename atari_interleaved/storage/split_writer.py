@@ -1,10 +1,10 @@
 """Writing a config's episodes to the shards of their splits (:mod:`atari_interleaved.core.splits`).
 
 :class:`SplitShardWriter` takes the tables of whole episodes, as convert writes them, and
-sends each to a :class:`~atari_interleaved.storage.parquet_writer.ShardedParquetWriter` of its
-split, so ``<config>/`` ends up holding ``train-XXXXX-of-YYYYY.parquet``,
-``validation-...`` and so on, the names ``push_to_hub`` gives. A split no episode falls in
-gets no shard. :func:`episode_tables` cuts a table of several episodes (a row group of a
+sends each to a :class:`~atari_interleaved.storage.shard_writer.ShardWriter` of its split,
+so ``<config>/`` ends up holding ``train-XXXXX-of-YYYYY.parquet``, ``validation-...`` and
+so on, the names ``push_to_hub`` gives. A split no episode falls in gets no shard.
+:func:`episode_tables` cuts a table of several episodes (a row group of a
 ``sample --to-parquet`` shard) into one table per episode.
 """
 
@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from atari_interleaved.core.splits import SplitPlan
-from atari_interleaved.storage.parquet_writer import ShardedParquetWriter
+from atari_interleaved.storage.shard_writer import ShardRule, ShardWriter
 
 __all__ = ["SplitShardWriter", "episode_tables"]
 
@@ -40,24 +40,33 @@ class SplitShardWriter:
         directory: the config's folder (``<dataset>/simple``).
         schema: the schema of every table written.
         plan: which split each episode goes to.
-        options: the other arguments of ``ShardedParquetWriter``.
+        ends_shard: where a shard ends (``shard_writer.by_bytes(max_shard_bytes)``).
+        options: the other arguments of ``ShardWriter`` (``binary_columns``, ...).
 
     """
 
-    def __init__(self, directory: Path, schema: pa.Schema, plan: SplitPlan, **options: Any) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        schema: pa.Schema,
+        plan: SplitPlan,
+        ends_shard: ShardRule,
+        **options: Any,
+    ) -> None:
         self.directory = Path(directory)
         self.schema = schema
         self.plan = plan
+        self._ends_shard = ends_shard
         self._options = options
-        self._writers: dict[str, ShardedParquetWriter] = {}
+        self._writers: dict[str, ShardWriter] = {}
 
     def write(self, table: pa.Table) -> None:
         """Add the rows of one episode to the shards of its split."""
         first = table.slice(0, 1).select(["environment", "seed", "episode"]).to_pylist()[0]
         split = self.plan.split_of(first["environment"], first["seed"], first["episode"])
         if split not in self._writers:
-            self._writers[split] = ShardedParquetWriter(
-                self.directory, self.schema, split=split, **self._options
+            self._writers[split] = ShardWriter(
+                self.directory, self.schema, self._ends_shard, split=split, **self._options
             )
         self._writers[split].write(table)
 

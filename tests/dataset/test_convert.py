@@ -14,9 +14,17 @@ import pyarrow.parquet as pq
 import pytest
 
 import atari_interleaved.dataset.convert as convert_module
+import atari_interleaved.dataset.reader as reader_module
 from atari_interleaved.cli.app import main as cli_main
 from atari_interleaved.core.errors import InvalidInputError, OutputExistsError
-from atari_interleaved.dataset.convert import convert, write_config
+from atari_interleaved.dataset.convert import (
+    convert,
+    convert_tree,
+    file_output,
+    scan_input,
+    shards_output,
+    write_config,
+)
 from atari_interleaved.generate.convert_to_training_data import main as script_main
 from tests.fixtures.frame_trees import ALIEN_EPISODE, EPISODES, FRAMES, GAMES, ORDER, drop_metadata
 
@@ -294,3 +302,37 @@ def test_write_config_shards(frame_tree, tmp_path):
         tmp_path / "simple" / "train-00000-of-00001.parquet"
     ]
     assert pq.read_table(tmp_path / "simple").equals(table.combine_chunks())
+
+
+def test_one_pass_writes_every_output_reading_each_file_once(frame_tree, tmp_path, monkeypatch):
+    reads: list[str] = []
+    original = reader_module._read
+
+    def counted(path: str, limit: int, kind: str) -> bytes:
+        reads.append(path)
+        return original(path, limit, kind)
+
+    monkeypatch.setattr(reader_module, "_read", counted)
+    tree = scan_input(frame_tree, num_proc=1, on_bad_episodes="error")
+    names = ["a.parquet", "b.parquet", "c.parquet"]
+    configs = ["interleaved", "simple", "interleaved"]
+    reports = convert_tree(
+        tree,
+        [
+            *(file_output(tmp_path / n, c) for n, c in zip(names, configs, strict=True)),
+            shards_output(tmp_path / "hub" / "simple", "simple", max_shard_bytes=20_000),
+        ],
+    )
+    # 4 episodes of 12 frames: a frame file and an action file each, every one read once.
+    assert len(reads) == len(set(reads)) == len(ORDER) * FRAMES * 2
+    assert [(r.config_name, r.rows) for r in reports] == [
+        ("interleaved", 4),
+        ("simple", 48),
+        ("interleaved", 4),
+        ("simple", 48),
+    ]
+    assert len(reports[3].outputs) > 1  # shards cut by bytes
+    for name, config in zip(names, configs, strict=True):
+        convert(frame_tree, tmp_path / f"alone-{name}", config)
+        assert (tmp_path / name).read_bytes() == (tmp_path / f"alone-{name}").read_bytes()
+    assert pq.read_table(tmp_path / "hub" / "simple").equals(pq.read_table(tmp_path / "b.parquet"))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import datasets
 import pandas as pd
 import pytest
 
+import atari_interleaved.dataset.reader as reader_module
 from atari_interleaved.cli.app import main as cli_main
 from atari_interleaved.core.layout import (
     DEFAULT_FRAMES_DIR,
@@ -60,6 +63,24 @@ def test_build_end_to_end_then_rerun(tmp_path, monkeypatch, capsys):
     assert build() == 0  # a rerun resumes and replaces its own outputs with the same bytes
     assert "Kept 4 complete episodes" in capsys.readouterr().out
     assert tree_digest(tmp_path) == before
+
+
+def test_build_reads_each_frame_file_once(tmp_path, monkeypatch):
+    """The seed's two files and the Hub folder's shards come from one pass over the tree."""
+    monkeypatch.chdir(tmp_path)
+    reads: list[str] = []
+    original = reader_module._read
+
+    def counted(path: str, limit: int, kind: str) -> bytes:
+        reads.append(path)
+        return original(path, limit, kind)
+
+    monkeypatch.setattr(reader_module, "_read", counted)
+    assert build() == 0
+    frames = sorted(os.path.abspath(path) for path in reads if path.endswith(".png"))
+    assert len(frames) == 40  # 2 games x 2 episodes x 10 frames
+    assert frames == sorted(str(path) for path in (tmp_path / DEFAULT_FRAMES_DIR).rglob("*.png"))
+    assert len(reads) == len(set(reads)) == 80  # and each action file once
 
 
 def test_build_refuses_what_it_did_not_write(tmp_path, monkeypatch, capsys):

@@ -9,11 +9,13 @@ import errno
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import datasets
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
@@ -255,6 +257,19 @@ def test_a_truncated_direct_shard_is_named_by_export_publish_and_preview(
         assert "Rerun its sample command" in err and "Traceback" not in err
     assert not (tmp_path / "hub").exists()
     assert hub_server.server.repos == {}
+
+
+def test_a_direct_shard_short_of_frames_is_refused_naming_it(direct_copy, tmp_path):
+    shard = direct_copy / "simple" / DIRECT_SHARDS[3]
+    frames = pq.read_metadata(shard).num_rows
+    pq.write_table(pq.read_table(shard).slice(1), shard)  # whole parquet, one frame short
+    message = (
+        f"1 of 4 shards are missing or incomplete (simple/{DIRECT_SHARDS[3]}: "
+        f"{frames - 1} rows, not {frames})"
+    )
+    with pytest.raises(InvalidInputError, match=re.escape(message)):
+        export(direct_copy, tmp_path / "hub")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["sampled_parquet"]
 
 
 def test_a_truncated_exported_shard_is_named_by_verify_and_preview(export_copy, tmp_path, capsys):

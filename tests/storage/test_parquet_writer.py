@@ -7,14 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from atari_interleaved.core.errors import OutputExistsError
 from atari_interleaved.core.features import CONFIG_NAMES, arrow_schema
-from atari_interleaved.storage.parquet_writer import (
-    ParquetFileWriter,
-    ShardedParquetWriter,
-    leaf_paths,
-    shard_name,
-)
+from atari_interleaved.storage.parquet_writer import ParquetFileWriter, leaf_paths
 
 SCHEMA = pa.schema([("name", pa.string()), ("image", pa.binary())])
 
@@ -65,49 +59,3 @@ def test_an_error_leaves_neither_file_nor_temporary(tmp_path):
             writer.write(table(3))
             raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
-
-
-def test_shards(tmp_path):
-    folder = tmp_path / "ds" / "simple"
-    with ShardedParquetWriter(
-        folder, SCHEMA, binary_columns=["image"], max_shard_bytes=25_000
-    ) as w:
-        for index in range(7):
-            w.write(table(10, 1000, start=10 * index))  # about 10 kB a table
-        assert not folder.exists()
-        shards = w.close()
-    assert [p.name for p in shards] == [shard_name(i, 4) for i in range(4)]
-    assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == ["simple"]
-    assert [pq.read_metadata(p).num_rows for p in shards] == [20, 20, 20, 10]
-    assert pq.read_table(folder)["name"].to_pylist() == [f"row{i}" for i in range(70)]
-
-
-def test_existing_shards_are_kept_unless_overwrite(tmp_path):
-    folder = tmp_path / "interleaved"
-    with ShardedParquetWriter(folder, SCHEMA, max_shard_bytes=1) as writer:
-        for index in range(3):
-            writer.write(table(1, start=index))
-        writer.close()
-    with pytest.raises(OutputExistsError, match="already holds parquet shards"):
-        ShardedParquetWriter(folder, SCHEMA)
-    (folder / "README.md").write_text("mine")
-    with ShardedParquetWriter(folder, SCHEMA, overwrite=True) as writer:
-        writer.write(table(2))
-        shards = writer.close()
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", shard_name(0, 1)]
-    assert shards == [folder / shard_name(0, 1)]
-
-
-def test_an_interrupted_sharded_write_leaves_the_old_shards(tmp_path):
-    folder = tmp_path / "simple"
-    with ShardedParquetWriter(folder, SCHEMA) as writer:
-        writer.write(table(2))
-        writer.close()
-    before = sorted(folder.iterdir())
-    with pytest.raises(RuntimeError):
-        with ShardedParquetWriter(folder, SCHEMA, overwrite=True, max_shard_bytes=1) as writer:
-            writer.write(table(5))
-            writer.write(table(5))
-            raise RuntimeError("disk full")
-    assert sorted(folder.iterdir()) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["simple"]
