@@ -36,6 +36,7 @@ from atari_interleaved.core.layout import (
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.policy import planner_of
+from atari_interleaved.storage.atomic import Staged, temporary_path, write_atomically
 
 __all__ = [
     "FolderStore",
@@ -197,9 +198,7 @@ class FolderStore:
             self.remove_episodes()
         self.root.mkdir(parents=True, exist_ok=True)
         self._remove_temporaries()
-        temporary = self.root / f"{TEMP_PREFIX}{SAMPLING_CONFIG_NAME}"
-        temporary.write_text(json.dumps(wanted, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(temporary, self.config_path)
+        write_atomically(self.config_path, json.dumps(wanted, indent=1, sort_keys=True) + "\n")
 
     def is_complete(self, game: str, index: int, randomness: float) -> bool:
         """Whether the episode's final folder holds the whole episode (see episode_problem)."""
@@ -216,7 +215,7 @@ class FolderStore:
         final = self.episode_path(game, index, randomness)
         if not final.exists():
             return None
-        aside = final.with_name(f"{TEMP_PREFIX}{final.name}-{os.getpid()}")
+        aside = temporary_path(final)
         os.rename(final, aside)
         if aside.is_dir() and not aside.is_symlink():
             for child in aside.iterdir():
@@ -244,13 +243,9 @@ class FolderStore:
         """Write an episode atomically and return the bytes written."""
         final = self.episode_path(episode.game, episode.episode_index, episode.randomness)
         final.parent.mkdir(parents=True, exist_ok=True)
-        temporary = final.parent / f"{TEMP_PREFIX}{final.name}-{os.getpid()}"
-        if temporary.exists():
-            shutil.rmtree(temporary)
-        temporary.mkdir()
         written = 0
-        try:
-            folder = os.open(temporary, os.O_RDONLY | os.O_DIRECTORY)
+        with Staged(final, folder=True, replace=False) as staged:
+            folder = os.open(staged.temporary, os.O_RDONLY | os.O_DIRECTORY)
             try:
                 for index, frame in enumerate(episode.frames):
                     written += _write(folder, frame_file_name(index), frame)
@@ -261,10 +256,6 @@ class FolderStore:
                     written += _write(folder, EPISODE_METADATA_NAME, text)
             finally:
                 os.close(folder)
-            os.rename(temporary, final)
-        except BaseException:
-            shutil.rmtree(temporary)
-            raise
         return written
 
     def remove_episodes(self) -> None:

@@ -47,6 +47,7 @@ from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.emulator import rom_md5, sampling_versions
 from atari_interleaved.generate.folder_store import check_writable_dir, settings_differences
 from atari_interleaved.generate.policy import planner_of
+from atari_interleaved.storage.atomic import write_atomically
 from atari_interleaved.storage.parquet_writer import (
     ParquetFileWriter,
     existing_shards,
@@ -225,9 +226,7 @@ class ParquetStore:
             folder.mkdir(exist_ok=True)
             for leftover in folder.glob(f"{TEMP_PREFIX}*"):
                 leftover.unlink()
-        temporary = self.root / f"{TEMP_PREFIX}{SAMPLING_CONFIG_NAME}"
-        temporary.write_text(json.dumps(wanted, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(temporary, config_path)
+        write_atomically(config_path, json.dumps(wanted, indent=1, sort_keys=True) + "\n")
 
     @contextmanager
     def chunk_writer(self, chunk: Chunk) -> Iterator[Callable[[Episode], int]]:

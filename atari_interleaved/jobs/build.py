@@ -30,7 +30,6 @@ from atari_interleaved.core.layout import (
     DEFAULT_HUB_DIR,
     DEFAULT_INTERLEAVED_FILE,
     DEFAULT_SIMPLE_FILE,
-    TEMP_PREFIX,
 )
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.core.splits import DEFAULT_PLAN, SplitPlan
@@ -45,6 +44,7 @@ from atari_interleaved.publishing.export import (
     load_lines,
 )
 from atari_interleaved.publishing.manifest import file_entry, read_manifest, verify
+from atari_interleaved.storage.atomic import Staged
 from atari_interleaved.storage.lock import output_lock
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 
@@ -238,12 +238,12 @@ def build(
             overwrite=overwrite,
             progress=progress,
         )
-        staged = {
-            config: path.with_name(f"{TEMP_PREFIX}build-{path.name}")
-            for config, path in files.items()
-        }
         converted = {}
-        try:
+        with ExitStack() as stack:
+            staged = {
+                config: stack.enter_context(Staged(path)).temporary
+                for config, path in files.items()
+            }
             for config, path in staged.items():
                 converted[config] = convert(
                     frames_dir, path, config, overwrite=True, num_proc=num_proc, progress=progress
@@ -262,11 +262,6 @@ def build(
                 progress=progress,
                 split_plan=split_plan,
             )
-            for config, path in staged.items():
-                os.replace(path, files[config])
-        finally:
-            for path in staged.values():
-                path.unlink(missing_ok=True)
         return BuildReport(
             frames_dir=frames_dir,
             files=files,
