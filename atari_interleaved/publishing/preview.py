@@ -240,11 +240,12 @@ def _save_atomically(path: Path, save: Callable[[BinaryIO], None]) -> None:
 def write_previews_of(source: Path, output_dir: Path, *, overwrite: bool = False) -> PreviewFiles:
     """Write the pictures of a frame tree, a folder written by ``export`` or a direct folder.
 
-    A folder with ``interleaved`` parquet shards (an export or a direct folder) is read from
-    them; anything else as a frame tree, of which only the first episode of each game is
-    read.
+    An export or a direct folder is read from its ``interleaved`` parquet shards; a frame
+    tree (:func:`~atari_interleaved.core.folder_kind.folder_kind` tells which) from the first
+    episode of each game.
 
     Raises:
+        InvalidInputError: if ``source`` is none of those (checked first, naming it).
         OutputExistsError: if a picture exists in ``output_dir`` and ``overwrite`` is False
             (checked before anything is read).
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from atari_interleaved.core.episode import read_metadata
 from atari_interleaved.core.errors import InvalidInputError
-from atari_interleaved.core.folder_kind import folder_kind
+from atari_interleaved.core.folder_kind import require_folder_kind
 from atari_interleaved.core.layout import (
     EPISODE_METADATA_NAME,
     GAME_DIR_PREFIX,
@@ -153,11 +153,19 @@ def read_provenance(
             conversion skips its episode; ``"error"`` raises.
 
     Raises:
-        InvalidInputError: for an unreadable config or metadata file (the message names it).
+        InvalidInputError: for an input that is not a frame tree or direct folder, or an
+            unreadable config or metadata file (the message names it).
 
     """
     root = Path(input_dir).resolve()
-    if folder_kind(root) == "direct":
+    kind = require_folder_kind(input_dir, "--input-dir")
+    if kind == "exported":
+        raise InvalidInputError(
+            f"--input-dir {os.fspath(input_dir)!r} is a folder written by 'atari-interleaved "
+            "export', not sampled data; give the frame tree or 'sample --to-parquet' folder it "
+            "was exported from (or publish it as it is)"
+        )
+    if kind == "direct":
         return _read_direct(root, read_sampling_config(root))
     tree = scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
     if root.name.startswith(GAME_DIR_PREFIX) and not (root / SAMPLING_CONFIG_NAME).exists():
