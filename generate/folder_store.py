@@ -38,6 +38,7 @@ from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.policy import planner_of
 from atari_interleaved.storage.atomic import Staged, temporary_path, write_atomically
+from atari_interleaved.storage.lock import remove_stale_temporaries
 
 __all__ = [
     "FolderStore",
@@ -197,6 +198,7 @@ class FolderStore:
             self.remove_episodes()
         self.root.mkdir(parents=True, exist_ok=True)
         self._remove_temporaries()
+        remove_stale_temporaries(self.config_path)  # left by a run killed while writing it
         write_atomically(self.config_path, wanted.to_json())
 
     def is_complete(self, game: str, index: int, randomness: float) -> bool:

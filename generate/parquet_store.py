@@ -46,6 +46,7 @@ from atari_interleaved.generate.emulator import rom_md5, sampling_versions
 from atari_interleaved.generate.folder_store import check_writable_dir, settings_differences
 from atari_interleaved.generate.policy import planner_of
 from atari_interleaved.storage.atomic import write_atomically
+from atari_interleaved.storage.lock import remove_stale_temporaries
 from atari_interleaved.storage.parquet_writer import (
     ParquetFileWriter,
     existing_shards,
@@ -244,6 +245,7 @@ class ParquetStore:
             folder.mkdir(exist_ok=True)
             for leftover in folder.glob(f"{TEMP_PREFIX}*"):
                 leftover.unlink()
+        remove_stale_temporaries(config_path)  # left by a run killed while writing it
         write_atomically(config_path, wanted.to_json())
 
     @contextmanager
