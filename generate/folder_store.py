@@ -12,7 +12,6 @@ A rerun with other settings is refused unless ``overwrite`` is asked.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from atari_interleaved.core.episode import Episode, metadata_to_json, read_metad
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
 from atari_interleaved.core.layout import (
     EPISODE_METADATA_NAME,
+    FRAME_TREE_CONFIG_FORMAT,
     GAME_DIR_PREFIX,
     SAMPLING_CONFIG_NAME,
     TEMP_PREFIX,
@@ -33,20 +33,20 @@ from atari_interleaved.core.layout import (
     game_dir_name,
     parse_frame_file_name,
 )
+from atari_interleaved.core.sampling_config import SamplingConfig, read_sampling_config
 from atari_interleaved.core.settings import EpisodeSettings, upgraded_settings_dict
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.policy import planner_of
+from atari_interleaved.storage.atomic import Staged, temporary_path, write_atomically
+from atari_interleaved.storage.lock import remove_stale_temporaries
 
 __all__ = [
     "FolderStore",
-    "CONFIG_FORMAT",
     "INCOMPLETE_PREFIX",
     "check_writable_dir",
     "episode_problem",
     "settings_differences",
 ]
-
-CONFIG_FORMAT = "atari-interleaved/sampling/1"
 
 INCOMPLETE_PREFIX = ".incomplete-"
 """An incomplete episode folder holding files the layout does not name is kept under this
@@ -162,23 +162,24 @@ class FolderStore:
         Raises:
             OutputExistsError: if the root holds episodes of other settings (or of unknown
                 settings) and ``overwrite`` is False.
+            InvalidInputError: if its ``sampling_config.json`` is not valid and ``overwrite``
+                is False.
 
         """
         check_writable_dir(self.root)
-        wanted = {
-            "format": CONFIG_FORMAT,
-            "settings": settings.to_dict(),
-            "planner": planner_of(settings.policy),
-        }
+        wanted = SamplingConfig(FRAME_TREE_CONFIG_FORMAT, settings, planner_of(settings.policy))
         game_dirs = self._game_dirs()
-        if self.config_path.exists():
-            try:
-                recorded = json.loads(self.config_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                recorded = {}
-            changed = settings_differences(recorded.get("settings", {}), wanted["settings"])
-            if recorded.get("format") != CONFIG_FORMAT:
-                changed.insert(0, f"format: {recorded.get('format')!r} is not {CONFIG_FORMAT!r}")
+        try:
+            recorded = read_sampling_config(self.root)
+        except InvalidInputError:
+            if not overwrite:
+                raise
+            recorded = None
+            self.remove_episodes()
+        if recorded is not None:
+            changed = settings_differences(recorded.settings.to_dict(), settings.to_dict())
+            if recorded.format != wanted.format:
+                changed.insert(0, f"format: {recorded.format!r} is not {wanted.format!r}")
             if changed and not overwrite:
                 raise OutputExistsError(
                     f"{str(self.root)!r} holds episodes sampled with other settings ("
@@ -198,9 +199,8 @@ class FolderStore:
             self.remove_episodes()
         self.root.mkdir(parents=True, exist_ok=True)
         self._remove_temporaries()
-        temporary = self.root / f"{TEMP_PREFIX}{SAMPLING_CONFIG_NAME}"
-        temporary.write_text(json.dumps(wanted, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(temporary, self.config_path)
+        remove_stale_temporaries(self.config_path)  # left by a run killed while writing it
+        write_atomically(self.config_path, wanted.to_json())
 
     def is_complete(self, game: str, index: int, randomness: float) -> bool:
         """Whether the episode's final folder holds the whole episode (see episode_problem)."""
@@ -217,7 +217,7 @@ class FolderStore:
         final = self.episode_path(game, index, randomness)
         if not final.exists():
             return None
-        aside = final.with_name(f"{TEMP_PREFIX}{final.name}-{os.getpid()}")
+        aside = temporary_path(final)
         os.rename(final, aside)
         if aside.is_dir() and not aside.is_symlink():
             for child in aside.iterdir():
@@ -245,13 +245,9 @@ class FolderStore:
         """Write an episode atomically and return the bytes written."""
         final = self.episode_path(episode.game, episode.episode_index, episode.randomness)
         final.parent.mkdir(parents=True, exist_ok=True)
-        temporary = final.parent / f"{TEMP_PREFIX}{final.name}-{os.getpid()}"
-        if temporary.exists():
-            shutil.rmtree(temporary)
-        temporary.mkdir()
         written = 0
-        try:
-            folder = os.open(temporary, os.O_RDONLY | os.O_DIRECTORY)
+        with Staged(final, folder=True, replace=False) as staged:
+            folder = os.open(staged.temporary, os.O_RDONLY | os.O_DIRECTORY)
             try:
                 for index, frame in enumerate(episode.frames):
                     written += _write(folder, frame_file_name(index), frame)
@@ -262,10 +258,6 @@ class FolderStore:
                     written += _write(folder, EPISODE_METADATA_NAME, text)
             finally:
                 os.close(folder)
-            os.rename(temporary, final)
-        except BaseException:
-            shutil.rmtree(temporary)
-            raise
         return written
 
     def remove_episodes(self) -> None:

@@ -20,13 +20,11 @@ truncated or unreadable file under a final name.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
 
 from atari_interleaved.core.episode import Episode
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
@@ -39,12 +37,14 @@ from atari_interleaved.core.layout import (
     TEMP_PREFIX,
 )
 from atari_interleaved.core.rows import episode_rows
-from atari_interleaved.core.sampling_config import read_sampling_config
+from atari_interleaved.core.sampling_config import SamplingConfig, read_sampling_config
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.emulator import rom_md5, sampling_versions
 from atari_interleaved.generate.folder_store import check_writable_dir, settings_differences
 from atari_interleaved.generate.policy import planner_of
+from atari_interleaved.storage.atomic import write_atomically
+from atari_interleaved.storage.lock import remove_stale_temporaries
 from atari_interleaved.storage.parquet_writer import existing_shards, rows_to_table
 from atari_interleaved.storage.shard_check import episode_shards_problem, planned_shard_paths
 from atari_interleaved.storage.shard_writer import ShardWriter, by_episodes
@@ -55,6 +55,7 @@ __all__ = [
     "default_episodes_per_shard",
     "plan_shards",
     "read_shard_plan",
+    "shard_plan",
 ]
 
 SHARD_FRAMES = 100_000
@@ -101,16 +102,28 @@ def read_shard_plan(root: str | os.PathLike[str]) -> list[Chunk]:
     """Return the shard plan of a direct folder: the episodes of each shard, in shard order.
 
     Raises:
-        InvalidInputError: if the folder's ``sampling_config.json`` holds no plan that
-            ``sample --to-parquet`` makes.
+        InvalidInputError: if the folder's ``sampling_config.json`` is missing, not valid, or
+            holds no plan that ``sample --to-parquet`` makes.
 
     """
     path = Path(root) / SAMPLING_CONFIG_NAME
-    recorded = read_sampling_config(Path(root)) or {}
-    try:
-        plan = [Chunk(str(game), tuple(map(int, indices))) for game, indices in recorded["shards"]]
-    except (ValueError, TypeError, KeyError) as error:
-        raise InvalidInputError(f"{path}: not a valid sampling config ({error!r})") from error
+    config = read_sampling_config(root)
+    if config is None or not config.is_direct:
+        raise InvalidInputError(
+            f"{path}: {'missing' if config is None else 'the config of a frame tree'}; "
+            "give the folder of 'sample --to-parquet'"
+        )
+    return shard_plan(config, path)
+
+
+def shard_plan(config: SamplingConfig, path: str | os.PathLike[str]) -> list[Chunk]:
+    """Return the shard plan of the direct folder ``config`` (read from ``path``), checked.
+
+    Raises:
+        InvalidInputError: if it is not a plan that ``sample --to-parquet`` makes.
+
+    """
+    plan = [Chunk(game, indices) for game, indices in config.shards]
     games = list(dict.fromkeys(chunk.game for chunk in plan))
     max_episodes = max((i + 1 for chunk in plan for i in chunk.indices), default=0)
     per_shard = max((len(chunk.indices) for chunk in plan), default=0)
@@ -118,8 +131,8 @@ def read_shard_plan(root: str | os.PathLike[str]) -> list[Chunk]:
     # The shard count a plan of these sizes has, checked before a plan is made from them.
     if per_shard < 1 or planned != len(plan) or plan_shards(games, max_episodes, per_shard) != plan:
         raise InvalidInputError(
-            f"{path}: its shard plan is not one 'sample --to-parquet' makes (edited by hand?); "
-            "sample the folder again"
+            f"{os.fspath(path)}: its shard plan is not one 'sample --to-parquet' makes (edited by "
+            "hand?); sample the folder again"
         )
     return plan
 
@@ -157,28 +170,35 @@ class ParquetStore:
         """
         check_writable_dir(self.root)
         games = sorted({chunk.game for chunk in self.shards})
-        wanted = {
-            "format": PARQUET_CONFIG_FORMAT,
-            "settings": settings.to_dict(),
-            "planner": planner_of(settings.policy),
-            "shards": [[chunk.game, list(chunk.indices)] for chunk in self.shards],
-            "env_ids": {game: env_id(game) for game in games},
-            "rom_md5": {game: rom_md5(game) for game in games},
-            "versions": sampling_versions(),
-        }
+        wanted = SamplingConfig(
+            PARQUET_CONFIG_FORMAT,
+            settings,
+            planner_of(settings.policy),
+            shards=tuple((chunk.game, chunk.indices) for chunk in self.shards),
+            env_ids={game: env_id(game) for game in games},
+            rom_md5={game: rom_md5(game) for game in games},
+            versions=sampling_versions(),
+        )
         config_path = self.root / SAMPLING_CONFIG_NAME
-        recorded = _read_json(config_path)
         frame_tree = [p for p in self._children() if p.name.startswith(GAME_DIR_PREFIX)]
-        if frame_tree or (recorded and recorded.get("format") != PARQUET_CONFIG_FORMAT):
+        try:
+            recorded = read_sampling_config(self.root)
+        except InvalidInputError:
+            if frame_tree or not overwrite:
+                raise
+            recorded = None
+        if frame_tree or (recorded is not None and not recorded.is_direct):
             raise OutputExistsError(
                 f"{str(self.root)!r} holds a frame tree, not parquet shards of --to-parquet; "
                 "choose another --output-dir"
             )
-        changed = settings_differences(recorded.get("settings", {}), wanted["settings"])
-        if recorded and recorded.get("shards") != wanted["shards"]:
-            changed.append("the games or --max-episodes or --episodes-per-shard differ")
+        changed = []
+        if recorded is not None:
+            changed = settings_differences(recorded.settings.to_dict(), settings.to_dict())
+            if recorded.shards != wanted.shards:
+                changed.append("the games or --max-episodes or --episodes-per-shard differ")
         has_shards = any(existing_shards(self.root / config) for config in CONFIG_NAMES)
-        if has_shards and (changed or not recorded):
+        if has_shards and (changed or recorded is None):
             if not overwrite:
                 reason = "; ".join(changed) if changed else f"no {SAMPLING_CONFIG_NAME}"
                 raise OutputExistsError(
@@ -195,9 +215,8 @@ class ParquetStore:
             folder.mkdir(exist_ok=True)
             for leftover in folder.glob(f"{TEMP_PREFIX}*"):
                 leftover.unlink()
-        temporary = self.root / f"{TEMP_PREFIX}{SAMPLING_CONFIG_NAME}"
-        temporary.write_text(json.dumps(wanted, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(temporary, config_path)
+        remove_stale_temporaries(config_path)  # left by a run killed while writing it
+        write_atomically(config_path, wanted.to_json())
 
     @contextmanager
     def chunk_writer(self, chunk: Chunk) -> Iterator[Callable[[Episode], int]]:
@@ -235,12 +254,3 @@ class ParquetStore:
 
     def _children(self) -> list[Path]:
         return sorted(self.root.iterdir()) if self.root.is_dir() else []
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError):
-        return {"format": "unreadable"}

@@ -12,18 +12,13 @@ which names the input and what to give instead) rather than guessing from files 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Literal
 
 from atari_interleaved.core.errors import InvalidInputError
-from atari_interleaved.core.layout import (
-    GAME_DIR_PREFIX,
-    MANIFEST_NAME,
-    PARQUET_CONFIG_FORMAT,
-    SAMPLING_CONFIG_NAME,
-)
+from atari_interleaved.core.layout import GAME_DIR_PREFIX, MANIFEST_NAME
+from atari_interleaved.core.sampling_config import read_sampling_config
 
 __all__ = ["FolderKind", "FOLDER_KINDS", "EXPECTED_FOLDERS", "folder_kind", "require_folder_kind"]
 
@@ -37,31 +32,23 @@ EXPECTED_FOLDERS = (
 )
 """The kinds of folder, as an error message lists them."""
 
-_MAX_CONFIG_BYTES = 64 << 20
-
-
-def _recorded_format(config: Path) -> object:
-    """Return the ``format`` of a ``sampling_config.json``, or None if it has none."""
-    try:
-        with open(config, "rb") as file:
-            recorded = json.loads(file.read(_MAX_CONFIG_BYTES))
-    except (OSError, ValueError, RecursionError):
-        return None
-    return recorded.get("format") if isinstance(recorded, dict) else None
-
 
 def folder_kind(path: str | os.PathLike[str]) -> FolderKind | None:
     """Return what ``path`` holds, or None if it is not a folder this project wrote.
 
     Reads no more than the folder's entries and its small config file.
+
+    Raises:
+        InvalidInputError: if the folder's ``sampling_config.json`` is not valid (naming it).
+
     """
     root = Path(path)
     if not root.is_dir():
         return None
     if (root / MANIFEST_NAME).is_file():
         return "exported"
-    config = root / SAMPLING_CONFIG_NAME
-    if config.is_file() and _recorded_format(config) == PARQUET_CONFIG_FORMAT:
+    config = read_sampling_config(root)
+    if config is not None and config.is_direct:
         return "direct"
     children = [
         entry.name

@@ -29,6 +29,7 @@ from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputErro
 
 __all__ = [
     "MANIFEST_NAME",
+    "FRAME_TREE_CONFIG_FORMAT",
     "PARQUET_CONFIG_FORMAT",
     "DEFAULT_FRAMES_DIR",
     "DEFAULT_INTERLEAVED_FILE",
@@ -60,6 +61,8 @@ SAMPLING_CONFIG_NAME = "sampling_config.json"
 EPISODE_METADATA_NAME = "episode.json"
 MANIFEST_NAME = "manifest.json"
 """The file of an exported folder listing every file's size and sha256."""
+FRAME_TREE_CONFIG_FORMAT = "atari-interleaved/sampling/1"
+"""The ``format`` of the ``sampling_config.json`` of a frame tree (``sample``)."""
 PARQUET_CONFIG_FORMAT = "atari-interleaved/sampling-parquet/1"
 """The ``format`` of the ``sampling_config.json`` of a direct folder (``sample --to-parquet``)."""
 DEFAULT_FRAMES_DIR = "sampled_frames_organized"

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from atari_interleaved.core.errors import InvalidInputError
-from atari_interleaved.core.layout import TEMP_PREFIX
+from atari_interleaved.storage.atomic import Staged
 
 __all__ = [
     "CACHE_FORMAT",
@@ -204,23 +203,16 @@ class FrameCache:
         folder = Path(folder)
         if not (folder / _EPISODES_FILE).is_file():
             folder.parent.mkdir(parents=True, exist_ok=True)
-            staging = folder.with_name(f"{TEMP_PREFIX}{folder.name}-{os.getpid()}")
-            if staging.exists():  # left by a killed build of this process id
-                shutil.rmtree(staging)
-            staging.mkdir()
-            try:
-                writer = _Writer(staging, description)
+            with Staged(folder, folder=True, replace=False) as staged:
+                writer = _Writer(staged.temporary, description)
                 for table in tables:
                     writer.write(table)
                 writer.finish()
                 try:
-                    os.rename(staging, folder)
+                    staged.commit()
                 except OSError:  # another process finished the same cache first
                     if not (folder / _EPISODES_FILE).is_file():
                         raise
-            finally:
-                if staging.exists():
-                    shutil.rmtree(staging)
         return cls.open(folder)
 
     @classmethod

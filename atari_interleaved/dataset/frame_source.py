@@ -1,11 +1,12 @@
 """Where the frames of :class:`~atari_interleaved.dataset.windows.FrameWindows` come from.
 
-A ``source`` is anything this project writes or publishes, told apart in this order:
+A ``source`` is anything this project writes or publishes; a local folder's kind is what
+:func:`~atari_interleaved.core.folder_kind.folder_kind` says:
 
-- a folder with ``simple/<split>-*.parquet`` shards: an export (``manifest.json``,
-  :func:`~atari_interleaved.core.folder_kind.folder_kind` tells which), a ``sample --to-parquet``
-  folder (``train`` only) or a download of a Hub repository;
-- any other folder: a frame tree (``atari_<game>/episode_*``), read and checked by
+- an export (``manifest.json``, local or a download of a Hub repository), a ``sample
+  --to-parquet`` folder (``train`` only), or any folder of their ``simple/<split>-*.parquet``
+  shards: read from those shards;
+- a frame tree (``atari_<game>/episode_*``), read and checked by
   :mod:`atari_interleaved.dataset.reader`, all of it in ``train``;
 - a Hub dataset repository id (``user/atari_interleaved``), through ``huggingface_hub`` (its
   ``HF_ENDPOINT`` and token): downloaded into the Hugging Face cache for the map-style form,
@@ -30,7 +31,7 @@ import pyarrow.parquet as pq
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.core.features import arrow_schema
-from atari_interleaved.core.folder_kind import folder_kind
+from atari_interleaved.core.folder_kind import EXPECTED_FOLDERS, folder_kind
 from atari_interleaved.core.rows import simple_rows
 from atari_interleaved.core.splits import DEFAULT_SPLIT
 from atari_interleaved.dataset.reader import EpisodeDir, read_episode, scan_tree
@@ -120,25 +121,24 @@ _FOLDER_DESCRIPTIONS = {"exported": "exported folder", "direct": "'sample --to-p
 
 
 def _folder_source(path: Path, split: str) -> FrameSource:
+    kind = folder_kind(path)
+    if kind == "frame_tree":
+        description = f"frame tree {str(path)!r}"
+        if split != DEFAULT_SPLIT:
+            raise _unknown_split(split, description, {DEFAULT_SPLIT})
+        return FrameSource(description, split, tuple(scan_tree(path).episodes))
+    # An export, a direct folder, or shards of one copied into a folder of their own.
+    description = f"{_FOLDER_DESCRIPTIONS.get(kind, 'dataset folder')} {str(path)!r}"
     shards = existing_shards(path / _CONFIG, "*")
-    if shards:
-        kind = _FOLDER_DESCRIPTIONS.get(folder_kind(path), "dataset folder")
-        description = f"{kind} {str(path)!r}"
-        chosen = tuple(shard for shard in shards if _split_of(shard.name) == split)
-        if not chosen:
-            raise _unknown_split(split, description, {_split_of(s.name) or "" for s in shards})
-        return FrameSource(description, split, chosen)
-    try:
-        tree = scan_tree(path)
-    except InvalidInputError as error:
+    if not shards:
         raise InvalidInputError(
             f"source {str(path)!r} holds nothing atari-interleaved wrote (no "
-            f"{_CONFIG}/*.parquet shards, and not a frame tree: {error})"
-        ) from None
-    description = f"frame tree {str(path)!r}"
-    if split != DEFAULT_SPLIT:
-        raise _unknown_split(split, description, {DEFAULT_SPLIT})
-    return FrameSource(description, split, tuple(tree.episodes))
+            f"{_CONFIG}/<split>-*.parquet shards); give {EXPECTED_FOLDERS}"
+        )
+    chosen = tuple(shard for shard in shards if _split_of(shard.name) == split)
+    if not chosen:
+        raise _unknown_split(split, description, {_split_of(s.name) or "" for s in shards})
+    return FrameSource(description, split, chosen)
 
 
 def _hub_error(repo_id: str, error: Exception) -> InvalidInputError:

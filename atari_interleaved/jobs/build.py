@@ -32,7 +32,6 @@ from atari_interleaved.core.layout import (
     DEFAULT_HUB_DIR,
     DEFAULT_INTERLEAVED_FILE,
     DEFAULT_SIMPLE_FILE,
-    TEMP_PREFIX,
 )
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.core.splits import DEFAULT_PLAN, SplitPlan
@@ -47,6 +46,7 @@ from atari_interleaved.publishing.export import (
     load_lines,
 )
 from atari_interleaved.publishing.manifest import file_entry, read_manifest, verify
+from atari_interleaved.storage.atomic import Staged
 from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 
@@ -240,13 +240,13 @@ def build(
             overwrite=overwrite,
             progress=progress,
         )
-        staged = {
-            config: path.with_name(f"{TEMP_PREFIX}build-{path.name}")
-            for config, path in files.items()
-        }
-        for path in staged.values():
+        for path in files.values():
             remove_stale_temporaries(path)  # what a killed build left while writing it
-        try:
+        with ExitStack() as stack:
+            staged = {
+                config: stack.enter_context(Staged(path)).temporary
+                for config, path in files.items()
+            }
             exported = export(
                 frames_dir,
                 hub_dir,
@@ -266,11 +266,6 @@ def build(
                 split_plan=split_plan,
                 tree_outputs=[file_output(path, config) for config, path in staged.items()],
             )
-            for config, path in staged.items():
-                os.replace(path, files[config])
-        finally:
-            for path in staged.values():
-                path.unlink(missing_ok=True)
         converted = dict(zip(staged, exported.converted, strict=True))
         return BuildReport(
             frames_dir=frames_dir,

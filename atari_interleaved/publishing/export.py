@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
 from atari_interleaved.core.features import CONFIG_NAMES, ConfigName, arrow_schema, image_columns
-from atari_interleaved.core.layout import MANIFEST_NAME, TEMP_PREFIX
+from atari_interleaved.core.layout import MANIFEST_NAME
 from atari_interleaved.core.splits import DEFAULT_PLAN, DEFAULT_SPLIT, SplitPlan
 from atari_interleaved.core.versions import library_versions
 from atari_interleaved.dataset.convert import (
@@ -72,6 +72,7 @@ from atari_interleaved.publishing.manifest import read_manifest, write_manifest
 from atari_interleaved.publishing.preview import preview_frames_from_parquet, write_previews
 from atari_interleaved.publishing.provenance import Provenance, read_provenance
 from atari_interleaved.publishing.stats import DatasetStats, stats_from_parquet
+from atari_interleaved.storage.atomic import Staged
 from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES, existing_shards
 from atari_interleaved.storage.shard_check import planned_shard_paths, unfinished_shards
@@ -187,17 +188,6 @@ def _export_command(
     if max_shard_bytes != DEFAULT_MAX_SHARD_BYTES:
         arguments += ["--max-shard-bytes", str(max_shard_bytes)]
     return shlex.join(arguments + plan.flags())
-
-
-def _swap_in(staging: Path, output_dir: Path) -> None:
-    """Move the complete ``staging`` folder to ``output_dir``, replacing an earlier export."""
-    if output_dir.exists():
-        old = output_dir.with_name(f"{TEMP_PREFIX}{output_dir.name}-old-{os.getpid()}")
-        os.rename(output_dir, old)
-        os.rename(staging, output_dir)
-        shutil.rmtree(old)
-    else:
-        os.rename(staging, output_dir)
 
 
 _NO_HARD_LINK = {errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.EOPNOTSUPP}
@@ -397,11 +387,8 @@ def export(
             )
         target = output_dir.resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.with_name(f"{TEMP_PREFIX}{target.name}-{os.getpid()}")
-        if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir()
-        try:
+        with Staged(target, folder=True) as staged:
+            staging = staged.temporary
             converted = write_shards(staging) or []
             splits = {config: split_sizes(staging, config, split_plan) for config in CONFIG_NAMES}
             stats = stats_from_parquet(staging)
@@ -435,10 +422,6 @@ def export(
                 **(extra or {}),
             }
             write_manifest(staging, generation=generation)
-            _swap_in(staging, target)
-        except BaseException:
-            shutil.rmtree(staging)
-            raise
     files = sorted(
         path.relative_to(output_dir).as_posix() for path in output_dir.rglob("*") if path.is_file()
     )

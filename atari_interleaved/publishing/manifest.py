@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from atari_interleaved.core.errors import InvalidInputError
-from atari_interleaved.core.layout import MANIFEST_NAME, TEMP_PREFIX
+from atari_interleaved.core.layout import MANIFEST_NAME
 from atari_interleaved.core.versions import library_versions
+from atari_interleaved.storage.atomic import write_atomically
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -131,11 +131,9 @@ def write_manifest(
         "versions": library_versions() if versions is None else versions,
         "files": files,
     }
-    target = folder / MANIFEST_NAME
-    temporary = folder / f"{TEMP_PREFIX}{MANIFEST_NAME}"
-    temporary.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, target)
-    return target
+    return write_atomically(
+        folder / MANIFEST_NAME, json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    )
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:

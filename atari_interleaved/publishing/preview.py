@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,9 @@ from atari_interleaved.core.episode import Episode
 from atari_interleaved.core.errors import InvalidInputError, OutputExistsError
 from atari_interleaved.core.folder_kind import require_folder_kind
 from atari_interleaved.core.games import display_name
-from atari_interleaved.core.layout import TEMP_PREFIX, game_from_dir_name
+from atari_interleaved.core.layout import game_from_dir_name
 from atari_interleaved.dataset.reader import read_episode, scan_tree
+from atari_interleaved.storage.atomic import Staged
 from atari_interleaved.storage.parquet_writer import existing_shards
 from atari_interleaved.storage.png_check import frame_problem
 from atari_interleaved.storage.shard_check import open_shard, reading_shard
@@ -233,20 +233,19 @@ def write_previews(frames: PreviewFrames, output_dir: Path) -> PreviewFiles:
 
 
 def _save_atomically(path: Path, save: Callable[[BinaryIO], None]) -> None:
-    temporary = path.with_name(f"{TEMP_PREFIX}{path.name}")
-    with open(temporary, "wb") as file:
+    with Staged(path) as staged, open(staged.temporary, "wb") as file:
         save(file)
-    os.replace(temporary, path)
 
 
 def write_previews_of(source: Path, output_dir: Path, *, overwrite: bool = False) -> PreviewFiles:
     """Write the pictures of a frame tree, a folder written by ``export`` or a direct folder.
 
-    A folder with ``interleaved`` parquet shards (an export or a direct folder) is read from
-    them; anything else as a frame tree, of which only the first episode of each game is
-    read.
+    An export or a direct folder is read from its ``interleaved`` parquet shards; a frame
+    tree (:func:`~atari_interleaved.core.folder_kind.folder_kind` tells which) from the first
+    episode of each game.
 
     Raises:
+        InvalidInputError: if ``source`` is none of those (checked first, naming it).
         OutputExistsError: if a picture exists in ``output_dir`` and ``overwrite`` is False
             (checked before anything is read).
 

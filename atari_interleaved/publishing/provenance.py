@@ -18,26 +18,24 @@ from typing import Any
 
 from atari_interleaved.core.episode import read_metadata
 from atari_interleaved.core.errors import InvalidInputError
-from atari_interleaved.core.folder_kind import folder_kind
+from atari_interleaved.core.folder_kind import require_folder_kind
 from atari_interleaved.core.layout import (
     EPISODE_METADATA_NAME,
     GAME_DIR_PREFIX,
     SAMPLING_CONFIG_NAME,
 )
-from atari_interleaved.core.sampling_config import read_sampling_config
+from atari_interleaved.core.sampling_config import SamplingConfig, read_sampling_config
 from atari_interleaved.core.settings import EpisodeSettings, command_arguments
 from atari_interleaved.dataset.reader import OnBadEpisodes, scan_tree
 from atari_interleaved.generate.parquet_store import (
     default_episodes_per_shard,
     plan_shards,
-    read_shard_plan,
+    shard_plan,
 )
 
 __all__ = [
     "Provenance",
-    "is_direct_folder",
     "read_provenance",
-    "read_settings",
 ]
 
 
@@ -102,54 +100,26 @@ class Provenance:
         return {**asdict(self), "sample_command": self.sample_command()}
 
 
-def read_settings(tree_root: Path) -> dict[str, Any] | None:
-    """Return the settings recorded in ``tree_root/sampling_config.json``, or None if absent.
-
-    Raises:
-        InvalidInputError: if the file exists but does not hold valid settings.
-
-    """
-    recorded = read_sampling_config(tree_root)
-    if recorded is None:
-        return None
-    try:
-        return EpisodeSettings.from_dict(recorded["settings"]).to_dict()
-    except (ValueError, TypeError, KeyError) as error:
-        path = tree_root / SAMPLING_CONFIG_NAME
-        raise InvalidInputError(f"{path}: not a valid sampling config ({error!r})") from error
-
-
-def is_direct_folder(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` was written by ``sample --to-parquet`` (its config says so)."""
-    return folder_kind(path) == "direct"
-
-
-def _read_direct(root: Path) -> Provenance:
-    """Return the provenance of a direct folder, its shard plan checked."""
-    plan = read_shard_plan(root)
-    recorded = read_sampling_config(root) or {}
+def _read_direct(root: Path, config: SamplingConfig) -> Provenance:
+    """Return the provenance of a direct folder from its config, its shard plan checked."""
+    plan = shard_plan(config, root / SAMPLING_CONFIG_NAME)
     games = list(dict.fromkeys(chunk.game for chunk in plan))
     max_episodes = max(i + 1 for chunk in plan for i in chunk.indices)
-    try:
-        settings = EpisodeSettings.from_dict(recorded["settings"])
-        provenance = Provenance(
-            tree_name=root.name,
-            settings=settings.to_dict(),
-            episodes_per_game={game: 0 for game in games},
-            max_episodes=max_episodes,
-            env_ids={game: str(recorded["env_ids"][game]) for game in games},
-            rom_md5={game: str(recorded["rom_md5"][game]) for game in games},
-            sampling_versions=[dict(recorded["versions"])],
-            to_parquet=True,
-            planner=str(recorded.get("planner", "")),
-        )
-    except (ValueError, TypeError, KeyError) as error:
-        path = root / SAMPLING_CONFIG_NAME
-        raise InvalidInputError(f"{path}: not a valid sampling config ({error!r})") from error
+    provenance = Provenance(
+        tree_name=root.name,
+        settings=config.settings.to_dict(),
+        episodes_per_game={game: 0 for game in games},
+        max_episodes=max_episodes,
+        env_ids={game: config.env_ids[game] for game in games},
+        rom_md5={game: config.rom_md5[game] for game in games},
+        sampling_versions=[dict(config.versions)],
+        to_parquet=True,
+        planner=config.planner,
+    )
     for chunk in plan:
         provenance.episodes_per_game[chunk.game] += len(chunk.indices)
     per_shard = max(len(chunk.indices) for chunk in plan)
-    default = default_episodes_per_shard(settings.frame_cap, max_episodes, len(games))
+    default = default_episodes_per_shard(config.settings.frame_cap, max_episodes, len(games))
     if plan_shards(games, max_episodes, default) != plan:
         provenance.episodes_per_shard = per_shard
     return provenance
@@ -169,19 +139,28 @@ def read_provenance(
             conversion skips its episode; ``"error"`` raises.
 
     Raises:
-        InvalidInputError: for an unreadable config or metadata file (the message names it).
+        InvalidInputError: for an input that is not a frame tree or direct folder, or an
+            unreadable config or metadata file (the message names it).
 
     """
-    if is_direct_folder(input_dir):
-        return _read_direct(Path(input_dir).resolve())
-    tree = scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
     root = Path(input_dir).resolve()
+    kind = require_folder_kind(input_dir, "--input-dir")
+    if kind == "exported":
+        raise InvalidInputError(
+            f"--input-dir {os.fspath(input_dir)!r} is a folder written by 'atari-interleaved "
+            "export', not sampled data; give the frame tree or 'sample --to-parquet' folder it "
+            "was exported from (or publish it as it is)"
+        )
+    if kind == "direct":
+        return _read_direct(root, read_sampling_config(root))
+    tree = scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
     if root.name.startswith(GAME_DIR_PREFIX) and not (root / SAMPLING_CONFIG_NAME).exists():
         root = root.parent
+    config = read_sampling_config(root)
     provenance = Provenance(
         tree_name=root.name,
-        settings=read_settings(root),
-        planner=str((read_sampling_config(root) or {}).get("planner", "")),
+        settings=None if config is None else config.settings.to_dict(),
+        planner="" if config is None else config.planner,
     )
     for episode in tree.episodes:
         count = provenance.episodes_per_game.get(episode.game, 0)

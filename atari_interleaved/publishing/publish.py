@@ -44,7 +44,7 @@ from atari_interleaved.core.errors import (
     InvalidArgumentError,
     InvalidInputError,
 )
-from atari_interleaved.core.folder_kind import folder_kind
+from atari_interleaved.core.folder_kind import require_folder_kind
 from atari_interleaved.core.layout import MANIFEST_NAME
 from atari_interleaved.core.redaction import redact, remember_secret
 from atari_interleaved.core.splits import DEFAULT_PLAN, SplitPlan
@@ -59,7 +59,6 @@ __all__ = [
     "PublishReport",
     "resolve_token",
     "check_repo_id",
-    "is_exported_folder",
     "publish",
     "upload_exported_folder",
 ]
@@ -133,11 +132,6 @@ def check_repo_id(repo_id: str) -> str:
     except HFValidationError as error:
         raise InvalidArgumentError(f"--repo-id {repo_id!r} is not valid: {error}") from None
     return repo_id
-
-
-def is_exported_folder(path: Path) -> bool:
-    """Whether ``path`` is the output of ``export`` (it has a manifest)."""
-    return folder_kind(path) == "exported"
 
 
 def _network_errors() -> tuple[type[Exception], ...]:
@@ -279,13 +273,9 @@ def publish(
     token = resolve_token(token)
     check_repo_id(repo_id)
     source = Path(input_path)
-    if not source.is_dir():
-        raise InvalidInputError(
-            f"--input-dir {str(source)!r} is not a folder: give a folder written by "
-            "'atari-interleaved export', a frame tree or a folder of 'sample --to-parquet'"
-        )
+    kind = require_folder_kind(source, "--input-dir")
     options = {"token": token, "private": private, "revision": revision, "progress": progress}
-    if is_exported_folder(source):
+    if kind == "exported":
         if not split_plan.is_default:
             raise InvalidArgumentError(
                 f"--splits/--test-games cannot re-split {str(source)!r}, which is already "

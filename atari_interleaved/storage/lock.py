@@ -10,7 +10,7 @@ processes forked by a run inherit it, so an orphaned worker still writing would 
 The lock file is removed when the lock is released.
 
 Temporary files and folders of an output (``.tmp-<name>-<pid>``, see
-:func:`~atari_interleaved.storage.parquet_writer.temporary_path`) that a killed run left behind are
+:func:`~atari_interleaved.storage.atomic.temporary_path`) that a killed run left behind are
 removed by :func:`remove_stale_temporaries` once their pid is dead.
 
 >>> import tempfile

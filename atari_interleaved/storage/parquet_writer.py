@@ -1,7 +1,8 @@
 """Writing arrow tables to parquet: temporary names, row groups sized by bytes, shard names.
 
-A file is written under a hidden temporary name (``.tmp-<name>-<pid>``) beside its final
-place and renamed when complete, so a file with the final name is always whole. Tables are
+A file is written under a hidden temporary name (``.tmp-<name>-<pid>``, see
+:mod:`~atari_interleaved.storage.atomic`) beside its final place and renamed when complete,
+so a file with the final name is always whole. Tables are
 buffered until they hold ``row_group_bytes`` (about 100 MB, what datasets >= 4.1 and the Hub
 viewer use) and then written as one row group: an episode row can hold thousands of frames,
 so a fixed row count would give row groups from kilobytes to gigabytes. Memory stays
@@ -14,7 +15,6 @@ Shards of a config are written by :mod:`atari_interleaved.storage.shard_writer`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,14 +22,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from atari_interleaved.core.errors import OutputExistsError
-from atari_interleaved.core.layout import TEMP_PREFIX
+from atari_interleaved.storage.atomic import Staged
 
 __all__ = [
     "rows_to_table",
     "DEFAULT_ROW_GROUP_BYTES",
     "DEFAULT_MAX_SHARD_BYTES",
     "SHARD_PREFIX",
-    "temporary_path",
     "leaf_paths",
     "shard_name",
     "existing_shards",
@@ -41,11 +40,6 @@ DEFAULT_ROW_GROUP_BYTES = 100 * 2**20
 DEFAULT_MAX_SHARD_BYTES = 500 * 2**20
 SHARD_PREFIX = "train"
 _OTHER_COLUMNS_CODEC = "zstd"
-
-
-def temporary_path(path: Path) -> Path:
-    """Return the temporary name of ``path`` while it is written: ``.tmp-<name>-<pid>``."""
-    return path.with_name(f"{TEMP_PREFIX}{path.name}-{os.getpid()}")
 
 
 def leaf_paths(item: pa.Field) -> list[str]:
@@ -119,7 +113,7 @@ class ParquetFileWriter:
         self.num_bytes = 0
         self._buffer: list[pa.Table] = []
         self._buffered_bytes = 0
-        self._temporary = temporary_path(self.path)
+        self._staged = Staged(self.path)
         plain = [
             path for item in schema if item.name not in binary_columns for path in leaf_paths(item)
         ]
@@ -127,7 +121,7 @@ class ParquetFileWriter:
             path for item in schema if item.name in binary_columns for path in leaf_paths(item)
         ]
         self._writer = pq.ParquetWriter(
-            self._temporary,
+            self._staged.temporary,
             schema,
             compression={
                 **dict.fromkeys(plain, _OTHER_COLUMNS_CODEC),
@@ -157,13 +151,12 @@ class ParquetFileWriter:
         """Write the last row group, close the file and give it its final name."""
         self._flush()
         self._writer.close()
-        os.replace(self._temporary, self.path)
-        return self.path
+        return self._staged.commit()
 
     def abort(self) -> None:
         """Close and remove the temporary file (the final name is never touched)."""
         self._writer.close()
-        self._temporary.unlink(missing_ok=True)
+        self._staged.discard()
 
     def __enter__(self) -> ParquetFileWriter:
         return self

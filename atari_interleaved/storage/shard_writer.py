@@ -32,13 +32,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from atari_interleaved.storage.atomic import Staged
 from atari_interleaved.storage.parquet_writer import (
     DEFAULT_ROW_GROUP_BYTES,
     SHARD_PREFIX,
     ParquetFileWriter,
     existing_shards,
     shard_name,
-    temporary_path,
 )
 
 __all__ = ["ShardRule", "ShardWriter", "by_bytes", "by_episodes"]
@@ -105,10 +105,10 @@ class ShardWriter:
             if split == SHARD_PREFIX
             else self.directory.with_name(f"{self.directory.name}-{split}")
         )
-        self._staging = temporary_path(staged)
+        self._staging: Staged | None = None
         if numbering is None:
-            self._staging.parent.mkdir(parents=True, exist_ok=True)
-            self._staging.mkdir()
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            self._staging = Staged(staged, folder=True)
         else:
             self.directory.mkdir(parents=True, exist_ok=True)
         self._done: list[Path] = []
@@ -116,8 +116,9 @@ class ShardWriter:
         self._episodes = 0
 
     def _shard_path(self, index: int) -> Path:
-        if self._numbering is None:
-            return self._staging / f"part-{index:05d}.parquet"
+        if self._staging is not None:
+            return self._staging.temporary / f"part-{index:05d}.parquet"
+        assert self._numbering is not None
         first, count = self._numbering
         return self.directory / shard_name(first + index, count, self.split)
 
@@ -139,7 +140,7 @@ class ShardWriter:
         if self._current is not None:
             self._done.append(self._current.close())
             self._current = None
-        if self._numbering is not None:
+        if self._staging is None:
             return list(self._done)
         for old in existing_shards(self.directory, self.split):
             old.unlink()
@@ -148,7 +149,7 @@ class ShardWriter:
         for index, part in enumerate(self._done):
             final.append(self.directory / shard_name(index, len(self._done), self.split))
             os.replace(part, final[-1])
-        self._staging.rmdir()
+        self._staging.discard()
         return final
 
     def abort(self) -> None:
@@ -156,10 +157,8 @@ class ShardWriter:
         if self._current is not None:
             self._current.abort()
             self._current = None
-        if self._numbering is None:
-            for part in self._done:
-                part.unlink(missing_ok=True)
-            self._staging.rmdir()
+        if self._staging is not None:
+            self._staging.discard()
 
     def __enter__(self) -> ShardWriter:
         return self

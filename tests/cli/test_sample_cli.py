@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from atari_interleaved.cli.app import main as cli_main
 from atari_interleaved.core.games import all_games
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.convert import convert
@@ -320,3 +321,27 @@ def test_memory_follows_the_frames_recorded_not_the_cap(tmp_path):
         peaks[cap] = int(peak_kib)
         assert end_reason == "game_over" and int(frames) < 1500
     assert peaks["100000000"] < peaks["1500"] + 20_000  # KiB: the same episode, the same memory
+
+
+@pytest.mark.parametrize("to_parquet", [[], ["--to-parquet"]])
+def test_a_corrupt_sampling_config_is_named_on_resume_and_overwritten_on_request(
+    tmp_path, capsys, to_parquet
+):
+    argv = ["sample", *SMALL, "--max-episodes", "1", "--frames-per-env", "3", *to_parquet]
+    argv += ["--output-dir", str(tmp_path / "out"), "--no-progress"]
+    assert cli_main(argv) == 0
+    config = tmp_path / "out" / "sampling_config.json"
+    written = config.read_bytes()
+    before = tree_digest(tmp_path / "out")
+    config.write_text('{"format": "atari-interleaved/sampling/1", "settings": ')
+    capsys.readouterr()
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"error: {config}: not a valid sampling config (not JSON: " in err
+    assert "sample the folder again with --overwrite" in err and "Traceback" not in err
+    config.write_bytes(written)
+    assert tree_digest(tmp_path / "out") == before  # nothing else was touched
+    config.write_text("[]")
+    assert cli_main([*argv, "--overwrite"]) == 0
+    assert config.read_bytes() == written
+    assert tree_digest(tmp_path / "out") == before

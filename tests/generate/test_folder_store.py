@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -166,3 +168,12 @@ def test_files_of_the_user_in_an_incomplete_episode_are_kept_aside(frame_tree, t
         **tree_digest(frame_tree),
         f"{kept.parent.name}/{kept.name}/my_notes.txt": tree_digest(kept)["my_notes.txt"],
     }
+
+
+def test_prepare_removes_the_config_temporary_of_a_killed_run(tmp_path):
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    leftover = tmp_path / f".tmp-sampling_config.json-{int(ended.stdout)}"
+    leftover.write_text('{"format": "atari-inter')
+    FolderStore(tmp_path).prepare(SETTINGS, overwrite=False)
+    assert [path.name for path in tmp_path.iterdir()] == ["sampling_config.json"]

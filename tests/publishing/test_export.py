@@ -302,3 +302,36 @@ def test_a_shard_plan_of_huge_episode_numbers_is_refused_before_planning(direct_
     path.write_text(json.dumps(config))
     with pytest.raises(InvalidInputError, match="its shard plan is not one 'sample --to-parquet'"):
         export(direct_copy, tmp_path / "hub")
+
+
+@pytest.mark.parametrize(
+    ("folder", "content", "problem"),
+    [
+        ("tree_copy", "", "not JSON: Expecting value: line 1 column 1 (char 0)"),
+        ("tree_copy", '"settings"', "not a JSON object"),
+        ("tree_copy", '{"format": "atari-interleaved/sampling/1", "settings": {"seed": -1}}',
+         "settings: --seed must be >= 0, but got -1"),
+        ("direct_copy", '{"format": "atari-interleaved/sampling-parquet/1", "settings": {}, '
+         '"shards": [["alien", "0"]]}', "shards: ['alien', '0'] is not [game, [episode numbers]]"),
+    ],
+)  # fmt: skip
+def test_a_corrupt_sampling_config_is_named_by_export(
+    request, tmp_path, capsys, folder, content, problem
+):
+    source = request.getfixturevalue(folder)
+    config = source / "sampling_config.json"
+    config.write_text(content)
+    argv = ["export", "--input-dir", str(source), "--output-dir", str(tmp_path / "hub")]
+    assert cli_main([*argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {config}: not a valid sampling config ({problem}); restore the file" in err
+    assert "Traceback" not in err and not (tmp_path / "hub").exists()
+
+
+def test_an_exported_folder_is_not_exported_again(exported_folder, tmp_path, capsys):
+    argv = ["export", "--input-dir", str(exported_folder), "--output-dir", str(tmp_path / "hub")]
+    assert cli_main([*argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --input-dir {str(exported_folder)!r} is a folder written by " in err
+    assert "give the frame tree or 'sample --to-parquet' folder" in err
+    assert not (tmp_path / "hub").exists()
