@@ -127,10 +127,10 @@ def test_seed_command_as_written_and_as_subcommand(workdir):
         workdir,
     )  # fmt: skip
     by_script = pq.read_table(workdir / "atari_training_data.parquet")
-    cli_main(
+    assert cli_main(
         ["convert", "--input-dir", str(workdir / "sampled_frames_organized"),
          "--output-file", str(workdir / "sub.parquet"), "--format", "interleaved"]
-    )  # fmt: skip
+    ) == 0  # fmt: skip
     assert pq.read_table(workdir / "sub.parquet").equals(by_script)
     names = by_script["environment"].to_pylist(), by_script["episode"].to_pylist()
     assert [f"{game}/{episode}" for game, episode in zip(*names, strict=True)] == ORDER

@@ -150,6 +150,7 @@ def test_a_changed_folder_is_refused_before_any_upload(hub_server, export_copy):
     (export_copy / "simple" / "train-00000-of-00001.parquet").write_bytes(b"PAR1")
     with pytest.raises(InvalidInputError, match="changed: simple/train-00000-of-00001.parquet"):
         publish(export_copy, REPO_ID)
+    assert hub_server.server.requests == []  # not even a whoami
     assert not HfApi().repo_exists(REPO_ID, repo_type="dataset")
 
 
@@ -159,16 +160,21 @@ def test_publishing_under_another_name_notes_the_card_examples(hub_server, expor
     assert HfApi().repo_info("test-user/other_name", repo_type="dataset").private
 
 
-def test_without_a_token_the_error_says_how_to_get_one(hub_server, exported_folder, monkeypatch):
+def test_without_a_token_the_error_says_how_to_get_one(
+    hub_server, exported_folder, monkeypatch, capsys
+):
     monkeypatch.delenv("HF_TOKEN")
     with pytest.raises(InvalidArgumentError, match="HF_TOKEN.*hf auth login"):
         publish(exported_folder, REPO_ID)
     assert cli_main(["publish", "--input-dir", str(exported_folder), "--repo-id", REPO_ID]) == 2
+    assert "error: " in capsys.readouterr().err
+    assert hub_server.server.requests == []
 
 
 def test_a_bad_repo_id_is_refused_first(hub_server, exported_folder):
     with pytest.raises(InvalidArgumentError, match="--repo-id 'a/b/c' is not valid"):
         publish(exported_folder, "a/b/c")
+    assert hub_server.server.requests == []
 
 
 def load_in_this_process(repo_id: str, cache: Path) -> dict[str, list]:
