@@ -16,6 +16,7 @@ from atari_interleaved.core.games import all_games
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.convert import convert
 from atari_interleaved.generate.sampler import sample
+from tests.fixtures.prerequisites import missing_prerequisite
 from tests.fixtures.tree_utils import tree_digest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,11 +69,15 @@ def test_seed_command_samples_every_game(tmp_path):
 
 @pytest.mark.slow
 def test_installed_command_and_parallel_give_identical_trees(tmp_path):
-    subprocess.run(
-        ["atari-interleaved", "sample", *SMALL, "--parallel", "1", "--output-dir", "one",
+    # The console script installed beside this Python, found without PATH.
+    installed = Path(sys.executable).parent / "atari-interleaved"
+    assert installed.is_file(), f"no atari-interleaved script beside {sys.executable}"
+    result = subprocess.run(
+        [str(installed), "sample", *SMALL, "--parallel", "1", "--output-dir", "one",
          "--no-progress"],
-        cwd=tmp_path, check=True, capture_output=True,
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PATH": ""},
     )  # fmt: skip
+    assert result.returncode == 0, result.stderr
     run_script(*SMALL, "--parallel", "2", "--output-dir", "two", cwd=tmp_path)
     run_script(*SMALL, "--parallel", "2", "--output-dir", "again", cwd=tmp_path)
     one = tree_digest(tmp_path / "one")
@@ -197,7 +202,7 @@ def small_disk(tmp_path):
         capture_output=True, text=True,
     )  # fmt: skip
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+        missing_prerequisite(f"a small tmpfs cannot be mounted here: {mounted.stderr.strip()}")
     yield mount_point
     subprocess.run(["umount", str(mount_point)], check=True)
 

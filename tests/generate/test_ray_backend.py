@@ -14,6 +14,7 @@ from atari_interleaved.core.errors import DependencyNotInstalledError, InvalidAr
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.ray_backend import import_ray
 from atari_interleaved.generate.sampler import sample
+from tests.fixtures.prerequisites import missing_prerequisite
 from tests.fixtures.tree_utils import tree_digest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "generate" / "sample_all_envs.py"
@@ -45,9 +46,7 @@ FLAGS = [
 @pytest.fixture
 def ray_installed() -> None:
     if importlib.util.find_spec("ray") is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"ray is not installed, and CI must test the Ray backend: {INSTALL_HINT}")
-        pytest.skip(f"ray is not installed ({INSTALL_HINT})")
+        missing_prerequisite(f"ray is not installed ({INSTALL_HINT})")
 
 
 def episode_dirs(root: Path) -> list[Path]:
