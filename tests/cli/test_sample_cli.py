@@ -16,16 +16,14 @@ from atari_interleaved.core.games import all_games
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.convert import convert
 from atari_interleaved.generate.sampler import sample
+from tests.fixtures.paths import SAMPLE_SCRIPT
 from tests.fixtures.prerequisites import missing_prerequisite
 from tests.fixtures.tree_utils import tree_digest
-
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "generate" / "sample_all_envs.py"
 
 
 def run_script(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), *args, "--no-progress"],
+        [sys.executable, str(SAMPLE_SCRIPT), *args, "--no-progress"],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -118,7 +116,7 @@ def test_interrupted_run_resumes_to_the_clean_tree(tmp_path, how):
     ]
     args += ["--parallel", "2"]
     process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), *args, "--output-dir", "resumed", "--no-progress"],
+        [sys.executable, str(SAMPLE_SCRIPT), *args, "--output-dir", "resumed", "--no-progress"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )  # fmt: skip
@@ -278,7 +276,7 @@ def make_policy(context):
 def test_a_failing_policy_stops_the_run_and_keeps_complete_episodes(tmp_path, parallel):
     (tmp_path / "failing.py").write_text(FAILING_ON_PONG)
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--envs", "alien,pong", "--max-episodes", "2",
+        [sys.executable, str(SAMPLE_SCRIPT), "--envs", "alien,pong", "--max-episodes", "2",
          "--frames-per-env", "10", "--randomness", "0.0", "--policy", "failing:make_policy",
          "--parallel", parallel, "--output-dir", "out", "--no-progress"],
         cwd=tmp_path, capture_output=True, text=True,

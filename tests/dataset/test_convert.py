@@ -19,10 +19,9 @@ from atari_interleaved.core.errors import InvalidInputError, OutputExistsError
 from atari_interleaved.dataset.convert import convert, write_config
 from atari_interleaved.generate.convert_to_training_data import main as script_main
 from tests.fixtures.frame_trees import ALIEN_EPISODE, EPISODES, FRAMES, GAMES, ORDER, drop_metadata
+from tests.fixtures.paths import CONVERT_SCRIPT, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 PIPELINE_MD = REPO / "PIPELINE.md"
-SCRIPT = REPO / "generate" / "convert_to_training_data.py"
 
 
 def _edit_json(path: Path, **changes) -> None:
@@ -73,8 +72,8 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def workdir(frame_tree, tmp_path) -> Path:
     """A folder as PIPELINE.md assumes: the frame tree and the script side by side."""
     (tmp_path / "sampled_frames_organized").symlink_to(frame_tree)
-    (tmp_path / "convert_to_training_data.py").symlink_to(SCRIPT)
-    (tmp_path / "generate").symlink_to(SCRIPT.parent)
+    (tmp_path / "convert_to_training_data.py").symlink_to(CONVERT_SCRIPT)
+    (tmp_path / "generate").symlink_to(CONVERT_SCRIPT.parent)
     return tmp_path
 
 

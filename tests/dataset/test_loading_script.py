@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import datasets
 import pyarrow.parquet as pq
@@ -26,9 +25,9 @@ import atari_interleaved  # noqa: F401  (registers the builder with datasets)
 from atari_interleaved.core.features import CONFIG_NAMES
 from atari_interleaved.dataset.builder import load_frames
 from tests.fixtures.frame_trees import FRAMES, ORDER
+from tests.fixtures.paths import REPO
 from tests.fixtures.prerequisites import missing_prerequisite
 
-REPO = Path(__file__).resolve().parents[2]
 LEGACY_PYTHON_VARIABLE = "ATARI_INTERLEAVED_LEGACY_PYTHON"
 
 # Run by the legacy Python beside the script, named as users name it.

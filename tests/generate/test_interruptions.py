@@ -18,10 +18,9 @@ import pytest
 
 from atari_interleaved.storage.lock import pid_is_alive
 from atari_interleaved.storage.workers import usable_cpus
+from tests.fixtures.paths import REPO, SAMPLE_SCRIPT
 from tests.fixtures.tree_utils import tree_digest
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "generate" / "sample_all_envs.py"
 ARGS = ["--envs", "alien,pong", "--frames-per-env", "20", "--max-episodes", "3"]
 ARGS += [
     "--parallel",
@@ -40,7 +39,7 @@ def environment(**extra: str) -> dict[str, str]:
 
 def run_sampler(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *ARGS, *args],
+        [sys.executable, str(SAMPLE_SCRIPT), *ARGS, *args],
         cwd=cwd, env=environment(), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -71,7 +70,7 @@ def test_killed_parent_takes_its_workers_and_a_rerun_gives_the_clean_tree(
     # Output to a file, not a pipe: a surviving worker would hold a pipe open.
     with open(tmp_path / "log", "w") as log:
         parent = subprocess.Popen(
-            [sys.executable, str(SCRIPT), *ARGS, "--output-dir", "out"],
+            [sys.executable, str(SAMPLE_SCRIPT), *ARGS, "--output-dir", "out"],
             cwd=tmp_path, env=environment(BLOCK_DIR=str(block), BLOCK_AFTER="2"),
             stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip

@@ -18,9 +18,9 @@ from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.convert import convert
 from atari_interleaved.generate.parquet_store import ParquetStore, plan_shards
 from atari_interleaved.generate.sampler import sample
+from tests.fixtures.paths import REPO
 from tests.fixtures.tree_utils import tree_digest
 
-REPO = Path(__file__).resolve().parents[2]
 SETTINGS = EpisodeSettings(policy="repeat", frames_per_env=20, randomness=0.3)
 GAMES = ["alien", "pong"]
 

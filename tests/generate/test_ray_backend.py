@@ -14,10 +14,10 @@ from atari_interleaved.core.errors import DependencyNotInstalledError, InvalidAr
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.ray_backend import import_ray
 from atari_interleaved.generate.sampler import sample
+from tests.fixtures.paths import SAMPLE_SCRIPT
 from tests.fixtures.prerequisites import missing_prerequisite
 from tests.fixtures.tree_utils import tree_digest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "generate" / "sample_all_envs.py"
 INSTALL_HINT = 'pip install "atari-interleaved[ray]"'
 
 # Enough work that a run is still going a second after its first episode is written.
@@ -144,7 +144,8 @@ def test_interrupted_ray_run_resumes_to_the_clean_tree(
     tmp_path: Path, clean_tree: dict[str, str], interruption: signal.Signals
 ) -> None:
     output = tmp_path / "frames"
-    command = [sys.executable, str(SCRIPT), *FLAGS, "--output-dir", str(output), "--backend", "ray"]
+    command = [sys.executable, str(SAMPLE_SCRIPT), *FLAGS, "--output-dir", str(output)]
+    command += ["--backend", "ray"]
     # Its own session, so that everything the run started can be ended by its group id.
     run = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
@@ -205,7 +206,7 @@ def test_an_unreachable_cluster_fails_at_once_before_writing(
 ):
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), *FLAGS, "--backend", "ray", "--ray-address", address,
+        [sys.executable, str(SAMPLE_SCRIPT), *FLAGS, "--backend", "ray", "--ray-address", address,
          "--output-dir", "out"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -29,13 +29,12 @@ from atari_interleaved.publishing.manifest import read_manifest
 from atari_interleaved.publishing.publish import publish
 from tests.fixtures.export_utils import REPO_ID, row_digests
 from tests.fixtures.frame_trees import EPISODES, GAMES
+from tests.fixtures.paths import REPO
 
 # huggingface_hub's legacy LFS upload passes a file object as `data=` to httpx (not our code).
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 _LOAD_SCRIPT = textwrap.dedent(
     """\
@@ -58,7 +57,7 @@ def load_in_fresh_process(hub_server, home: Path) -> dict[str, list]:
     """Load both configs of REPO_ID in a new Python process whose HF caches start empty."""
     result = subprocess.run(
         [sys.executable, "-c", _LOAD_SCRIPT, REPO_ID],
-        cwd=REPO_ROOT,
+        cwd=REPO,
         env=hub_server.subprocess_env(home=home),
         capture_output=True,
         text=True,
