@@ -27,8 +27,14 @@ def _init_worker(progress: Any, parent_pid: int) -> None:
 
 
 def _run_in_worker(chunk: Chunk, settings: EpisodeSettings, sink: EpisodeSink) -> None:
-    for summary in sample_chunk(chunk, settings, sink):
-        _progress.put(summary)
+    try:
+        for summary in sample_chunk(chunk, settings, sink):
+            _progress.put(summary)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches every process of the run. Once the episode being written is removed
+        # (by the sink, on the way here), the worker ends: the pool would otherwise hand it
+        # the chunks already queued, and the run would go on after Ctrl-C.
+        os._exit(130)
 
 
 def run_local(
