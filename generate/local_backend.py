@@ -7,8 +7,10 @@ import os
 import queue
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from atari_interleaved.core.errors import WorkerEndedError
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.worker_loop import EpisodeSink, EpisodeSummary, sample_chunk
@@ -90,7 +92,15 @@ def run_local(
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 receive(block=False)
                 for future in done:
-                    future.result()
+                    try:
+                        future.result()
+                    except BrokenProcessPool:
+                        raise WorkerEndedError(
+                            "a worker process of the run ended abruptly (killed, by the system "
+                            "when memory ran out or by the policy); the episodes completed "
+                            "before it are kept: rerun the same command to resume, with a "
+                            "smaller --parallel if memory ran out"
+                        ) from None
             # A summary put just before its worker finished may not be readable yet.
             receive(block=True)
         except BaseException:
