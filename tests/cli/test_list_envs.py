@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from atari_interleaved.cli.app import main as cli_main
@@ -16,3 +19,19 @@ def test_list_envs_prints_every_game_and_its_environment_id(capsys):
     assert "pong\tALE/Pong-v5" in lines and lines[-1] == "zaxxon\tALE/Zaxxon-v5"
     assert all(line.split("\t")[1].startswith("ALE/") for line in lines)
     assert list(Path.cwd().iterdir()) == []
+
+
+def test_a_reader_that_left_gets_no_traceback(tmp_path):
+    # `atari-interleaved sample --list-envs | head -1`, made deterministic: the pipe's only
+    # reader is closed before the command starts, so its first write finds no reader.
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "atari_interleaved.cli.app", "sample", "--list-envs"],
+            stdout=writer, stderr=subprocess.PIPE, text=True, cwd=tmp_path, timeout=120,
+        )  # fmt: skip
+    finally:
+        os.close(writer)
+    assert result.stderr == ""
+    assert result.returncode == 141
