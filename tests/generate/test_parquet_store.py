@@ -111,6 +111,7 @@ def test_interrupted_direct_run_resumes_per_shard(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+    assert process.returncode == -signal.SIGKILL
     for config in ("interleaved", "simple"):
         assert len(list((tmp_path / "resumed" / config).glob("train-*.parquet"))) == 2
     for output in ("resumed", "clean"):
