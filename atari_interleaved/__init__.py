@@ -4,6 +4,13 @@
 >>> frames = "sampled_frames_organized"
 >>> dataset = atari_interleaved.load_frames(frames, "interleaved")  # doctest: +SKIP
 
+A folder that holds no frames is named, with what to give instead:
+
+>>> atari_interleaved.load_frames("no_such_folder", "interleaved")
+Traceback (most recent call last):
+...
+atari_interleaved.core.errors.InvalidInputError: data_dir 'no_such_folder' does not exist; ...
+
 Importing the package also registers its builder with ``datasets`` (see
 :mod:`atari_interleaved.dataset.registration`), so that works too::
 

@@ -7,8 +7,10 @@ import os
 import queue
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from atari_interleaved.core.errors import WorkerEndedError
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.worker_loop import EpisodeSink, EpisodeSummary, sample_chunk
@@ -27,8 +29,14 @@ def _init_worker(progress: Any, parent_pid: int) -> None:
 
 
 def _run_in_worker(chunk: Chunk, settings: EpisodeSettings, sink: EpisodeSink) -> None:
-    for summary in sample_chunk(chunk, settings, sink):
-        _progress.put(summary)
+    try:
+        for summary in sample_chunk(chunk, settings, sink):
+            _progress.put(summary)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches every process of the run. Once the episode being written is removed
+        # (by the sink, on the way here), the worker ends: the pool would otherwise hand it
+        # the chunks already queued, and the run would go on after Ctrl-C.
+        os._exit(130)
 
 
 def run_local(
@@ -84,7 +92,15 @@ def run_local(
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 receive(block=False)
                 for future in done:
-                    future.result()
+                    try:
+                        future.result()
+                    except BrokenProcessPool:
+                        raise WorkerEndedError(
+                            "a worker process of the run ended abruptly (killed, by the system "
+                            "when memory ran out or by the policy); the episodes completed "
+                            "before it are kept: rerun the same command to resume, with a "
+                            "smaller --parallel if memory ran out"
+                        ) from None
             # A summary put just before its worker finished may not be readable yet.
             receive(block=True)
         except BaseException:

@@ -4,10 +4,10 @@ The seed of an episode is a function of the base seed (``--seed``), the game and
 episode number only: the same episode comes out byte-identical whatever ``--parallel``,
 the backend, the other games of the run, or the order in which workers pick tasks.
 
->>> episode_seed(0, "alien", 0) == episode_seed(0, "alien", 0)
-True
->>> episode_seed(0, "alien", 0) != episode_seed(0, "alien", 1) != episode_seed(0, "pong", 0)
-True
+>>> episode_seed(0, "alien", 0)
+9035295628607482573
+>>> episode_seed(0, "alien", 1), episode_seed(0, "pong", 0)
+(7298264571724221717, 8125289406144648946)
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import os
 import sys
 from collections.abc import Callable
 
@@ -40,6 +41,11 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
     except AtariInterleavedError as error:
         print(f"error: {redact(str(error))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # What read the output went away (``... | head``): end quietly, as other tools do, with
+        # stdout pointed at /dev/null so that its flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE: a shell's status for a command whose reader left
     except OSError as error:
         if error.errno != errno.ENAMETOOLONG:
             raise

@@ -15,6 +15,7 @@ __all__ = [
     "OutputWriteError",
     "OutputInUseError",
     "PolicyError",
+    "WorkerEndedError",
 ]
 
 
@@ -48,3 +49,7 @@ class OutputInUseError(AtariInterleavedError):
 
 class PolicyError(AtariInterleavedError, RuntimeError):
     """A base policy failed or returned something that is not an action of the game."""
+
+
+class WorkerEndedError(AtariInterleavedError, RuntimeError):
+    """A worker process ended abruptly (killed, out of memory); what was complete was kept."""

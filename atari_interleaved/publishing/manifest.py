@@ -7,14 +7,18 @@ README.md, preview pictures), with the parameters and library versions that prod
 and are ignored.
 
 >>> import tempfile
->>> folder = Path(tempfile.mkdtemp())
->>> _ = (folder / "data.parquet").write_bytes(b"rows")
->>> _ = write_manifest(folder, generation={"command": "atari-interleaved export"})
->>> verify(folder).ok
-True
->>> _ = (folder / "data.parquet").write_bytes(b"Rows")
->>> verify(folder).changed
-['data.parquet']
+>>> with tempfile.TemporaryDirectory() as name:
+...     folder = Path(name)
+...     _ = (folder / "data.parquet").write_bytes(b"rows")
+...     _ = write_manifest(folder, generation={"command": "atari-interleaved export"})
+...     listed = read_manifest(folder)["files"]
+...     untouched = verify(folder).ok
+...     _ = (folder / "data.parquet").write_bytes(b"Rows")
+...     changed = verify(folder).changed
+>>> listed["data.parquet"]["size"], listed["data.parquet"]["sha256"][:16]
+(4, 'bc51e9e65d79e1c9')
+>>> untouched, changed
+(True, ['data.parquet'])
 """
 
 from __future__ import annotations

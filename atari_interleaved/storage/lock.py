@@ -20,6 +20,7 @@ removed by :func:`remove_stale_temporaries` once their pid is dead.
 ['.data.parquet.lock']
 >>> sorted(output.parent.iterdir())
 []
+>>> output.parent.rmdir()
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,27 @@ from atari_interleaved.core.games import all_games
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.convert import convert
 from atari_interleaved.generate.sampler import sample
+from atari_interleaved.storage.workers import usable_cpus
+from tests.fixtures.blocking_policy import POLICY as BLOCKING_POLICY
+from tests.fixtures.blocking_policy import (
+    blocking_environment,
+    environment,
+    wait_until_blocked,
+)
+from tests.fixtures.paths import SAMPLE_SCRIPT
+from tests.fixtures.prerequisites import missing_prerequisite
 from tests.fixtures.tree_utils import tree_digest
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "generate" / "sample_all_envs.py"
 
-
-def run_script(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_script(
+    *args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), *args, "--no-progress"],
+        [sys.executable, str(SAMPLE_SCRIPT), *args, "--no-progress"],
         cwd=cwd,
         capture_output=True,
         text=True,
+        env=env,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"exit {result.returncode}: {result.stderr}")
@@ -69,11 +77,15 @@ def test_seed_command_samples_every_game(tmp_path):
 
 @pytest.mark.slow
 def test_installed_command_and_parallel_give_identical_trees(tmp_path):
-    subprocess.run(
-        ["atari-interleaved", "sample", *SMALL, "--parallel", "1", "--output-dir", "one",
+    # The console script installed beside this Python, found without PATH.
+    installed = Path(sys.executable).parent / "atari-interleaved"
+    assert installed.is_file(), f"no atari-interleaved script beside {sys.executable}"
+    result = subprocess.run(
+        [str(installed), "sample", *SMALL, "--parallel", "1", "--output-dir", "one",
          "--no-progress"],
-        cwd=tmp_path, check=True, capture_output=True,
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PATH": ""},
     )  # fmt: skip
+    assert result.returncode == 0, result.stderr
     run_script(*SMALL, "--parallel", "2", "--output-dir", "two", cwd=tmp_path)
     run_script(*SMALL, "--parallel", "2", "--output-dir", "again", cwd=tmp_path)
     one = tree_digest(tmp_path / "one")
@@ -91,48 +103,38 @@ def test_subset_of_games_does_not_change_episodes(tmp_path):
     assert both == tree_digest(tmp_path / "pong" / "atari_pong")
 
 
-def _wait_for_episodes(root: Path, count: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while len(list(root.glob("atari_*/episode_*"))) < count:
-        assert process.poll() is None, "sampler ended before it could be interrupted"
-        assert time.monotonic() < deadline, "sampler wrote no episode in time"
-        time.sleep(0.02)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
 def test_interrupted_run_resumes_to_the_clean_tree(tmp_path, how):
-    args = [
-        "--envs",
-        "alien,pong",
-        "--frames-per-env",
-        "60",
-        "--max-episodes",
-        "40",
-        "--policy",
-        "repeat",
-    ]
-    args += ["--parallel", "2"]
+    args = ["--envs", "alien,pong", "--frames-per-env", "60", "--max-episodes", "3"]
+    args += ["--policy", BLOCKING_POLICY, "--parallel", "2"]
+    block = tmp_path / "block"
+    block.mkdir()
+    # Two episodes are written, then every worker is held still: interrupted there.
     process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), *args, "--output-dir", "resumed", "--no-progress"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
+        [sys.executable, str(SAMPLE_SCRIPT), *args, "--output-dir", "resumed", "--no-progress"],
+        cwd=tmp_path, env=blocking_environment(block, 2), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     root = tmp_path / "resumed"
-    _wait_for_episodes(root, 2, process)
-    if how == signal.SIGKILL:
-        os.killpg(process.pid, signal.SIGKILL)
-    else:
-        process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    complete = list(root.glob("atari_*/episode_*"))
-    assert 2 <= len(complete) < 80, "the run finished before the interruption"
+    try:
+        wait_until_blocked(block, min(2, usable_cpus()), process)
+        assert len(list(root.glob("atari_*/episode_*"))) == 2
+        os.killpg(process.pid, how)  # to every process of the run, as Ctrl-C in a terminal
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        try:  # its workers are in its process group, even once it is dead
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+    assert len(list(root.glob("atari_*/episode_*"))) == 2
+    assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL)
     if how == signal.SIGINT:
-        assert process.returncode == 130
         assert "rerun the same command to finish" in stderr
-    result = run_script(*args, "--output-dir", "resumed", cwd=tmp_path)
-    assert "Kept" in result.stdout
-    run_script(*args, "--output-dir", "clean", cwd=tmp_path)
+    result = run_script(*args, "--output-dir", "resumed", cwd=tmp_path, env=environment())
+    assert "Kept 2 complete episodes" in result.stdout
+    run_script(*args, "--output-dir", "clean", cwd=tmp_path, env=environment())
     assert tree_digest(root) == tree_digest(tmp_path / "clean")
 
 
@@ -198,7 +200,7 @@ def small_disk(tmp_path):
         capture_output=True, text=True,
     )  # fmt: skip
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+        missing_prerequisite(f"a small tmpfs cannot be mounted here: {mounted.stderr.strip()}")
     yield mount_point
     subprocess.run(["umount", str(mount_point)], check=True)
 
@@ -274,7 +276,7 @@ def make_policy(context):
 def test_a_failing_policy_stops_the_run_and_keeps_complete_episodes(tmp_path, parallel):
     (tmp_path / "failing.py").write_text(FAILING_ON_PONG)
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--envs", "alien,pong", "--max-episodes", "2",
+        [sys.executable, str(SAMPLE_SCRIPT), "--envs", "alien,pong", "--max-episodes", "2",
          "--frames-per-env", "10", "--randomness", "0.0", "--policy", "failing:make_policy",
          "--parallel", parallel, "--output-dir", "out", "--no-progress"],
         cwd=tmp_path, capture_output=True, text=True,

@@ -56,10 +56,31 @@ def test_one_liner_and_order(frame_tree, tmp_path):
     assert len(train[0]["images"]) == FRAMES
 
 
-def test_builder_configs():
+# PIPELINE.md's columns of each format, first and in its order, then the ones this project adds.
+COLUMNS = {
+    "interleaved": [
+        *["inputs", "images", "images_front", "environment", "episode", "num_frames"],
+        *["randomness", "env_id", "seed", "actions", "rewards", "episode_return", "terminated"],
+        *["truncated", "end_reason", "applied_actions", "start_actions"],
+    ],
+    "simple": [
+        *["environment", "episode", "frame_number", "action", "action_raw", "image"],
+        *["action_index", "is_first", "is_last", "reward", "terminated", "truncated", "env_id"],
+        *["seed", "applied_actions", "start_actions"],
+    ],
+}
+
+
+def test_builder_configs(tmp_path):
     assert AtariInterleaved.DEFAULT_CONFIG_NAME == "interleaved"
-    assert [config.name for config in AtariInterleaved.BUILDER_CONFIGS] == list(CONFIG_NAMES)
+    assert [config.name for config in AtariInterleaved.BUILDER_CONFIGS] == ["interleaved", "simple"]
     assert str(AtariInterleaved.VERSION) == "1.0.0"
+    for name, columns in COLUMNS.items():
+        declared = AtariInterleaved(config_name=name, cache_dir=str(tmp_path)).info.features
+        assert list(declared) == columns
+        assert declared["episode"] == datasets.Value("string")
+    assert declared["image"] == datasets.Image(mode="RGB")
+    assert declared["frame_number"] == datasets.Value("int32")
 
 
 def test_writer_batch_is_small_for_episode_rows(frame_tree, tmp_path):

@@ -27,10 +27,9 @@ from atari_interleaved.dataset.convert import (
 )
 from atari_interleaved.generate.convert_to_training_data import main as script_main
 from tests.fixtures.frame_trees import ALIEN_EPISODE, EPISODES, FRAMES, GAMES, ORDER, drop_metadata
+from tests.fixtures.paths import CONVERT_SCRIPT, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 PIPELINE_MD = REPO / "PIPELINE.md"
-SCRIPT = REPO / "generate" / "convert_to_training_data.py"
 
 
 def _edit_json(path: Path, **changes) -> None:
@@ -81,8 +80,8 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def workdir(frame_tree, tmp_path) -> Path:
     """A folder as PIPELINE.md assumes: the frame tree and the script side by side."""
     (tmp_path / "sampled_frames_organized").symlink_to(frame_tree)
-    (tmp_path / "convert_to_training_data.py").symlink_to(SCRIPT)
-    (tmp_path / "generate").symlink_to(SCRIPT.parent)
+    (tmp_path / "convert_to_training_data.py").symlink_to(CONVERT_SCRIPT)
+    (tmp_path / "generate").symlink_to(CONVERT_SCRIPT.parent)
     return tmp_path
 
 
@@ -135,10 +134,10 @@ def test_seed_command_as_written_and_as_subcommand(workdir):
         workdir,
     )  # fmt: skip
     by_script = pq.read_table(workdir / "atari_training_data.parquet")
-    cli_main(
+    assert cli_main(
         ["convert", "--input-dir", str(workdir / "sampled_frames_organized"),
          "--output-file", str(workdir / "sub.parquet"), "--format", "interleaved"]
-    )  # fmt: skip
+    ) == 0  # fmt: skip
     assert pq.read_table(workdir / "sub.parquet").equals(by_script)
     names = by_script["environment"].to_pylist(), by_script["episode"].to_pylist()
     assert [f"{game}/{episode}" for game, episode in zip(*names, strict=True)] == ORDER

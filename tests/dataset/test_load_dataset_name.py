@@ -20,8 +20,7 @@ from atari_interleaved.core.features import CONFIG_NAMES
 from atari_interleaved.core.folder_kind import folder_kind, require_folder_kind
 from atari_interleaved.dataset.registration import register_builder
 from tests.fixtures.export_utils import row_digests
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.fixtures.paths import REPO
 
 
 def load(config: str, data_dir: Path | None, cache: Path) -> list:

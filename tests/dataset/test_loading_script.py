@@ -7,7 +7,8 @@ environment, given by ``ATARI_INTERLEAVED_LEGACY_PYTHON``, made with::
     /tmp/legacy-datasets/bin/pip install -e . "datasets>=3.6,<4"
     export ATARI_INTERLEAVED_LEGACY_PYTHON=/tmp/legacy-datasets/bin/python
 
-Locally the test is skipped when the variable is unset; on CI (``CI=true``) it fails.
+Locally the test is skipped when the variable is unset; on CI it fails
+(``tests/fixtures/prerequisites.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import datasets
 import pyarrow.parquet as pq
@@ -25,8 +25,9 @@ import atari_interleaved  # noqa: F401  (registers the builder with datasets)
 from atari_interleaved.core.features import CONFIG_NAMES
 from atari_interleaved.dataset.builder import load_frames
 from tests.fixtures.frame_trees import FRAMES, ORDER
+from tests.fixtures.paths import REPO
+from tests.fixtures.prerequisites import missing_prerequisite
 
-REPO = Path(__file__).resolve().parents[2]
 LEGACY_PYTHON_VARIABLE = "ATARI_INTERLEAVED_LEGACY_PYTHON"
 
 # Run by the legacy Python beside the script, named as users name it.
@@ -58,9 +59,7 @@ def legacy_python() -> str:
         f"{LEGACY_PYTHON_VARIABLE} is not set: point it at the python of a virtual environment "
         'made with `python3 -m venv DIR && DIR/bin/pip install -e . "datasets>=3.6,<4"`'
     )
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(f"CI must test the loading script on datasets < 4: {reason}")
-    pytest.skip(reason)
+    missing_prerequisite(reason)
 
 
 @pytest.mark.parametrize("where", ["repository", "empty folder"])

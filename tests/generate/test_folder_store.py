@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import sys
@@ -56,9 +57,19 @@ def test_write_layout(tmp_path, episode):
 def test_failed_write_leaves_nothing(tmp_path, episode, monkeypatch):
     store = FolderStore(tmp_path)
     store.prepare(SETTINGS, overwrite=False)
-    broken = Episode(**{**episode.__dict__, "actions": episode.actions[:5]})
-    with pytest.raises(IndexError):
+
+    class DiskFullAtFrame5(list):
+        """The episode's actions; reading the sixth fails as a full disk would, mid-episode."""
+
+        def __getitem__(self, index):
+            if index == 5:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().__getitem__(index)
+
+    broken = Episode(**{**episode.__dict__, "actions": DiskFullAtFrame5(episode.actions)})
+    with pytest.raises(OSError, match="No space left on device") as error:
         store.write(broken)
+    assert error.value.errno == errno.ENOSPC
     assert list((tmp_path / "atari_alien").iterdir()) == []
     assert not store.is_complete("alien", 0, 0.5)
 

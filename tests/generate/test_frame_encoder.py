@@ -50,12 +50,18 @@ def test_bytes_depend_only_on_the_frame():
 def test_known_colours_skip_the_rgb_screen():
     (screen, rgb), *_ = screens("pong", 1)
     encoder = PaletteFrameEncoder()
-    encoder.encode(screen, lambda: rgb)
+    requests: list[str] = []
 
-    def fail() -> np.ndarray:
-        raise AssertionError("RGB screen requested for known colours")
+    def rgb_screen() -> np.ndarray:
+        requests.append("rgb")
+        return rgb
 
-    encoder.encode(screen, fail)
+    first = encoder.encode(screen, rgb_screen)
+    assert requests == ["rgb"]  # new colours: the RGB screen gives their values
+    again = encoder.encode(screen, rgb_screen)
+    assert requests == ["rgb"]  # the same colours again: not asked for
+    assert again == first
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(again)).convert("RGB")), rgb)
 
 
 def test_bad_level():

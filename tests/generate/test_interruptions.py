@@ -18,37 +18,37 @@ import pytest
 
 from atari_interleaved.storage.lock import pid_is_alive
 from atari_interleaved.storage.workers import usable_cpus
+from tests.fixtures.blocking_policy import (
+    POLICY,
+    blocking_environment,
+    environment,
+    wait_until_blocked,
+)
+from tests.fixtures.paths import SAMPLE_SCRIPT
 from tests.fixtures.tree_utils import tree_digest
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "generate" / "sample_all_envs.py"
 ARGS = ["--envs", "alien,pong", "--frames-per-env", "20", "--max-episodes", "3"]
 ARGS += [
     "--parallel",
     "2",
     "--policy",
-    "tests.fixtures.blocking_policy:make_policy",
+    POLICY,
     "--no-progress",
 ]
 WRITTEN_BEFORE_THE_KILL = 2
 WORKERS = min(2, usable_cpus())
 
 
-def environment(**extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO), **extra}
-
-
 def run_sampler(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *ARGS, *args],
+        [sys.executable, str(SAMPLE_SCRIPT), *ARGS, *args],
         cwd=cwd, env=environment(), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
 
-def wait_until(condition, what: str, process: subprocess.Popen | None = None) -> None:
+def wait_until(condition, what: str) -> None:
     deadline = time.monotonic() + 60
     while not condition():
-        assert process is None or process.poll() is None, "the sampler ended early"
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
 
@@ -71,13 +71,12 @@ def test_killed_parent_takes_its_workers_and_a_rerun_gives_the_clean_tree(
     # Output to a file, not a pipe: a surviving worker would hold a pipe open.
     with open(tmp_path / "log", "w") as log:
         parent = subprocess.Popen(
-            [sys.executable, str(SCRIPT), *ARGS, "--output-dir", "out"],
-            cwd=tmp_path, env=environment(BLOCK_DIR=str(block), BLOCK_AFTER="2"),
+            [sys.executable, str(SAMPLE_SCRIPT), *ARGS, "--output-dir", "out"],
+            cwd=tmp_path, env=blocking_environment(block, WRITTEN_BEFORE_THE_KILL),
             stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip
     try:
-        wait_until(lambda: len(list(block.glob("blocked-*"))) == WORKERS, "workers", parent)
-        workers = [int(path.name.split("-")[1]) for path in block.glob("blocked-*")]
+        workers = wait_until_blocked(block, WORKERS, parent)
         root = tmp_path / "out"
         assert len(list(root.glob("atari_*/episode_*"))) == WRITTEN_BEFORE_THE_KILL
         config = (root / "sampling_config.json").read_bytes()

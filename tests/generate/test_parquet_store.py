@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -18,9 +17,16 @@ from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.convert import convert
 from atari_interleaved.generate.parquet_store import ParquetStore, plan_shards
 from atari_interleaved.generate.sampler import sample
+from atari_interleaved.storage.workers import usable_cpus
+from tests.fixtures.blocking_policy import POLICY as BLOCKING_POLICY
+from tests.fixtures.blocking_policy import (
+    blocking_environment,
+    environment,
+    wait_until_blocked,
+)
+from tests.fixtures.paths import SAMPLE_SCRIPT
 from tests.fixtures.tree_utils import tree_digest
 
-REPO = Path(__file__).resolve().parents[2]
 SETTINGS = EpisodeSettings(policy="repeat", frame_cap=20, randomness=0.3)
 GAMES = ["alien", "pong"]
 
@@ -89,26 +95,31 @@ def test_other_runs_are_refused(tmp_path):
 
 @pytest.mark.slow
 def test_interrupted_direct_run_resumes_per_shard(tmp_path):
-    args = ["--envs", "alien,pong", "--frames-per-env", "60", "--max-episodes", "30"]
-    args += ["--policy", "repeat"]
+    args = ["--envs", "alien,pong", "--frames-per-env", "60", "--max-episodes", "3"]
+    args += ["--policy", BLOCKING_POLICY]
     args += ["--parallel", "2", "--to-parquet", "--episodes-per-shard", "1", "--no-progress"]
-    script = str(REPO / "generate" / "sample_all_envs.py")
+    block = tmp_path / "block"
+    block.mkdir()
+    # Two one-episode shards are written, then every worker is held still: killed there.
     process = subprocess.Popen(
-        [sys.executable, script, *args, "--output-dir", "resumed"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        [sys.executable, str(SAMPLE_SCRIPT), *args, "--output-dir", "resumed"],
+        cwd=tmp_path, env=blocking_environment(block, 2), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-    simple = tmp_path / "resumed" / "simple"
-    deadline = time.monotonic() + 60
-    while len(list(simple.glob("train-*.parquet"))) < 2:
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    assert len(list(simple.glob("train-*.parquet"))) < 60, "the run ended before the kill"
-    subprocess.run([sys.executable, script, *args, "--output-dir", "resumed"], cwd=tmp_path,
-                   check=True, capture_output=True)  # fmt: skip
-    subprocess.run([sys.executable, script, *args, "--output-dir", "clean"], cwd=tmp_path,
-                   check=True, capture_output=True)  # fmt: skip
+    try:
+        wait_until_blocked(block, min(2, usable_cpus()), process)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    for config in ("interleaved", "simple"):
+        assert len(list((tmp_path / "resumed" / config).glob("train-*.parquet"))) == 2
+    for output in ("resumed", "clean"):
+        result = subprocess.run(
+            [sys.executable, str(SAMPLE_SCRIPT), *args, "--output-dir", output],
+            cwd=tmp_path, env=environment(), capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
     assert tree_digest(tmp_path / "resumed") == tree_digest(tmp_path / "clean")
 
 

@@ -14,18 +14,25 @@ from atari_interleaved.core.errors import DependencyNotInstalledError, InvalidAr
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.ray_backend import import_ray
 from atari_interleaved.generate.sampler import sample
+from tests.fixtures.blocking_policy import POLICY as BLOCKING_POLICY
+from tests.fixtures.blocking_policy import (
+    blocking_environment,
+    environment,
+    wait_until_blocked,
+)
+from tests.fixtures.paths import SAMPLE_SCRIPT
+from tests.fixtures.prerequisites import missing_prerequisite
 from tests.fixtures.tree_utils import tree_digest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "generate" / "sample_all_envs.py"
 INSTALL_HINT = 'pip install "atari-interleaved[ray]"'
 
-# Enough work that a run is still going a second after its first episode is written.
+# The blocking policy lets the interruption test stop a run at a known point.
 GAMES = ["alien", "pong"]
-EPISODES = 6
-SETTINGS = EpisodeSettings(policy="repeat", frame_cap=150, randomness=0.5, seed=7)
+EPISODES = 3
+SETTINGS = EpisodeSettings(policy=BLOCKING_POLICY, frame_cap=40, randomness=0.5, seed=7)
 FLAGS = [
     "--policy",
-    "repeat",
+    SETTINGS.policy,
     "--envs",
     ",".join(GAMES),
     "--max-episodes",
@@ -45,9 +52,7 @@ FLAGS = [
 @pytest.fixture
 def ray_installed() -> None:
     if importlib.util.find_spec("ray") is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"ray is not installed, and CI must test the Ray backend: {INSTALL_HINT}")
-        pytest.skip(f"ray is not installed ({INSTALL_HINT})")
+        missing_prerequisite(f"ray is not installed ({INSTALL_HINT})")
 
 
 def episode_dirs(root: Path) -> list[Path]:
@@ -145,30 +150,33 @@ def test_interrupted_ray_run_resumes_to_the_clean_tree(
     tmp_path: Path, clean_tree: dict[str, str], interruption: signal.Signals
 ) -> None:
     output = tmp_path / "frames"
-    command = [sys.executable, str(SCRIPT), *FLAGS, "--output-dir", str(output), "--backend", "ray"]
+    command = [sys.executable, str(SAMPLE_SCRIPT), *FLAGS, "--output-dir", str(output)]
+    command += ["--backend", "ray"]
     # Its own session, so that everything the run started can be ended by its group id.
+    block = tmp_path / "block"
+    block.mkdir()
+    # Two episodes are written, then both running tasks are held still: interrupted there.
     run = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-    )
+        command, env=blocking_environment(block, 2), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while not episode_dirs(output) and run.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert run.poll() is None, run.stderr.read().decode() if run.stderr else ""
+        wait_until_blocked(block, 2, run)
+        assert len(episode_dirs(output)) == 2
         run.send_signal(interruption)
         status = run.wait(timeout=60)
     finally:
         end_session(run.pid)
         run.communicate()
     assert status == (130 if interruption == signal.SIGINT else -signal.SIGKILL)
-    done = len(episode_dirs(output))
-    assert 1 <= done < len(GAMES) * EPISODES, "the run must be interrupted mid-way"
+    assert len(episode_dirs(output)) == 2
 
     rerun = subprocess.run(
-        command, capture_output=True, text=True, timeout=300, start_new_session=True
-    )
+        command, env=environment(), capture_output=True, text=True, timeout=300,
+        start_new_session=True,
+    )  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr
-    assert f"Kept {done} complete episodes" in rerun.stdout
+    assert "Kept 2 complete episodes" in rerun.stdout
     assert tree_digest(output) == clean_tree
 
 
@@ -206,9 +214,9 @@ def test_an_unreachable_cluster_fails_at_once_before_writing(
 ):
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), *FLAGS, "--backend", "ray", "--ray-address", address,
+        [sys.executable, str(SAMPLE_SCRIPT), *FLAGS, "--backend", "ray", "--ray-address", address,
          "--output-dir", "out"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import re
 import sys
@@ -18,6 +19,7 @@ from atari_interleaved.core.settings import AleSettings, EpisodeSettings
 from atari_interleaved.dataset.convert import convert
 from atari_interleaved.generate.emulator import GameEmulator
 from atari_interleaved.generate.sampler import sample
+from tests.fixtures.prerequisites import missing_prerequisite
 
 
 def decode(png: bytes) -> np.ndarray:
@@ -230,7 +232,8 @@ def test_search_in_direct_mode_and_on_ray_gives_the_rows_of_the_folder_mode(tmp_
         direct = pq.read_table(sorted((tmp_path / "direct" / config).glob("*.parquet")))
         assert direct.to_pylist() == converted
         assert all(row["applied_actions"] is not None for row in converted)
-    pytest.importorskip("ray")
+    if importlib.util.find_spec("ray") is None:
+        missing_prerequisite('ray is not installed (pip install "atari-interleaved[ray]")')
     sample(tmp_path / "ray", progress=False, to_parquet=True, backend="ray", **options)
     for config in ("interleaved", "simple"):
         shards = [

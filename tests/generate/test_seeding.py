@@ -1,20 +1,28 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from atari_interleaved.generate.seeding import episode_seed, episode_streams
 
+# The seeds the sampler has always given (the frames of every published tree depend on them):
+# a change of derivation changes them and fails here.
+PINNED_SEEDS = {
+    (0, "alien", 0): 9035295628607482573,
+    (0, "alien", 1): 7298264571724221717,
+    (0, "alien", 2): 2248755888731728911,
+    (0, "pong", 0): 8125289406144648946,
+    (1, "alien", 0): 673835237586889417,
+    (1, "pong", 2): 6803449803380680275,
+}
 
-def test_episode_seed_depends_only_on_base_game_and_index():
-    seeds = {
-        (base, game, index): episode_seed(base, game, index)
-        for base in (0, 1)
-        for game in ("alien", "pong")
-        for index in range(3)
-    }
-    assert len(set(seeds.values())) == len(seeds)
-    assert seeds[(0, "alien", 1)] == episode_seed(0, "alien", 1)
-    assert all(0 <= seed < 2**63 for seed in seeds.values())
+
+@pytest.mark.parametrize(("base", "game", "index"), list(PINNED_SEEDS))
+def test_episode_seed_depends_only_on_base_game_and_index(base, game, index):
+    # Asked in any order, after any other seeds: the same literal value.
+    for other in reversed(PINNED_SEEDS):
+        episode_seed(*other)
+    assert episode_seed(base, game, index) == PINNED_SEEDS[(base, game, index)]
 
 
 def test_streams_are_reproducible_and_independent():

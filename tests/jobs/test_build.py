@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import datasets
@@ -16,7 +17,7 @@ from atari_interleaved.core.layout import (
     DEFAULT_INTERLEAVED_FILE,
     DEFAULT_SIMPLE_FILE,
 )
-from atari_interleaved.publishing.manifest import file_entry, read_manifest, verify
+from atari_interleaved.publishing.manifest import read_manifest, verify
 from tests.fixtures.tree_utils import tree_digest
 
 pytestmark = pytest.mark.slow  # real ALE
@@ -55,7 +56,11 @@ def test_build_end_to_end_then_rerun(tmp_path, monkeypatch, capsys):
     hub = tmp_path / DEFAULT_HUB_DIR
     assert verify(hub).ok
     outputs = read_manifest(hub)["generation"]["build"]["outputs"]
-    assert outputs[DEFAULT_SIMPLE_FILE] == vars(file_entry(tmp_path / DEFAULT_SIMPLE_FILE))
+    simple_bytes = (tmp_path / DEFAULT_SIMPLE_FILE).read_bytes()
+    assert outputs[DEFAULT_SIMPLE_FILE] == {
+        "size": len(simple_bytes),
+        "sha256": hashlib.sha256(simple_bytes).hexdigest(),
+    }
     loaded = datasets.load_dataset(DEFAULT_HUB_DIR, "interleaved", cache_dir=str(tmp_path / "c"))
     assert loaded["train"]["episode"] == list(df["episode"])
 

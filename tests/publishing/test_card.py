@@ -7,14 +7,17 @@ import json
 import re
 import shlex
 
+import datasets
 import pyarrow.parquet as pq
 import pytest
+from datasets.info import DatasetInfosDict
+from huggingface_hub import DatasetCard
 
 from atari_interleaved.cli.app import main as cli_main
 from atari_interleaved.cli.options import settings_from_args
 from atari_interleaved.cli.sample import add_arguments
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
-from atari_interleaved.core.features import CONFIG_NAMES, dataset_info_features_yaml, features
+from atari_interleaved.core.features import CONFIG_NAMES, features
 from atari_interleaved.core.settings import SETTINGS, EpisodeSettings
 from atari_interleaved.generate.parquet_store import plan_shards
 from atari_interleaved.publishing.card import (
@@ -71,12 +74,17 @@ def test_yaml_declares_both_configs_with_their_files_features_and_sizes(card, ex
     assert list(infos) == list(CONFIG_NAMES)
     for config in CONFIG_NAMES:
         shards = sorted((exported_folder / config).glob("train-*.parquet"))
-        assert infos[config]["features"] == dataset_info_features_yaml(config)
+        # As datasets reads a Hub card: the declared Features, RGB images included.
+        parsed = DatasetInfosDict.from_dataset_card_data(DatasetCard(card).data)[config]
+        assert parsed.features == features(config)
         split = infos[config]["splits"][0]
         assert split["name"] == "train"
         assert split["num_examples"] == sum(pq.read_metadata(s).num_rows for s in shards)
         assert infos[config]["download_size"] == sum(s.stat().st_size for s in shards)
     assert infos["simple"]["splits"][0]["num_examples"] == len(GAMES) * EPISODES * FRAMES
+    simple = DatasetInfosDict.from_dataset_card_data(DatasetCard(card).data)["simple"]
+    assert simple.features["image"] == datasets.Image(mode="RGB")
+    assert simple.splits["train"].num_examples == len(GAMES) * EPISODES * FRAMES
     assert header["license"] == "other"
     assert {"atari", "reinforcement-learning", "world-model"} <= set(header["tags"])
     assert "reinforcement-learning" in header["task_categories"]

@@ -86,8 +86,8 @@ def test_export_is_byte_identical_when_repeated(frame_tree, exported_folder, tmp
 
 def test_small_shards_split_whole_episodes_and_still_load(frame_tree, tmp_path):
     folder = tmp_path / "hub"
-    cli_main(["export", "--input-dir", str(frame_tree), "--output-dir", str(folder),
-              "--max-shard-bytes", "10kB", "--no-progress"])  # fmt: skip
+    assert cli_main(["export", "--input-dir", str(frame_tree), "--output-dir", str(folder),
+                     "--max-shard-bytes", "10kB", "--no-progress"]) == 0  # fmt: skip
     shards = sorted(path.name for path in (folder / "interleaved").iterdir())
     assert 1 < len(shards) <= ROWS["interleaved"]
     assert shards[-1] == f"train-{len(shards) - 1:05d}-of-{len(shards):05d}.parquet"

@@ -10,7 +10,7 @@ import pytest
 from atari_interleaved.cli.app import main as cli_main
 from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.layout import MANIFEST_NAME
-from atari_interleaved.publishing.manifest import file_entry, read_manifest, verify, write_manifest
+from atari_interleaved.publishing.manifest import read_manifest, verify, write_manifest
 from tests.fixtures.tree_utils import tree_digest
 
 SHARD = "interleaved/train-00000-of-00001.parquet"
@@ -66,7 +66,9 @@ def test_write_manifest_replaces_the_old_one(tmp_path):
     write_manifest(tmp_path, generation={"command": "y"}, versions={})
     manifest = json.loads((tmp_path / MANIFEST_NAME).read_text())
     assert sorted(manifest["files"]) == ["a.txt", "b.txt"]
-    assert manifest["files"]["b.txt"] == vars(file_entry(tmp_path / "b.txt"))
+    # sha256 of the one byte b"b" (`printf b | sha256sum`).
+    b_sha256 = "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"
+    assert manifest["files"]["b.txt"] == {"size": 1, "sha256": b_sha256}
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.txt", "b.txt", MANIFEST_NAME]
 
 

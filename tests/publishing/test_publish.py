@@ -29,13 +29,12 @@ from atari_interleaved.publishing.manifest import read_manifest
 from atari_interleaved.publishing.publish import publish
 from tests.fixtures.export_utils import REPO_ID, row_digests
 from tests.fixtures.frame_trees import EPISODES, GAMES
+from tests.fixtures.paths import REPO
 
 # huggingface_hub's legacy LFS upload passes a file object as `data=` to httpx (not our code).
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 _LOAD_SCRIPT = textwrap.dedent(
     """\
@@ -58,7 +57,7 @@ def load_in_fresh_process(hub_server, home: Path) -> dict[str, list]:
     """Load both configs of REPO_ID in a new Python process whose HF caches start empty."""
     result = subprocess.run(
         [sys.executable, "-c", _LOAD_SCRIPT, REPO_ID],
-        cwd=REPO_ROOT,
+        cwd=REPO,
         env=hub_server.subprocess_env(home=home),
         capture_output=True,
         text=True,
@@ -150,6 +149,7 @@ def test_a_changed_folder_is_refused_before_any_upload(hub_server, export_copy):
     (export_copy / "simple" / "train-00000-of-00001.parquet").write_bytes(b"PAR1")
     with pytest.raises(InvalidInputError, match="changed: simple/train-00000-of-00001.parquet"):
         publish(export_copy, REPO_ID)
+    assert hub_server.server.requests == []  # not even a whoami
     assert not HfApi().repo_exists(REPO_ID, repo_type="dataset")
 
 
@@ -159,16 +159,21 @@ def test_publishing_under_another_name_notes_the_card_examples(hub_server, expor
     assert HfApi().repo_info("test-user/other_name", repo_type="dataset").private
 
 
-def test_without_a_token_the_error_says_how_to_get_one(hub_server, exported_folder, monkeypatch):
+def test_without_a_token_the_error_says_how_to_get_one(
+    hub_server, exported_folder, monkeypatch, capsys
+):
     monkeypatch.delenv("HF_TOKEN")
     with pytest.raises(InvalidArgumentError, match="HF_TOKEN.*hf auth login"):
         publish(exported_folder, REPO_ID)
     assert cli_main(["publish", "--input-dir", str(exported_folder), "--repo-id", REPO_ID]) == 2
+    assert "error: " in capsys.readouterr().err
+    assert hub_server.server.requests == []
 
 
 def test_a_bad_repo_id_is_refused_first(hub_server, exported_folder):
     with pytest.raises(InvalidArgumentError, match="--repo-id 'a/b/c' is not valid"):
         publish(exported_folder, "a/b/c")
+    assert hub_server.server.requests == []
 
 
 def load_in_this_process(repo_id: str, cache: Path) -> dict[str, list]:

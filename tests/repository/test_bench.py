@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.fixtures.paths import REPO
+
 RATIO = r"\d+\.\d\dx"
 PERCENT = r"\d+%"
 WORKERS = max(2, os.cpu_count() or 1)  # bench_sample.py's default --parallel

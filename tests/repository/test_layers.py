@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.fixtures.paths import REPO
 
 LAYERS = ("core", "storage", "generate", "dataset", "publishing", "jobs", "cli")
 """Bottom to top, as README's layout section lists them."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+from tests.fixtures.paths import REPO
+
+README = REPO / "README.md"
 
 
 def training_loop() -> str:

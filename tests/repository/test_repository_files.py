@@ -7,7 +7,6 @@ import struct
 import subprocess
 import sys
 from importlib import metadata
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,7 @@ from atari_interleaved.core.layout import (
     DEFAULT_SIMPLE_FILE,
 )
 from atari_interleaved.publishing.preview import CONTACT_SHEET_NAME
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.fixtures.paths import REPO
 
 
 def test_what_build_and_preview_write_is_ignored_by_git():
