@@ -20,10 +20,9 @@ from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.layout import GAME_DIR_PREFIX, MANIFEST_NAME
 from atari_interleaved.core.sampling_config import read_sampling_config
 
-__all__ = ["FolderKind", "FOLDER_KINDS", "EXPECTED_FOLDERS", "folder_kind", "require_folder_kind"]
+__all__ = ["FolderKind", "EXPECTED_FOLDERS", "folder_kind", "require_folder_kind"]
 
 FolderKind = Literal["frame_tree", "direct", "exported"]
-FOLDER_KINDS: tuple[FolderKind, ...] = ("frame_tree", "direct", "exported")
 
 EXPECTED_FOLDERS = (
     "a frame tree (atari_<game>/episode_<NNN>_rand<r>/ folders: the --output-dir of "

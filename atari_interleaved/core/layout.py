@@ -15,8 +15,6 @@ The layout is the project's interchange format::
 'episode_000_rand0.2'
 >>> parse_action_line("8: DOWNRIGHT")
 (8, 'DOWNRIGHT')
->>> clean_action("8: DOWNRIGHT")
-'DOWNRIGHT'
 """
 
 from __future__ import annotations
@@ -53,7 +51,6 @@ __all__ = [
     "parse_frame_file_name",
     "format_action_line",
     "parse_action_line",
-    "clean_action",
 ]
 
 GAME_DIR_PREFIX = "atari_"
@@ -213,8 +210,3 @@ def parse_action_line(line: str) -> tuple[int, str]:
             f"has {NUM_ALE_ACTIONS} actions (0 to {NUM_ALE_ACTIONS - 1})"
         )
     return int(match["index"]), match["meaning"]
-
-
-def clean_action(line: str) -> str:
-    """Remove the digit prefix of an action line: ``"8: DOWNRIGHT"`` becomes ``"DOWNRIGHT"``."""
-    return parse_action_line(line)[1]

@@ -51,7 +51,6 @@ __all__ = [
     "check_template",
     "card_values",
     "render_card",
-    "card_yaml",
 ]
 
 TEMPLATE_PATH = Path(__file__).resolve().parent / "templates" / "dataset_card.md"
@@ -267,20 +266,6 @@ def _splits_note(inputs: CardInputs) -> str:
         names = ", ".join(f"`{split}`" for split in empty)
         lines.append(f"No episode fell in {names}: empty splits are not written.")
     return " ".join(lines)
-
-
-def card_yaml(text: str) -> dict[str, Any]:
-    """Parse the YAML header of a rendered card (between the first two ``---`` lines).
-
-    Raises:
-        InvalidInputError: if the card has no YAML header.
-
-    """
-    lines = text.split("\n")
-    if not lines or lines[0] != "---" or "---" not in lines[1:]:
-        raise InvalidInputError("the card does not start with a '---' YAML header")
-    end = lines.index("---", 1)
-    return yaml.safe_load("\n".join(lines[1:end]))
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

@@ -1,32 +1,26 @@
 """Per-game figures of a dataset for its card: episodes, frames, returns, actions taken.
 
-Computed from a frame tree (:func:`stats_from_tree`, reading every episode) or from the
-parquet shards of an exported folder (:func:`stats_from_parquet`, reading only small
-columns), so a card always describes the data it ships with.
+Computed from the parquet shards of the folder the card describes (:func:`stats_from_parquet`,
+reading only small columns), so a card always describes the data it ships with.
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
-from atari_interleaved.core.episode import Episode
 from atari_interleaved.core.errors import InvalidInputError
-from atari_interleaved.core.rows import environment_name
-from atari_interleaved.dataset.reader import OnBadEpisodes, read_episodes, scan_tree
 from atari_interleaved.storage.parquet_writer import existing_shards
 from atari_interleaved.storage.shard_check import open_shard, reading_shard
 
 __all__ = [
     "GameStats",
     "DatasetStats",
-    "stats_from_episodes",
-    "stats_from_tree",
     "stats_from_parquet",
 ]
 
@@ -76,32 +70,6 @@ class DatasetStats:
             self.games[environment] = GameStats(environment)
             self.games = dict(sorted(self.games.items()))
         return self.games[environment]
-
-
-def stats_from_episodes(episodes: Iterable[Episode]) -> DatasetStats:
-    """Compute the figures of an iterable of episodes."""
-    stats = DatasetStats()
-    for episode in episodes:
-        _add_episode(stats, episode)
-    return stats
-
-
-def _add_episode(stats: DatasetStats, episode: Episode) -> None:
-    game = stats.game(environment_name(episode.game))
-    game.episodes += 1
-    game.frames += episode.num_frames
-    game.actions.update(episode.action_meanings[index] for index in episode.actions)
-    if episode.metadata is not None:
-        game.returns.append(episode.metadata.episode_return)
-        game.end_reasons[episode.metadata.end_reason] += 1
-
-
-def stats_from_tree(
-    input_dir: str | os.PathLike[str], *, on_bad_episodes: OnBadEpisodes = "error"
-) -> DatasetStats:
-    """Compute the figures of a frame tree, reading (and checking) every episode."""
-    tree = scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
-    return stats_from_episodes(read_episodes(tree.episodes, on_bad_episodes=on_bad_episodes))
 
 
 _BATCH_ROWS = 65_536

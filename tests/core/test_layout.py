@@ -10,7 +10,6 @@ from atari_interleaved.core.layout import (
     MAX_RANDOMNESS_CHARS,
     action_file_name,
     check_randomness,
-    clean_action,
     episode_dir_name,
     format_action_line,
     format_randomness,
@@ -108,9 +107,8 @@ def test_bad_episode_folder(name):
 
 
 def test_action_cleaning():
-    assert clean_action("8: DOWNRIGHT") == "DOWNRIGHT"
     assert parse_action_line("8: DOWNRIGHT\n") == (8, "DOWNRIGHT")
-    assert clean_action("0: NOOP") == "NOOP"
+    assert parse_action_line("0: NOOP") == (0, "NOOP")
 
 
 @pytest.mark.parametrize("line", ["DOWNRIGHT", "8:DOWNRIGHT", "x: FIRE", "8: downright", ""])

@@ -11,10 +11,9 @@ import pytest
 from atari_interleaved.cli.app import main as cli_main
 from atari_interleaved.core.errors import InvalidArgumentError
 from atari_interleaved.core.splits import split_plan
-from atari_interleaved.publishing.card import card_yaml
 from atari_interleaved.publishing.export import export
 from atari_interleaved.publishing.publish import publish
-from tests.fixtures.export_utils import REPO_ID, row_digests
+from tests.fixtures.export_utils import REPO_ID, card_yaml, row_digests
 from tests.fixtures.frame_trees import EPISODES, FRAMES, GAMES
 
 # The test tree's episodes hash to alien 0: 0.63, alien 1: 0.94, pong 0: 0.90, pong 1: 0.77

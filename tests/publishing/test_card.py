@@ -6,6 +6,7 @@ import argparse
 import json
 import re
 import shlex
+from collections import Counter
 
 import datasets
 import pyarrow.parquet as pq
@@ -25,7 +26,6 @@ from atari_interleaved.publishing.card import (
     PLACEHOLDERS,
     CardInputs,
     card_values,
-    card_yaml,
     check_template,
     read_template,
     split_sizes,
@@ -33,8 +33,8 @@ from atari_interleaved.publishing.card import (
 from atari_interleaved.publishing.export import export
 from atari_interleaved.publishing.preview import ANIMATION_NAME, CONTACT_SHEET_NAME, PreviewFiles
 from atari_interleaved.publishing.provenance import read_provenance
-from atari_interleaved.publishing.stats import stats_from_parquet, stats_from_tree
-from tests.fixtures.export_utils import REPO_ID
+from atari_interleaved.publishing.stats import stats_from_parquet
+from tests.fixtures.export_utils import REPO_ID, card_yaml
 from tests.fixtures.frame_trees import EPISODES, FRAMES, GAMES, drop_metadata
 from tests.fixtures.tree_utils import tree_digest
 
@@ -142,8 +142,23 @@ def test_games_table_gives_the_figures_of_each_game(card, frame_tree):
         assert cells[6] == f"{EPISODES} frame_cap" and "%" in cells[7]
 
 
-def test_stats_of_the_tree_and_of_its_export_agree(frame_tree, exported_folder):
-    assert stats_from_tree(frame_tree) == stats_from_parquet(exported_folder)
+def test_stats_of_the_export_are_those_of_its_tree(frame_tree, exported_folder):
+    stats = stats_from_parquet(exported_folder)
+    assert list(stats.games) == sorted(f"atari_{game}" for game in GAMES)
+    for environment, game in stats.games.items():
+        recorded = [
+            json.loads(path.read_text())
+            for path in sorted((frame_tree / environment).glob("episode_*/episode.json"))
+        ]
+        actions = Counter(
+            path.read_text().strip().split(": ")[1]
+            for path in (frame_tree / environment).glob("episode_*/action_*.txt")
+        )
+        assert game.episodes == EPISODES == len(recorded)
+        assert game.frames == EPISODES * FRAMES
+        assert game.returns == [episode["episode_return"] for episode in recorded]
+        assert game.actions == actions
+        assert game.end_reasons == Counter(episode["end_reason"] for episode in recorded)
 
 
 def test_loading_examples_of_the_card_run(card, exported_folder, capsys):

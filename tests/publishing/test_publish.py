@@ -24,10 +24,9 @@ from atari_interleaved.core.errors import (
     InvalidInputError,
 )
 from atari_interleaved.core.features import CONFIG_NAMES
-from atari_interleaved.publishing.card import card_yaml
 from atari_interleaved.publishing.manifest import read_manifest
 from atari_interleaved.publishing.publish import publish
-from tests.fixtures.export_utils import REPO_ID, row_digests
+from tests.fixtures.export_utils import REPO_ID, card_yaml, row_digests
 from tests.fixtures.frame_trees import EPISODES, GAMES
 from tests.fixtures.paths import REPO
 
