@@ -119,6 +119,9 @@ _BUILTIN: dict[str, PolicyFactory] = {"repeat": repeat_previous, "search": _sear
 def _legacy(factory: Callable[..., Any]) -> bool:
     """Whether ``factory`` takes ``(game, action_meanings, rng)`` rather than a context.
 
+    A factory that takes three positional arguments is of the older form if it cannot take
+    one, or if its first parameter is named ``game`` (``make_policy(game, *args)``).
+
     Raises:
         InvalidArgumentError: if it takes neither.
 
@@ -127,12 +130,19 @@ def _legacy(factory: Callable[..., Any]) -> bool:
         signature = inspect.signature(factory)
     except (TypeError, ValueError):
         return False
-    for arguments in ((None,), (None, None, None)):
+
+    def binds(count: int) -> bool:
         try:
-            signature.bind(*arguments)
+            signature.bind(*([None] * count))
         except TypeError:
-            continue
-        return len(arguments) == 3
+            return False
+        return True
+
+    if binds(3):
+        first = next(iter(signature.parameters), "")
+        return first == "game" or not binds(1)
+    if binds(1):
+        return False
     raise InvalidArgumentError(
         f"policy factory {factory!r} takes {signature}; write it as "
         "'def make_policy(context)' (a PolicyContext with game, action_meanings, rng, "

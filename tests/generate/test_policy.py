@@ -39,6 +39,11 @@ def test_repeat_policy_repeats_and_skips_observations():
             2,
         ),
         (
+            "def make_policy(game, *args, **kwargs):\n"
+            "    return lambda observation, previous_action: len(args[0]) - 1\n",
+            2,
+        ),
+        (
             "def make_policy(context):\n"
             "    last = len(context.action_meanings) - 1 if context.game == 'alien' else 0\n"
             "    return lambda observation, previous_action: last - 1\n",
