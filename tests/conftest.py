@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.hub_fixtures",
     "tests.fixtures.frame_tree_fixtures",
     "tests.fixtures.export_fixtures",
+    "tests.fixtures.file_reads",
 ]
 
 # A test run started in the background of a non-interactive shell inherits SIGINT ignored, and

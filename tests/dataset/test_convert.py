@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 import pytest
 
 import atari_interleaved.dataset.convert as convert_module
-import atari_interleaved.dataset.reader as reader_module
 from atari_interleaved.cli.app import main as cli_main
 from atari_interleaved.core.errors import InvalidInputError, OutputExistsError
 from atari_interleaved.dataset.convert import (
@@ -303,15 +302,8 @@ def test_write_config_shards(frame_tree, tmp_path):
     assert pq.read_table(tmp_path / "simple").equals(table.combine_chunks())
 
 
-def test_one_pass_writes_every_output_reading_each_file_once(frame_tree, tmp_path, monkeypatch):
-    reads: list[str] = []
-    original = reader_module._read
-
-    def counted(path: str, limit: int, kind: str) -> bytes:
-        reads.append(path)
-        return original(path, limit, kind)
-
-    monkeypatch.setattr(reader_module, "_read", counted)
+def test_one_pass_writes_every_output_reading_each_file_once(frame_tree, tmp_path, file_reads):
+    reads = file_reads
     tree = scan_input(frame_tree, num_proc=1, on_bad_episodes="error")
     names = ["a.parquet", "b.parquet", "c.parquet"]
     configs = ["interleaved", "simple", "interleaved"]

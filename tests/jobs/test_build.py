@@ -9,7 +9,6 @@ import datasets
 import pandas as pd
 import pytest
 
-import atari_interleaved.dataset.reader as reader_module
 from atari_interleaved.cli.app import main as cli_main
 from atari_interleaved.core.layout import (
     DEFAULT_FRAMES_DIR,
@@ -70,17 +69,10 @@ def test_build_end_to_end_then_rerun(tmp_path, monkeypatch, capsys):
     assert tree_digest(tmp_path) == before
 
 
-def test_build_reads_each_frame_file_once(tmp_path, monkeypatch):
+def test_build_reads_each_frame_file_once(tmp_path, monkeypatch, file_reads):
     """The seed's two files and the Hub folder's shards come from one pass over the tree."""
     monkeypatch.chdir(tmp_path)
-    reads: list[str] = []
-    original = reader_module._read
-
-    def counted(path: str, limit: int, kind: str) -> bytes:
-        reads.append(path)
-        return original(path, limit, kind)
-
-    monkeypatch.setattr(reader_module, "_read", counted)
+    reads = file_reads
     assert build() == 0
     frames = sorted(os.path.abspath(path) for path in reads if path.endswith(".png"))
     assert len(frames) == 40  # 2 games x 2 episodes x 10 frames

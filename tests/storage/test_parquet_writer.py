@@ -1,26 +1,13 @@
 from __future__ import annotations
 
 import io
-import os
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from atari_interleaved.core.features import CONFIG_NAMES, arrow_schema
 from atari_interleaved.storage.parquet_writer import ParquetFileWriter, leaf_paths
-
-SCHEMA = pa.schema([("name", pa.string()), ("image", pa.binary())])
-
-
-def table(rows: int, size: int = 1000, start: int = 0) -> pa.Table:
-    return pa.table(
-        {
-            "name": [f"row{start + i}" for i in range(rows)],
-            "image": [os.urandom(size) for _ in range(rows)],
-        },
-        schema=SCHEMA,
-    )
+from tests.fixtures.byte_tables import SCHEMA, table
 
 
 @pytest.mark.parametrize("config", CONFIG_NAMES)

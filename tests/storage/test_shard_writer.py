@@ -3,26 +3,13 @@ one check of a shard."""
 
 from __future__ import annotations
 
-import os
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from atari_interleaved.storage.shard_check import shard_problem
 from atari_interleaved.storage.shard_writer import ShardWriter, by_bytes, by_episodes
-
-SCHEMA = pa.schema([("name", pa.string()), ("image", pa.binary())])
-
-
-def table(rows: int, size: int = 1000, start: int = 0) -> pa.Table:
-    return pa.table(
-        {
-            "name": [f"row{start + i}" for i in range(rows)],
-            "image": [os.urandom(size) for _ in range(rows)],
-        },
-        schema=SCHEMA,
-    )
+from tests.fixtures.byte_tables import SCHEMA, table
 
 
 def test_shards_cut_by_bytes_appear_whole_when_closed(tmp_path):
