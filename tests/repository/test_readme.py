@@ -41,3 +41,22 @@ def test_the_training_loop_reads_windows_without_torch(exported_folder, tmp_path
     windows = names["windows"]
     assert len(windows) == 4 * 12  # 4 episodes of 12 frames: one window ending at each frame
     assert all(item["mask"].sum() == 16 + min(0, item["start_frame"]) for item in windows)
+
+
+def test_the_package_names_the_readme_uses_resolve_in_a_fresh_process():
+    """``import atari_interleaved`` then each dotted name README writes, as a user would."""
+    import subprocess
+    import sys
+
+    names = sorted(set(re.findall(r"\batari_interleaved(?:\.[A-Za-z_]\w*)+", README.read_text())))
+    names = [name for name in names if name != "atari_interleaved.py"]
+    assert "atari_interleaved.features.features" in names
+    code = "import atari_interleaved, importlib\n" + "".join(
+        f"obj = atari_interleaved\nfor part in {name.split('.')[1:]!r}:\n"
+        "    obj = (getattr(obj, part) if hasattr(obj, part)\n"
+        "           else importlib.import_module(obj.__name__ + '.' + part))\n"
+        for name in names
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert len(names) >= 3
