@@ -34,7 +34,7 @@ from atari_interleaved.core.layout import (
     parse_frame_file_name,
 )
 from atari_interleaved.core.sampling_config import SamplingConfig, read_sampling_config
-from atari_interleaved.core.settings import EpisodeSettings, upgraded_settings_dict
+from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.policy import planner_of
 from atari_interleaved.storage.atomic import Staged, temporary_path, write_atomically
@@ -56,22 +56,23 @@ _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 """The last 12 bytes of every PNG file (its empty IEND chunk)."""
 
 
-def settings_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """Describe each setting that differs between recorded ``old`` and wanted ``new``.
+def settings_differences(recorded: EpisodeSettings, wanted: EpisodeSettings) -> list[str]:
+    """Describe each setting that differs between the folder's and the wanted settings.
 
-    A setting that ``old`` lacks (recorded before the setting existed) has its default; one
-    recorded under an earlier name is compared under its current one.
+    Settings read from an older file already have the defaults and names of today
+    (:meth:`EpisodeSettings.from_dict`), so they compare field by field.
     """
-    if old and not prefix:
-        old = _with_defaults(EpisodeSettings().to_dict(), upgraded_settings_dict(old))
-    changed = []
-    for key in sorted(set(old) | set(new)):
-        before, after = old.get(key), new.get(key)
-        if isinstance(before, dict) and isinstance(after, dict):
-            changed += settings_differences(before, after, f"{prefix}{key}.")
-        elif before != after:
-            changed.append(f"{prefix}{key}: {before!r} in the folder, {after!r} now")
-    return changed
+
+    def differences(before: dict, after: dict, prefix: str) -> list[str]:
+        changed = []
+        for key in sorted(after):
+            if isinstance(after[key], dict):
+                changed += differences(before[key], after[key], f"{prefix}{key}.")
+            elif before[key] != after[key]:
+                changed.append(f"{prefix}{key}: {before[key]!r} in the folder, {after[key]!r} now")
+        return changed
+
+    return differences(recorded.to_dict(), wanted.to_dict(), "")
 
 
 def episode_problem(folder: Path) -> str | None:
@@ -109,14 +110,6 @@ def episode_problem(folder: Path) -> str | None:
     if extra:
         return f"{min(extra)} is beyond the {metadata.num_frames} frames of its metadata"
     return None
-
-
-def _with_defaults(defaults: dict, recorded: dict) -> dict:
-    merged = {**defaults, **recorded}
-    for key, value in defaults.items():
-        if isinstance(value, dict) and isinstance(recorded.get(key), dict):
-            merged[key] = _with_defaults(value, recorded[key])
-    return merged
 
 
 def check_writable_dir(root: Path) -> None:
@@ -177,7 +170,7 @@ class FolderStore:
             recorded = None
             self.remove_episodes()
         if recorded is not None:
-            changed = settings_differences(recorded.settings.to_dict(), settings.to_dict())
+            changed = settings_differences(recorded.settings, settings)
             if recorded.format != wanted.format:
                 changed.insert(0, f"format: {recorded.format!r} is not {wanted.format!r}")
             if changed and not overwrite:

@@ -194,7 +194,7 @@ class ParquetStore:
             )
         changed = []
         if recorded is not None:
-            changed = settings_differences(recorded.settings.to_dict(), settings.to_dict())
+            changed = settings_differences(recorded.settings, settings)
             if recorded.shards != wanted.shards:
                 changed.append("the games or --max-episodes or --episodes-per-shard differ")
         has_shards = any(existing_shards(self.root / config) for config in CONFIG_NAMES)

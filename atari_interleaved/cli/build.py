@@ -8,10 +8,10 @@ import os
 from atari_interleaved.cli.options import (
     add_export_options,
     add_setting_arguments,
+    export_options,
     output_path,
     positive_int,
     settings_from_args,
-    split_plan_of,
 )
 from atari_interleaved.core.layout import (
     DEFAULT_FRAMES_DIR,
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the ``build`` command."""
     from atari_interleaved.jobs.build import build
 
-    plan = split_plan_of(args)
+    options = export_options(args)  # the split flags are checked first
     report = build(
         envs=args.envs.split(","),
         max_episodes=args.max_episodes,
@@ -118,11 +118,8 @@ def run(args: argparse.Namespace) -> int:
         simple_file=args.simple_file,
         hub_dir=args.hub_dir,
         repo_id=args.repo_id,
-        max_shard_bytes=args.max_shard_bytes,
-        num_proc=args.num_proc,
         overwrite=args.overwrite,
-        progress=not args.no_progress,
-        split_plan=plan,
+        **options,
     )
     print(report.summary())
     return 0

@@ -11,8 +11,8 @@ import logging
 from atari_interleaved.cli.options import (
     add_reading_options,
     input_path,
-    on_bad_episodes,
     output_path,
+    reading_options,
 )
 
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_FILE", "add_arguments", "run"]
@@ -79,9 +79,7 @@ def run(args: argparse.Namespace) -> int:
         args.output_file,
         args.format,
         overwrite=args.overwrite,
-        num_proc=args.num_proc,
-        on_bad_episodes=on_bad_episodes(args),
-        progress=not args.no_progress,
+        **reading_options(args),
     )
     print(report.summary())
     return 0

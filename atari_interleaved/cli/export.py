@@ -7,10 +7,9 @@ import logging
 
 from atari_interleaved.cli.options import (
     add_export_options,
+    export_options,
     input_path,
-    on_bad_episodes,
     output_path,
-    split_plan_of,
 )
 
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_DIR", "add_arguments", "run"]
@@ -88,18 +87,13 @@ def run(args: argparse.Namespace) -> int:
     from atari_interleaved.publishing.export import export
 
     logging.basicConfig(format="%(levelname)s: %(message)s")  # the list of skipped episodes
-    plan = split_plan_of(args)
     report = export(
         args.input_dir,
         args.output_dir,
         repo_id=args.repo_id,
-        max_shard_bytes=args.max_shard_bytes,
-        num_proc=args.num_proc,
-        on_bad_episodes=on_bad_episodes(args),
         overwrite=args.overwrite,
         card_template=args.card_template,
-        progress=not args.no_progress,
-        split_plan=plan,
+        **export_options(args),
     )
     print(report.summary())
     return 0

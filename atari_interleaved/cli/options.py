@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from atari_interleaved.core.path_names import TEMPORARY_NAME_BYTES, long_name_problem
 from atari_interleaved.core.settings import SETTINGS, EpisodeSettings, setting_value
-from atari_interleaved.core.splits import SplitPlan, split_plan
+from atari_interleaved.core.splits import split_plan
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 
 __all__ = [
@@ -20,8 +21,8 @@ __all__ = [
     "settings_from_args",
     "add_reading_options",
     "add_export_options",
-    "on_bad_episodes",
-    "split_plan_of",
+    "reading_options",
+    "export_options",
 ]
 
 
@@ -177,16 +178,29 @@ def add_export_options(parser: argparse.ArgumentParser, *, bad_episodes: bool = 
     add_reading_options(parser, bad_episodes=bad_episodes)
 
 
-def split_plan_of(args: argparse.Namespace) -> SplitPlan:
-    """Return the :class:`~atari_interleaved.core.splits.SplitPlan` of the split flags.
+def reading_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the keyword arguments the flags of :func:`add_reading_options` give.
+
+    ``num_proc``, ``progress`` and, where the command has ``--skip-bad-episodes``,
+    ``on_bad_episodes``.
+    """
+    options: dict[str, Any] = {"num_proc": args.num_proc, "progress": not args.no_progress}
+    if hasattr(args, "skip_bad_episodes"):
+        options["on_bad_episodes"] = "skip" if args.skip_bad_episodes else "error"
+    return options
+
+
+def export_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the keyword arguments the flags of :func:`add_export_options` give.
+
+    Those of :func:`reading_options`, ``max_shard_bytes`` and ``split_plan``.
 
     Raises:
-        InvalidArgumentError: naming the flag whose value is wrong.
+        InvalidArgumentError: naming the split flag whose value is wrong.
 
     """
-    return split_plan(args.splits, args.test_games)
-
-
-def on_bad_episodes(args: argparse.Namespace) -> str:
-    """Return the ``on_bad_episodes`` value of parsed flags."""
-    return "skip" if args.skip_bad_episodes else "error"
+    return {
+        "max_shard_bytes": args.max_shard_bytes,
+        "split_plan": split_plan(args.splits, args.test_games),
+        **reading_options(args),
+    }

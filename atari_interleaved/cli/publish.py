@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from atari_interleaved.cli.options import add_export_options, on_bad_episodes, split_plan_of
+from atari_interleaved.cli.options import add_export_options, export_options
 
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "add_arguments", "run"]
 
@@ -62,18 +62,13 @@ def run(args: argparse.Namespace) -> int:
     from atari_interleaved.publishing.publish import publish
 
     logging.basicConfig(format="%(levelname)s: %(message)s")  # the list of skipped episodes
-    plan = split_plan_of(args)
     report = publish(
         args.input_dir,
         args.repo_id,
         private=args.private,
         revision=args.revision,
         commit_message=args.commit_message,
-        max_shard_bytes=args.max_shard_bytes,
-        num_proc=args.num_proc,
-        on_bad_episodes=on_bad_episodes(args),
-        progress=not args.no_progress,
-        split_plan=plan,
+        **export_options(args),
     )
     print(report.summary())
     return 0

@@ -57,8 +57,8 @@ def test_settings_recorded_before_the_search_policy_still_read_and_resume(tmp_pa
     settings = EpisodeSettings.from_dict(older)
     assert settings.search_budget == 1000.0 and settings.noop_max == 0
     assert planner_of(settings.policy) == ""
-    assert settings_differences(older, EpisodeSettings(policy="repeat").to_dict()) == []
-    assert settings_differences(older, EpisodeSettings(policy="repeat", noop_max=3).to_dict()) == [
+    assert settings_differences(settings, EpisodeSettings(policy="repeat")) == []
+    assert settings_differences(settings, EpisodeSettings(policy="repeat", noop_max=3)) == [
         "noop_max: 0 in the folder, 3 now"
     ]
 
