@@ -50,7 +50,7 @@ def test_the_package_names_the_readme_uses_resolve_in_a_fresh_process():
 
     names = sorted(set(re.findall(r"\batari_interleaved(?:\.[A-Za-z_]\w*)+", README.read_text())))
     names = [name for name in names if name != "atari_interleaved.py"]
-    assert "atari_interleaved.features.features" in names
+    assert "atari_interleaved.core.features.features" in names
     code = "import atari_interleaved, importlib\n" + "".join(
         f"obj = atari_interleaved\nfor part in {name.split('.')[1:]!r}:\n"
         "    obj = (getattr(obj, part) if hasattr(obj, part)\n"
