@@ -1,4 +1,6 @@
-"""Windows of consecutive frames with their actions, for training world models::
+"""Windows of consecutive frames with their actions, for training world models.
+
+For example::
 
     windows = FrameWindows("atari_interleaved_hub", window=16)
     item = windows[0]
