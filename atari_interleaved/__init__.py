@@ -41,21 +41,13 @@ _LAZY = {
     "StreamingFrameWindows": "atari_interleaved.dataset.window_stream",
 }
 
-_LAZY_MODULES = {
-    "features": "atari_interleaved.core.features",
-    "palette": "atari_interleaved.core.palette",
-}
-"""Modules README names from the package: ``atari_interleaved.features.features("simple")``."""
-
-__all__ = ["__version__", *_LAZY, *_LAZY_MODULES]
+__all__ = ["__version__", *_LAZY]
 
 register_when_datasets_loads()
 
 
 def __getattr__(name: str) -> Any:
-    """Import the names of ``_LAZY`` and the modules of ``_LAZY_MODULES`` on first use."""
+    """Import the names of ``_LAZY`` on first use."""
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in _LAZY_MODULES:
-        return importlib.import_module(_LAZY_MODULES[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -59,8 +59,8 @@ _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 def settings_differences(recorded: EpisodeSettings, wanted: EpisodeSettings) -> list[str]:
     """Describe each setting that differs between the folder's and the wanted settings.
 
-    Settings read from an older file already have the defaults and names of today
-    (:meth:`EpisodeSettings.from_dict`), so they compare field by field.
+    Settings read from an older file already have today's defaults for the settings added
+    since (:meth:`EpisodeSettings.from_dict`), so they compare field by field.
     """
 
     def differences(before: dict, after: dict, prefix: str) -> list[str]:

@@ -21,8 +21,6 @@ the recorded episode is never changed by it). The returned callable gets the cur
 as an RGB ``uint8`` array of shape (210, 160, 3) and the previous action index, and returns
 an index into ``action_meanings``. A policy sets ``needs_observation = False`` when it never
 looks at frames; the sampler then skips making them (None is passed).
-
-Factories of the earlier form ``make_policy(game, action_meanings, rng)`` still work.
 """
 
 from __future__ import annotations
@@ -116,45 +114,29 @@ def _search(context: PolicyContext) -> BasePolicy:
 _BUILTIN: dict[str, PolicyFactory] = {"repeat": repeat_previous, "search": _search}
 
 
-def _legacy(factory: Callable[..., Any]) -> bool:
-    """Whether ``factory`` takes ``(game, action_meanings, rng)`` rather than a context.
-
-    A factory that takes three positional arguments is of the older form if it cannot take
-    one, or if its first parameter is named ``game`` (``make_policy(game, *args)``).
+def _check_takes_context(factory: Callable[..., Any]) -> None:
+    """Refuse a factory that cannot be called with one argument, the context.
 
     Raises:
-        InvalidArgumentError: if it takes neither.
+        InvalidArgumentError: naming its signature and the form to write.
 
     """
     try:
         signature = inspect.signature(factory)
     except (TypeError, ValueError):
-        return False
-
-    def binds(count: int) -> bool:
-        try:
-            signature.bind(*([None] * count))
-        except TypeError:
-            return False
-        return True
-
-    if binds(3):
-        first = next(iter(signature.parameters), "")
-        return first == "game" or not binds(1)
-    if binds(1):
-        return False
-    raise InvalidArgumentError(
-        f"policy factory {factory!r} takes {signature}; write it as "
-        "'def make_policy(context)' (a PolicyContext with game, action_meanings, rng, "
-        "emulator and search_budget), or the older 'def make_policy(game, action_meanings, rng)'"
-    )
+        return
+    try:
+        signature.bind(None)
+    except TypeError:
+        raise InvalidArgumentError(
+            f"policy factory {factory!r} takes {signature}; write it as "
+            "'def make_policy(context)' (a PolicyContext with game, action_meanings, rng, "
+            "emulator and search_budget)"
+        ) from None
 
 
 def load_policy_factory(spec: str) -> PolicyFactory:
     """Return the policy factory named by ``spec``: ``repeat``, ``search`` or ``module:attribute``.
-
-    Factories of the older form ``(game, action_meanings, rng)`` are wrapped to take a
-    :class:`PolicyContext`.
 
     Raises:
         InvalidArgumentError: if the module or attribute cannot be imported, is not callable,
@@ -181,12 +163,7 @@ def load_policy_factory(spec: str) -> PolicyFactory:
         raise InvalidArgumentError(
             f"--policy {spec!r}: module {module_name!r} has no callable {attribute!r}"
         )
-    if _legacy(factory):
-        legacy = factory
-
-        def factory(context: PolicyContext) -> BasePolicy:
-            return legacy(context.game, list(context.action_meanings), context.rng)
-
+    _check_takes_context(factory)
     return factory
 
 

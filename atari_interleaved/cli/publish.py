@@ -49,7 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--private", action="store_true", help="create the repository private (if it is new)"
     )
     parser.add_argument(
-        "--revision", default=None, metavar="BRANCH", help="branch to commit to (default: main)"
+        "--revision",
+        default=None,
+        metavar="BRANCH",
+        help="branch to commit to, created from main if missing (default: main)",
     )
     parser.add_argument(
         "--commit-message", default=None, metavar="TEXT", help="title of the commit"

@@ -25,7 +25,6 @@ from typing import Any, Literal
 
 from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.layout import NUM_ALE_ACTIONS, episode_dir_name
-from atari_interleaved.core.settings import previous_episode_fields
 
 __all__ = [
     "METADATA_FORMAT",
@@ -63,8 +62,7 @@ class EpisodeMetadata:
     randomness: float
     policy: str
     frame_cap: int
-    """``--frames-per-env``: at most this many frames are recorded (read from
-    ``frames_per_env`` in files written before it had this name)."""
+    """``--frames-per-env``: at most this many frames are recorded."""
     frameskip: int
     repeat_action_probability: float
     full_action_space: bool
@@ -169,8 +167,7 @@ def metadata_from_dict(data: Any) -> EpisodeMetadata:
     ``float``, ``bool``, ``str``, a ``Literal``, ``list[...]``, ``dict[str, ...]``, ``Any``
     and unions of these) is checked, a ``bool`` is not an ``int``, a float must be finite
     and an int fit in 64 bits. The lists of :data:`PER_STEP_FIELDS` must have
-    ``num_frames`` entries. A setting field under its earlier name (``frames_per_env``) is
-    read as the field it is now (``frame_cap``).
+    ``num_frames`` entries.
 
     Raises:
         ValueError: naming the field and what it must be.
@@ -180,10 +177,6 @@ def metadata_from_dict(data: Any) -> EpisodeMetadata:
         raise ValueError(f"expected a JSON object, got {_shown(data)}")
     if data.get("format") != METADATA_FORMAT:
         raise ValueError(f"format {_shown(data.get('format'))}, expected {METADATA_FORMAT!r}")
-    for previous, current in previous_episode_fields().items():
-        if previous in data and current not in data:
-            data = {**data, current: data[previous]}
-            del data[previous]
     hints = _field_hints()
     unknown = sorted(set(data) - set(hints))
     if unknown:

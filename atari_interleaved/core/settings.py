@@ -30,8 +30,6 @@ __all__ = [
     "DEFAULT_COMPRESS_LEVEL",
     "setting_value",
     "episode_fields",
-    "previous_episode_fields",
-    "upgraded_settings_dict",
     "command_arguments",
 ]
 
@@ -70,7 +68,6 @@ class Setting:
         card_value: the card's text of a value.
         episode_field: the field of ``episode.json`` holding it (declared "": its name);
             None if it has none.
-        previous_names: the names it had in files written by earlier versions (read as it).
         kind: the field's type (``int``, ``float``, ``bool`` or ``str``).
         default: the field's default.
         ale: a field of :class:`AleSettings`.
@@ -85,7 +82,6 @@ class Setting:
     recorded_when: Callable[[EpisodeSettings], bool] | None = None
     card_value: Callable[[Any], str] = str
     episode_field: str | None = ""
-    previous_names: tuple[str, ...] = ()
     name: str = ""
     kind: type = object
     default: Any = None
@@ -193,7 +189,6 @@ class EpisodeSettings:
         help="record at most N frames per episode; an episode also ends at game over or truncation",
         card_label="Frames per episode at most (`--frames-per-env`)",
         check=_positive,
-        previous_names=("frames_per_env",),
     )
     randomness: float = _setting(
         0.2,
@@ -275,14 +270,14 @@ class EpisodeSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EpisodeSettings:
-        """Rebuild settings from :meth:`to_dict` output (or that of an earlier version).
+        """Rebuild settings from :meth:`to_dict` output.
 
         Raises:
             InvalidArgumentError: for a value its check refuses.
             TypeError: for a key that is not a setting.
 
         """
-        values = upgraded_settings_dict(data)
+        values = dict(data)
         values["ale"] = AleSettings(**values.get("ale", {}))
         return cls(**values)
 
@@ -339,35 +334,6 @@ def episode_fields(settings: EpisodeSettings) -> dict[str, Any]:
         for item in SETTINGS
         if item.episode_field is not None
     }
-
-
-def previous_episode_fields() -> dict[str, str]:
-    """Return the ``episode.json`` field of each earlier name of a setting field, by that name."""
-    return {
-        previous: item.episode_field
-        for item in SETTINGS
-        if item.episode_field is not None
-        for previous in item.previous_names
-    }
-
-
-def upgraded_settings_dict(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Return recorded settings (:meth:`EpisodeSettings.to_dict` shape) with current names.
-
-    A setting recorded under an earlier name (``frames_per_env``) gets its current one
-    (``frame_cap``), unless both are there.
-    """
-    upgraded = dict(data)
-    if isinstance(upgraded.get("ale"), Mapping):
-        upgraded["ale"] = dict(upgraded["ale"])
-    for item in SETTINGS:
-        level = upgraded.get("ale") if item.ale else upgraded
-        if not isinstance(level, dict):
-            continue
-        for previous in item.previous_names:
-            if previous in level and item.name not in level:
-                level[item.name] = level.pop(previous)
-    return upgraded
 
 
 def command_arguments(settings: EpisodeSettings) -> list[str]:

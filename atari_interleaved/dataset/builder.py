@@ -246,10 +246,10 @@ def load_frames(
         on_bad_episodes: ``"error"`` or ``"skip"`` bad episode folders (with a warning).
         streaming: return an ``IterableDatasetDict`` read from the folders, without cache.
 
-    Example:
-        >>> dataset = load_frames("sampled_frames_organized", "simple")  # doctest: +SKIP
-        >>> dataset["train"][0]["action"]                                   # doctest: +SKIP
-        'NOOP'
+    Example::
+
+        dataset = load_frames("sampled_frames_organized", "simple")
+        dataset["train"][0]["action"]  # 'NOOP'
 
     """
     builder = AtariInterleaved(

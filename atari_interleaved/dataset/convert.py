@@ -13,9 +13,9 @@ one row group.
 
 :func:`convert` writes one file, what ``convert_to_training_data.py`` of PIPELINE.md
 writes; :func:`write_config` the shards of a config
-(``<output_dir>/<config>/train-00000-of-0000N.parquet``).
+(``<output_dir>/<config>/train-00000-of-0000N.parquet``)::
 
->>> convert("sampled_frames_organized", "atari_training_data.parquet")  # doctest: +SKIP
+    convert("sampled_frames_organized", "atari_training_data.parquet")
 """
 
 from __future__ import annotations

@@ -14,10 +14,11 @@ palette or RGB frame (:func:`~atari_interleaved.storage.png_check.frame_problem`
 line reads ``"<index>: <MEANING>"`` and one index always has the same meaning, and the
 metadata agrees with the files. Without ``episode.json`` (trees from other tools in the same
 layout) an episode's ``metadata`` is None and its action meanings come from its action files; the
-meanings of actions it never took are then unknown and left empty (``""``).
+meanings of actions it never took are then unknown and left empty (``""``)::
 
->>> tree = scan_tree("sampled_frames_organized")                # doctest: +SKIP
->>> for episode in read_episodes(tree.episodes): ...            # doctest: +SKIP
+    tree = scan_tree("sampled_frames_organized")
+    for episode in read_episodes(tree.episodes):
+        ...
 """
 
 from __future__ import annotations

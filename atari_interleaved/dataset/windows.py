@@ -1,9 +1,10 @@
 """Windows of consecutive frames with their actions, for training world models.
 
->>> windows = FrameWindows("atari_interleaved_hub", window=16)   # doctest: +SKIP
->>> item = windows[0]                                            # doctest: +SKIP
->>> item["frames"].shape, item["actions"].shape                  # doctest: +SKIP
-((16, 210, 160, 3), (16,))
+For example::
+
+    windows = FrameWindows("atari_interleaved_hub", window=16)
+    item = windows[0]
+    item["frames"].shape, item["actions"].shape  # ((16, 210, 160, 3), (16,))
 
 A window is ``window`` consecutive frames of one episode; it never spans two. Windows start
 at every ``stride``-th frame (0, stride, 2 * stride, ...) where a whole window fits; with

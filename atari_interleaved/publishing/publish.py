@@ -202,6 +202,9 @@ def upload_exported_folder(
     api = HfApi(token=token)
     try:
         url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        if revision is not None and not revision.startswith("refs/pr/"):
+            # As datasets' push_to_hub does (a pull request's ref cannot be created).
+            api.create_branch(url.repo_id, branch=revision, repo_type="dataset", exist_ok=True)
         with _hub_progress_bars(progress):
             commit = api.upload_folder(
                 repo_id=url.repo_id,
@@ -255,7 +258,8 @@ def publish(
         repo_id: ``<namespace>/<name>``.
         private: create the repository private (an existing one keeps its visibility).
         token: a Hub token; ``HF_TOKEN`` or the stored login if None.
-        revision: the branch to commit to (the default branch if None).
+        revision: the branch to commit to, created from the default branch if missing (the
+            default branch if None).
         commit_message: the commit's title.
         max_shard_bytes: shard size when exporting a frame tree (a direct folder keeps
             its shards).

@@ -25,8 +25,10 @@ __all__ = ["SplitShardWriter", "episode_tables"]
 
 def episode_tables(table: pa.Table) -> Iterator[pa.Table]:
     """Yield the rows of each episode of ``table`` (consecutive rows of one episode)."""
+    if not table.num_rows:  # an empty shard or row group
+        return
     keys = pc.binary_join_element_wise(table["environment"], table["episode"], "/")
-    changes = pc.not_equal(keys.slice(1), keys.slice(0, len(keys) - 1)) if len(keys) else keys
+    changes = pc.not_equal(keys.slice(1), keys.slice(0, len(keys) - 1))
     starts = [0, *(index + 1 for index in pc.indices_nonzero(changes).to_pylist()), len(table)]
     for start, end in zip(starts[:-1], starts[1:], strict=True):
         if end > start:

@@ -14,8 +14,6 @@ from atari_interleaved.core.settings import (
     EpisodeSettings,
     command_arguments,
     episode_fields,
-    previous_episode_fields,
-    upgraded_settings_dict,
 )
 
 # Every setting that decides an episode, in the order of the recorded command: its field,
@@ -73,7 +71,6 @@ def test_episode_fields_are_the_settings_of_episode_json():
         "search_budget": 50.0, "noop_max": 2, "frameskip": 2, "repeat_action_probability": 0.0,
         "full_action_space": True, "max_num_frames_per_episode": 500,
     }  # fmt: skip
-    assert previous_episode_fields() == {"frames_per_env": "frame_cap"}
 
 
 def test_command_arguments_name_the_defaults_a_reader_needs():
@@ -83,15 +80,6 @@ def test_command_arguments_name_the_defaults_a_reader_needs():
         "--max-num-frames-per-episode", "500", "--noop-max", "2", "--full-action-space",
     ]  # fmt: skip
     assert command_arguments(EpisodeSettings())[-2:] == ["--search-budget", "1000.0"]
-
-
-def test_settings_recorded_under_the_earlier_name_read_as_frame_cap():
-    recorded = {"frames_per_env": 9, "ale": {"frameskip": 2}}
-    assert upgraded_settings_dict(recorded) == {"frame_cap": 9, "ale": {"frameskip": 2}}
-    assert recorded == {"frames_per_env": 9, "ale": {"frameskip": 2}}  # not changed in place
-    assert EpisodeSettings.from_dict({"frames_per_env": 9}).frame_cap == 9
-    with pytest.raises(TypeError, match="frames_per_env"):
-        EpisodeSettings.from_dict({"frames_per_env": 9, "frame_cap": 9})
 
 
 def test_each_setting_field_of_episode_json_has_the_type_of_its_setting():

@@ -49,7 +49,7 @@ def test_settings_recorded_before_the_search_policy_still_read_and_resume(tmp_pa
     from atari_interleaved.generate.folder_store import settings_differences
 
     older = {
-        "frames_per_env": 60, "randomness": 0.2, "seed": 0, "policy": "repeat",
+        "frame_cap": 60, "randomness": 0.2, "seed": 0, "policy": "repeat",
         "png_compress_level": 6,
         "ale": {"frameskip": 4, "repeat_action_probability": 0.25, "full_action_space": False,
                 "max_num_frames_per_episode": 108000},
@@ -71,7 +71,7 @@ def test_an_episode_json_of_an_older_version_still_reads(tmp_path):
     fields = {
         "env_id": "ALE/Pong-v5", "game": "pong", "episode": "episode_000_rand0.2",
         "episode_index": 0, "seed": 1, "base_seed": 0, "randomness": 0.2, "policy": "repeat",
-        "frames_per_env": 2, "frameskip": 4, "repeat_action_probability": 0.25,
+        "frame_cap": 2, "frameskip": 4, "repeat_action_probability": 0.25,
         "full_action_space": False, "max_num_frames_per_episode": 108000,
         "action_set": ["NOOP"], "num_frames": 2, "actions": [0, 0], "rewards": [0.0, 0.0],
         "terminated": [False, False], "truncated": [False, False], "lives": [0, 0],

@@ -115,7 +115,7 @@ def test_custom_policy_sees_rgb_frames(tmp_path, monkeypatch):
             """
             seen = []
 
-            def make_policy(game, action_meanings, rng):
+            def make_policy(context):
                 def act(observation, previous_action):
                     seen.append(observation.shape)
                     return 1

@@ -32,17 +32,6 @@ def test_repeat_policy_repeats_and_skips_observations():
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        # The earlier form, (game, action_meanings, rng), still works.
-        (
-            "def make_policy(game, action_meanings, rng):\n"
-            "    return lambda observation, previous_action: len(action_meanings) - 1\n",
-            2,
-        ),
-        (
-            "def make_policy(game, *args, **kwargs):\n"
-            "    return lambda observation, previous_action: len(args[0]) - 1\n",
-            2,
-        ),
         (
             "def make_policy(context):\n"
             "    last = len(context.action_meanings) - 1 if context.game == 'alien' else 0\n"

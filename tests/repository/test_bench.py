@@ -38,12 +38,45 @@ def summary(output: str) -> str:
     return output.split("\nSummary: ", 1)[1]
 
 
+def number(cell: str) -> float:
+    """The number of a printed ratio, ``2.34x`` or ``95%``."""
+    return float(cell[:-1]) / (100 if cell.endswith("%") else 1)
+
+
+def goal_met(measured: str, goal: str) -> bool | None:
+    """Whether the printed ``measured`` meets ``goal`` (``>= 2.00x``, ``<= 1.10x``, ``>= 95%``);
+    None when the rounded figure equals the bound, where only the unrounded one can tell."""
+    bound, limit = goal.split()
+    value, limit_value = number(measured), number(limit)
+    if value == limit_value:
+        return None
+    return value >= limit_value if bound == ">=" else value <= limit_value
+
+
 def assert_ratio(text: str, label: str, value: str, goal: str | None = None) -> None:
-    """Assert a summary line ``label`` with a measured ``value`` (and ``goal``) is printed."""
-    pattern = rf"^{re.escape(label)}\s+{value}" + (
+    """Assert a summary line ``label`` with a measured ``value`` (and ``goal``) is printed, and
+    that its "met" column says whether the measured figure meets the goal (whichever it is:
+    the figures vary from machine to machine, the verdict must match them)."""
+    pattern = rf"^{re.escape(label)}\s+({value})" + (
         rf"\s+{re.escape(goal)}\s+(yes|no)$" if goal else r"\s*$"
     )
-    assert re.search(pattern, text, re.MULTILINE), f"no line matching {pattern!r} in:\n{text}"
+    match = re.search(pattern, text, re.MULTILINE)
+    assert match, f"no line matching {pattern!r} in:\n{text}"
+    if goal:
+        met = goal_met(match[1], goal)
+        assert met is None or match[2] == ("yes" if met else "no"), match[0]
+
+
+@pytest.mark.parametrize(
+    ("line", "goal", "verdict"),
+    [("2.34x", ">= 2.00x", "yes"), ("1.99x", ">= 2.00x", "no"), ("1.20x", "<= 1.10x", "no"),
+     ("1.05x", "<= 1.10x", "yes"), ("96%", ">= 95%", "yes"), ("80%", ">= 90%", "no")],
+)  # fmt: skip
+def test_a_summary_line_must_say_whether_its_goal_is_met(line, goal, verdict):
+    assert_ratio(f"a ratio  {line}  {goal}  {verdict}\n", "a ratio", RATIO + "|" + PERCENT, goal)
+    wrong = {"yes": "no", "no": "yes"}[verdict]
+    with pytest.raises(AssertionError):
+        assert_ratio(f"a ratio  {line}  {goal}  {wrong}\n", "a ratio", RATIO + "|" + PERCENT, goal)
 
 
 @pytest.mark.slow

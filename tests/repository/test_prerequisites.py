@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.prerequisites import missing_prerequisite, on_ci
+from tests.fixtures.prerequisites import missing_prerequisite, on_ci, required_module
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,15 @@ def test_a_missing_prerequisite_skips_locally_and_fails_on_ci(monkeypatch):
     monkeypatch.setenv("CI", "1")
     with pytest.raises(pytest.fail.Exception, match="CI must run this test, but ray is not"):
         missing_prerequisite("ray is not installed")
+
+
+def test_a_required_module_is_imported_or_missing(monkeypatch):
+    import json
+
+    assert required_module("json", "it is in the standard library") is json
+    monkeypatch.setenv("CI", "0")
+    with pytest.raises(pytest.skip.Exception, match=r"^no_such_module_xyz is not installed \(pip"):
+        required_module("no_such_module_xyz", "pip install no-such-module")
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="CI must run this test, but no_such_module"):
+        required_module("no_such_module_xyz", "pip install no-such-module")
