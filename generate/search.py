@@ -73,7 +73,7 @@ NEGATIVE_REWARD_SCALE = 50_000.0
 """Factor on negative rewards in a simulation."""
 MAX_DECISION_BUDGET = 2.0
 """A decision spends at most this many times its share (``HOLD * search_budget``)."""
-MAX_DEPTH_FRAMES = 1_500
+MAX_DEPTH_FRAMES = 240
 """Rollouts stop this many emulator frames below the root."""
 
 

@@ -46,6 +46,19 @@ def test_search_finds_a_reward_that_random_play_misses():
     assert planned.planner == "rollout-iw1-ram/2" and planned.search_budget == 400.0
 
 
+@pytest.mark.slow
+def test_search_scores_in_breakout_where_random_play_does_not():
+    # Breakout needs FIRE to serve and the paddle under the ball to score; random play on the
+    # same seed and frames scores at most a brick or two.
+    random = GameEmulator(
+        "breakout", EpisodeSettings(frame_cap=300, randomness=1.0, policy="repeat")
+    )
+    assert random.run_episode(0).metadata.episode_return <= 2.0
+    planned = GameEmulator("breakout", search(300, 400)).run_episode(0).metadata
+    assert planned.episode_return >= 8.0
+    assert planned.end_reason == "frame_cap"
+
+
 def test_search_is_deterministic_for_a_seed():
     first = GameEmulator("breakout", search(20, 40)).run_episode(0)
     again = GameEmulator("breakout", search(20, 40)).run_episode(0)
