@@ -18,9 +18,10 @@ still holds one of its atoms lowest.
 Risk aversion, as in the paper's best variant at this budget: a lost life (or the end of
 the game) counts :data:`LIFE_LOSS_PENALTY`, a negative reward :data:`NEGATIVE_REWARD_SCALE`
 times itself. The value of a node is the best discounted sum of rewards of a path below it;
-the root action of highest value is taken, among equals the one below which play goes on
-longest without a death (with no reward in sight: the branch that stays alive longest), then
-the action held, then the policy's random generator decides.
+the root action of highest value is taken (with no reward in sight, a branch that dies is
+worth less the sooner it dies: the branch that stays alive longest); among equals, the one
+whose subtree holds the most novel states (the most ways to go on: it explores), then the
+action held; then the policy's random generator decides.
 
 The subtree of the action taken is kept: at the next decision, the root child whose RAM is
 the real state's becomes the root (sticky actions or a random step can make none match: the
@@ -246,7 +247,7 @@ class SearchPolicy:
                 if not ended:
                     state = emulator.clone_state()
                     stats.clones += 1
-                child = tree.add(node, action, reward, ram, state, dead)
+                child = tree.add(node, action, reward, ram, state, dead, novel)
                 if ended or not novel or depth >= max_depth:
                     tree.solve(child)
                     break
@@ -254,7 +255,7 @@ class SearchPolicy:
 
     def _choose(self, tree: Tree, previous_action: int) -> int:
         """Return the root action to take (see the module doc) and keep the tree."""
-        value, height = tree.values(self._discount)
+        value, height, novel = tree.values(self._discount)
         reward, dead = tree.reward, tree.dead
         best_key: tuple[float, int, bool] | None = None
         best: list[int] = []
@@ -263,7 +264,7 @@ class SearchPolicy:
                 continue
             key = (
                 round(reward[child] + self._discount * value[child], 6),
-                -1 if dead[child] else height[child],
+                novel[child],
                 tree.action[child] == previous_action,
             )
             if best_key is None or key > best_key:

@@ -54,11 +54,12 @@ class Tree:
     ``children[i]`` lists node ``i``'s child by action (-1 until simulated; None until the
     first); ``state[i]`` is its saved state (None for a state the planner cannot go on from:
     a death, the end of the game, ALE's length limit); ``dead[i]`` whether a life or the game
-    was lost on the way to it; ``reward[i]`` the reward on the way, as the planner counts it.
+    was lost on the way to it; ``novel[i]`` whether it was novel when simulated; ``reward[i]``
+    the reward on the way, as the planner counts it.
     """
 
-    __slots__ = ("parent", "action", "reward", "ram", "state", "depth", "dead", "solved",
-                 "children", "num_actions")  # fmt: skip
+    __slots__ = ("parent", "action", "reward", "ram", "state", "depth", "dead", "novel",
+                 "solved", "children", "num_actions")  # fmt: skip
 
     def __init__(self, ram: np.ndarray, state: Any, num_actions: int) -> None:
         self.num_actions = num_actions
@@ -69,6 +70,7 @@ class Tree:
         self.state = [state]
         self.depth = [0]
         self.dead = [False]
+        self.novel = [True]
         self.solved = [False]
         self.children: list[list[int] | None] = [None]
 
@@ -76,7 +78,7 @@ class Tree:
         return len(self.parent)
 
     def add(self, parent: int, action: int, reward: float, ram: np.ndarray, state: Any,
-            dead: bool) -> int:  # fmt: skip
+            dead: bool, novel: bool) -> int:  # fmt: skip
         """Add the child of ``parent`` by ``action``; return its index."""
         index = len(self.parent)
         self.parent.append(parent)
@@ -86,6 +88,7 @@ class Tree:
         self.state.append(state)
         self.depth.append(self.depth[parent] + 1)
         self.dead.append(dead)
+        self.novel.append(novel)
         self.solved.append(False)
         self.children.append(None)
         siblings = self.children[parent]
@@ -127,6 +130,7 @@ class Tree:
         tree.state = [state] + [self.state[node] for node in order[1:]]
         tree.depth = [self.depth[node] - base for node in order]
         tree.dead = [False] + [self.dead[node] for node in order[1:]]
+        tree.novel = [self.novel[node] for node in order]
         tree.solved = [False] * len(order)
         tree.children = [
             None if children is None else [position[c] if c >= 0 else -1 for c in children]
@@ -156,15 +160,17 @@ class Tree:
             else:
                 self.solved[node] = self._all_solved(self.children[node])
 
-    def values(self, discount: float) -> tuple[list[float], list[int]]:
-        """Return each node's value and how many steps below it play goes on without a death.
+    def values(self, discount: float) -> tuple[list[float], list[int], list[int]]:
+        """Return each node's value, living height and novel count.
 
         The value of a node is the best discounted sum of rewards of a path below it (every
-        simulated child counts); the height, the longest such path of living nodes.
+        simulated child counts); the height, the steps of the longest path below it without a
+        death; the novel count, the novel nodes below it and itself (the ways to go on).
         """
         size = len(self.parent)
         value = [0.0] * size
         height = [0] * size
+        novel = [1 if flag else 0 for flag in self.novel]
         reward, dead, children_of = self.reward, self.dead, self.children
         for node in range(size - 1, -1, -1):
             children = children_of[node]
@@ -174,6 +180,7 @@ class Tree:
             for child in children:
                 if child < 0:
                     continue
+                novel[node] += novel[child]
                 child_value = reward[child] + discount * value[child]
                 if best_value is None or child_value > best_value:
                     best_value = child_value
@@ -181,4 +188,4 @@ class Tree:
                     best_height = height[child] + 1
             value[node] = best_value or 0.0
             height[node] = best_height
-        return value, height
+        return value, height, novel
