@@ -255,8 +255,8 @@ class SearchPolicy:
 
     def _choose(self, tree: Tree, previous_action: int) -> int:
         """Return the root action to take (see the module doc) and keep the tree."""
-        value, height, novel = tree.values(self._discount)
-        reward, dead = tree.reward, tree.dead
+        value, novel = tree.values(self._discount)
+        reward = tree.reward
         best_key: tuple[float, int, bool] | None = None
         best: list[int] = []
         for child in tree.children[0] or ():

@@ -160,32 +160,28 @@ class Tree:
             else:
                 self.solved[node] = self._all_solved(self.children[node])
 
-    def values(self, discount: float) -> tuple[list[float], list[int], list[int]]:
-        """Return each node's value, living height and novel count.
+    def values(self, discount: float) -> tuple[list[float], list[int]]:
+        """Return each node's value and novel count.
 
         The value of a node is the best discounted sum of rewards of a path below it (every
-        simulated child counts); the height, the steps of the longest path below it without a
-        death; the novel count, the novel nodes below it and itself (the ways to go on).
+        simulated child counts); the novel count, the novel nodes below it and itself (the
+        ways to go on).
         """
         size = len(self.parent)
         value = [0.0] * size
-        height = [0] * size
         novel = [1 if flag else 0 for flag in self.novel]
-        reward, dead, children_of = self.reward, self.dead, self.children
+        reward, children_of = self.reward, self.children
         for node in range(size - 1, -1, -1):
             children = children_of[node]
             if children is None:
                 continue
-            best_value, best_height = None, 0
+            best = None
             for child in children:
                 if child < 0:
                     continue
                 novel[node] += novel[child]
                 child_value = reward[child] + discount * value[child]
-                if best_value is None or child_value > best_value:
-                    best_value = child_value
-                if not dead[child] and height[child] + 1 > best_height:
-                    best_height = height[child] + 1
-            value[node] = best_value or 0.0
-            height[node] = best_height
-        return value, height, novel
+                if best is None or child_value > best:
+                    best = child_value
+            value[node] = best or 0.0
+        return value, novel

@@ -168,20 +168,19 @@ def test_a_budget_too_small_to_plan_is_refused():
     played_planner(Corridor(), budget=4)
 
 
-def test_the_tree_values_every_child_and_counts_living_steps():
+def test_the_tree_values_every_child_and_counts_novel_states():
     tree = Tree(np.zeros(128, np.uint8), "root", 3)
     ram = np.ones(128, np.uint8)
     safe = tree.add(0, NOOP, 0.0, ram, None, dead=False, novel=False)
     deadly = tree.add(0, RIGHT, 7.0, ram, "s", dead=False, novel=True)
     tree.add(deadly, RIGHT, search.LIFE_LOSS_PENALTY, ram, None, dead=True, novel=False)
     tree.add(deadly, LEFT, search.LIFE_LOSS_PENALTY, ram, None, dead=True, novel=False)
-    value, height, novel = tree.values(0.5)
+    value, novel = tree.values(0.5)
     # The safe child counts, though it was not novel: the root is worth 7 + 0.5 * (best of
     # two deaths), or 0 through the safe child, whichever is more.
     assert value[deadly] == search.LIFE_LOSS_PENALTY
     assert value[0] == max(0.0, 7.0 + 0.5 * search.LIFE_LOSS_PENALTY) == 0.0
-    assert height[deadly] == 0 and height[0] == 1 and height[safe] == 0
-    assert novel == [2, 0, 1, 0, 0]
+    assert novel == [2, 0, 1, 0, 0] and value[safe] == 0.0
     table = NoveltyTable()
     assert table.add(np.zeros(128, np.uint8), 0)
     assert not table.add(np.zeros(128, np.uint8), 1)
