@@ -149,8 +149,11 @@ class GameEmulator:
             terminated.append(is_terminal)
             truncated.append(is_truncated)
             uniform, random_action = draws.next()
+            last = is_terminal or is_truncated or frame == limit - 1
             if uniform < settings.randomness:
                 action = random_action
+            elif last:
+                action = previous  # never played: the policy is not asked
             else:
                 observation = None
                 if wants_observation:
@@ -158,7 +161,7 @@ class GameEmulator:
                     observation = self._start_rgb() if fresh else ale.getScreenRGB()
                 action = self._call_policy(policy, observation, previous, view, name, frame)
             actions.append(action)
-            if is_terminal or is_truncated or frame == limit - 1:
+            if last:
                 rewards.append(0.0)
                 applied_actions.append([])
                 if is_terminal or is_truncated:
@@ -238,6 +241,7 @@ class GameEmulator:
         frame: int,
     ) -> int:
         """Return the policy's action at ``frame``, the real emulator state put back after it."""
+        view.open()
         try:
             action = policy(observation, previous)
         except Exception as error:

@@ -24,6 +24,7 @@ from atari_interleaved.generate.parquet_store import (
     plan_shards,
 )
 from atari_interleaved.generate.policy import load_policy_factory
+from atari_interleaved.generate.search import check_search_budget
 from atari_interleaved.generate.worker_loop import EpisodeSummary
 from atari_interleaved.storage.lock import output_lock
 from atari_interleaved.storage.workers import worker_count
@@ -131,6 +132,8 @@ def sample(
     run = _backend_runner(backend, ray_address)
     games = resolve_games(envs)
     load_policy_factory(settings.policy)
+    if settings.policy == "search":
+        check_search_budget(settings.search_budget, settings.ale.frameskip)
     check_writable_dir(Path(output_dir))
     # Processes beyond the CPUs do not help, but a Ray cluster has CPUs of its own.
     cpu_bound = backend == "local" or ray_address is None

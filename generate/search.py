@@ -1,164 +1,112 @@
-"""``--policy search``: Rollout IW(1) over the console's RAM, planned on ALE's saved states.
+"""``--policy search``: Rollout IW(1) over the console's RAM, planned on saved states.
+
+The planner decides every :data:`HOLD` recorded frames and holds the chosen action between
+decisions; a step of its tree holds an action just as long (``HOLD * frameskip`` emulator
+frames), so the same budget looks further ahead, and sticky actions, which only act where
+an action changes, touch the held action once. Ties go to the action already held.
 
 Each decision grows a tree of emulator states from the current one by *rollouts*: from the
-root, repeatedly take an action drawn uniformly among those not yet solved, holding it for
-``frameskip`` emulator frames (no sticky actions: a simulation is deterministic). A new
-state is kept (its state cloned) only when it is *novel*: one of its 128 RAM bytes holds a
-value that no state of the tree had at that byte at this depth or less (the depth-based
-novelty of Rollout IW(1), Bandres, Bonet and Geffner, AAAI 2018, after the IW(1) of
-Lipovetzky, Ramirez and Geffner, IJCAI 2015). A state that is not novel, or where the game
-ended, or :data:`MAX_DEPTH` steps down, ends its rollout and is *solved*, as is a node whose
-children are all solved; a rollout passing a known node goes on while one of the atoms
-(byte, value) that node brought is not reached higher in the tree. A lost life (or game
-over) counts as a large negative reward.
+root, repeatedly take an action drawn uniformly among those not yet *solved*. A new state
+is *novel* when one of its atoms (RAM byte, value) is held by no living state of the tree at
+its depth or less (the depth-based novelty of Rollout IW(1), Bandres, Bonet and Geffner,
+AAAI 2018, after the IW(1) of Lipovetzky, Ramirez and Geffner, IJCAI 2015). A rollout ends
+at a state that is not novel, at a lost life or the end of the game, at ALE's length limit
+(not a death) or at :data:`MAX_DEPTH_FRAMES`; such a node is solved, as is a node whose
+actions all lead to solved nodes. A rollout passing a known node goes on while that node
+still holds one of its atoms lowest.
 
-The value of a node is the best discounted sum of rewards below it; the root action of
-highest value is taken, then the one whose subtree holds the most novel states (the most
-ways to go on), then the policy's random generator decides. The subtree of the chosen
-action is kept and grown at the next decision when the real next state has the same RAM as
-its root (sticky actions or a random step can make it differ: the tree then starts anew).
+Risk aversion, as in the paper's best variant at this budget: a lost life (or the end of
+the game) counts :data:`LIFE_LOSS_PENALTY`, a negative reward :data:`NEGATIVE_REWARD_SCALE`
+times itself. The value of a node is the best discounted sum of rewards of a path below it;
+the root action of highest value is taken (with no reward in sight, a branch that dies is
+worth less the sooner it dies: the branch that stays alive longest); among equals, the one
+whose subtree holds the most novel states (the most ways to go on: it explores), then the
+action held; then the policy's random generator decides.
 
-Budget: ``search_budget`` emulator frames simulated per recorded frame, on account: a
-decision may spend what earlier cheap or random steps left, up to
-:data:`MAX_DECISION_BUDGET` times the budget. All randomness comes from the episode's policy
-generator, so an episode is the same whatever runs it.
+The subtree of the action taken is kept: at the next decision, the root child whose RAM is
+the real state's becomes the root (sticky actions or a random step can make none match: the
+tree then starts anew), the novelty table is rebuilt from the kept living states at their
+new depths, and every node is labelled solved or not against it.
+
+Budget: ``search_budget`` emulator frames per recorded frame on account, so that over an
+episode the planner never simulates more than ``search_budget`` times the frames recorded;
+a decision spends what the frames since the last one banked, up to
+:data:`MAX_DECISION_BUDGET` times its share. All randomness comes from the episode's policy
+generator, so an episode is the same whatever runs it. The planner uses nothing but the
+:class:`~atari_interleaved.generate.emulator_view.Emulator` methods a plug-in policy gets.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from atari_interleaved.core.errors import InvalidArgumentError
+from atari_interleaved.generate.emulator_view import Emulator
 from atari_interleaved.generate.policy import BasePolicy, PolicyContext
+from atari_interleaved.generate.search_tree import NoveltyTable, Tree
 
 __all__ = [
     "ALGORITHM",
     "DISCOUNT",
+    "HOLD",
     "LIFE_LOSS_PENALTY",
     "MAX_DECISION_BUDGET",
-    "MAX_DEPTH",
+    "MAX_DEPTH_FRAMES",
+    "NEGATIVE_REWARD_SCALE",
     "SearchStats",
     "SearchPolicy",
+    "check_search_budget",
     "make_search_policy",
 ]
 
-ALGORITHM = "rollout-iw1-ram/1"
+ALGORITHM = "rollout-iw1-ram/2"
 """Name and version of the planner's algorithm, recorded with the data."""
-DISCOUNT = 0.99
-"""Discount of a reward per step (``frameskip`` emulator frames) below the root."""
-LIFE_LOSS_PENALTY = 10_000.0
+HOLD = 3
+"""Recorded frames between decisions, and per step of the tree."""
+DISCOUNT = 0.9975
+"""Discount of a reward per emulator frame below the root (0.99 per 4 frames)."""
+LIFE_LOSS_PENALTY = -500_000.0
 """Reward counted for losing a life or the game in a simulation."""
+NEGATIVE_REWARD_SCALE = 50_000.0
+"""Factor on negative rewards in a simulation."""
 MAX_DECISION_BUDGET = 2.0
-"""A decision spends at most this many times ``search_budget`` per step."""
-MAX_DEPTH = 30
-"""Rollouts stop at this depth (steps below the root); a node there is solved."""
+"""A decision spends at most this many times its share (``HOLD * search_budget``)."""
+MAX_DEPTH_FRAMES = 240
+"""Rollouts stop this many emulator frames below the root."""
 
-_RAM_SIZE = 128
-_ATOM_OFFSETS = np.arange(_RAM_SIZE, dtype=np.intp) * 256
-_UNSEEN = np.iinfo(np.int32).max
+
+def check_search_budget(search_budget: float, frameskip: int) -> None:
+    """Refuse a budget too small for the planner to simulate one step per decision.
+
+    Raises:
+        InvalidArgumentError: if ``search_budget`` is below ``frameskip``.
+
+    """
+    if search_budget < frameskip:
+        raise InvalidArgumentError(
+            f"--search-budget {search_budget:g} is too small for --policy search: it needs at "
+            f"least --frameskip ({frameskip}) emulator frames per recorded frame to plan at all"
+        )
 
 
 @dataclass
 class SearchStats:
-    """What the planner did in one episode (for the benchmark)."""
+    """What the planner did in one episode (for the benchmark and the tests)."""
 
     decisions: int = 0
+    """Decisions planned (held frames not counted)."""
     frames: int = 0
     """Emulator frames simulated."""
     clones: int = 0
     restores: int = 0
     ram_reads: int = 0
+    reused: int = 0
+    """Decisions that started from the subtree kept from the one before."""
     seconds: float = 0.0
-    """Time spent deciding, ALE calls included."""
-
-
-class _Tree:
-    """Nodes in lists (index 0 the root); children are created after their parent.
-
-    ``children[i][a]`` is the child of node ``i`` by action ``a`` (-1 until simulated; the
-    list is None until node ``i`` has a child); ``state[i]`` its saved state, None when it
-    was not novel or the game ended there (it is then solved from the start); ``counts[i]``
-    (it was novel) whether it counts in its parent's value; ``atoms[i]`` the atoms it
-    brought to the novelty table.
-    """
-
-    __slots__ = ("parent", "action", "reward", "ram", "atoms", "state", "lives", "depth",
-                 "counts", "solved", "children", "num_actions")  # fmt: skip
-
-    def __init__(self, ram: np.ndarray, state: Any, lives: int, num_actions: int) -> None:
-        self.num_actions = num_actions
-        self.parent = [-1]
-        self.action = [-1]
-        self.reward = [0.0]
-        self.ram = [ram]
-        self.atoms: list[list[int]] = [[]]
-        self.state = [state]
-        self.lives = [lives]
-        self.depth = [0]
-        self.counts = [True]
-        self.solved = [False]
-        self.children: list[list[int] | None] = [None]
-
-    def add(self, parent: int, action: int, reward: float, ram: np.ndarray, atoms: list[int],
-            state: Any, lives: int, counts: bool) -> int:  # fmt: skip
-        index = len(self.parent)
-        self.parent.append(parent)
-        self.action.append(action)
-        self.reward.append(reward)
-        self.ram.append(ram)
-        self.atoms.append(atoms)
-        self.state.append(state)
-        self.lives.append(lives)
-        self.depth.append(self.depth[parent] + 1)
-        self.counts.append(counts)
-        self.solved.append(state is None)
-        self.children.append(None)
-        siblings = self.children[parent]
-        if siblings is None:
-            siblings = self.children[parent] = [-1] * self.num_actions
-        siblings[action] = index
-        return index
-
-    def solve(self, node: int) -> None:
-        """Mark ``node`` solved, and each ancestor whose children are then all solved."""
-        solved, children, parent = self.solved, self.children, self.parent
-        solved[node] = True
-        node = parent[node]
-        while node >= 0 and all(child >= 0 and solved[child] for child in children[node] or ()):
-            solved[node] = True
-            node = parent[node]
-
-    def subtree(self, root: int, ram: np.ndarray, state: Any) -> _Tree:
-        """Return the subtree under ``root``, re-indexed from 0, its root's state replaced.
-
-        Its nodes are unsolved again where they have a state: the novelty table changes.
-        """
-        order, position = [root], {root: 0}
-        for node in order:  # breadth first; the list grows as it is read
-            for child in self.children[node] or ():
-                if child >= 0:
-                    position[child] = len(order)
-                    order.append(child)
-        base = self.depth[root]
-        subtree = _Tree(ram, state, self.lives[root], self.num_actions)
-        subtree.parent = [-1] + [position[self.parent[node]] for node in order[1:]]
-        subtree.action = [self.action[node] for node in order]
-        subtree.reward = [self.reward[node] for node in order]
-        subtree.ram = [ram] + [self.ram[node] for node in order[1:]]
-        subtree.atoms = [self.atoms[node] for node in order]
-        subtree.state = [state] + [self.state[node] for node in order[1:]]
-        subtree.lives = [self.lives[node] for node in order]
-        subtree.depth = [self.depth[node] - base for node in order]
-        subtree.counts = [True] + [self.counts[node] for node in order[1:]]
-        subtree.solved = [False] + [self.state[node] is None for node in order[1:]]
-        subtree.children = [
-            None if children is None else [position[c] if c >= 0 else -1 for c in children]
-            for children in (self.children[node] for node in order)
-        ]
-        return subtree
+    """Time spent deciding, emulator calls included."""
 
 
 class SearchPolicy:
@@ -167,161 +115,164 @@ class SearchPolicy:
     needs_observation = False
 
     def __init__(self, context: PolicyContext) -> None:
-        self._view = context.emulator
+        emulator: Emulator = context.emulator
+        check_search_budget(context.search_budget, emulator.frameskip)
+        self._emulator = emulator
         self._rng = context.rng
         self._budget = float(context.search_budget)
-        self._frameskip = context.emulator.frameskip
-        self._actions = context.emulator.ale_actions
-        self._depths = np.full(_RAM_SIZE * 256, _UNSEEN, dtype=np.int32)
+        self._frameskip = emulator.frameskip
+        self._step_frames = HOLD * emulator.frameskip
+        self._discount = DISCOUNT**self._step_frames
+        self._max_depth = max(1, MAX_DEPTH_FRAMES // self._step_frames)
+        self._table = NoveltyTable()
         self._first_frame: int | None = None
-        self._kept: tuple[_Tree, int] | None = None  # the last tree and its chosen child
+        self._tree: Tree | None = None  # the last decision's tree, its chosen child at 1..
+        self._held = 0
+        self._hold_left = 0
+        self._next_frame = -1
         self.stats = SearchStats()
 
     def __call__(self, observation: np.ndarray | None, previous_action: int) -> int:
-        """Plan from the emulator's current state and return the action to take."""
+        """Return the action held, or plan from the emulator's current state."""
+        emulator = self._emulator
+        frame = emulator.frame_number()
+        if self._hold_left and frame == self._next_frame:
+            self._hold_left -= 1
+            self._next_frame += self._frameskip
+            return self._held
         started = time.perf_counter()
-        ale = self._view.raw_interface()
         stats = self.stats
-        frame_number = ale.getEpisodeFrameNumber()
         if self._first_frame is None:
-            self._first_frame = frame_number
-        steps = (frame_number - self._first_frame) // self._frameskip + 1
-        allowance = min(self._budget * steps - stats.frames, self._budget * MAX_DECISION_BUDGET)
-        action = previous_action  # when there is nothing to plan
-        if not ale.game_over():
-            ram = ale.getRAM()
-            tree = self._root_tree(ram, ale.cloneState(), ale.lives())
-            stats.ram_reads += 1
-            stats.clones += 1
-            self._grow(ale, tree, allowance)
+            self._first_frame = frame
+        steps = (frame - self._first_frame) // self._frameskip + 1
+        share = self._budget * HOLD
+        allowance = min(self._budget * steps - stats.frames, share * MAX_DECISION_BUDGET)
+        action = previous_action
+        if not emulator.terminated():
+            tree = self._root(emulator.ram(), previous_action)
+            self._grow(tree, allowance)
             if tree.children[0] is not None:
-                action = self._choose(tree)
-        stats.decisions += 1
+                action = self._choose(tree, previous_action)
+            stats.decisions += 1
+        self._held, self._hold_left = action, HOLD - 1
+        self._next_frame = frame + self._frameskip
         stats.seconds += time.perf_counter() - started
         return action
 
-    def _root_tree(self, ram: np.ndarray, state: Any, lives: int) -> _Tree:
-        """Return the tree to grow: the kept subtree if it starts here, else a new root.
-
-        The novelty table is rebuilt from the root's atoms and the atoms each node brought
-        (see :meth:`_grow`), at their new depths.
-        """
-        depths = self._depths
-        depths.fill(_UNSEEN)
-        depths[_ATOM_OFFSETS + ram] = 0
-        kept, self._kept = self._kept, None
-        if kept is None or not np.array_equal(kept[0].ram[kept[1]], ram):
-            return _Tree(ram, state, lives, len(self._actions))
-        tree = kept[0].subtree(kept[1], ram, state)
-        for atoms, depth in zip(tree.atoms, tree.depth, strict=True):
-            for atom in atoms:
-                if depths[atom] > depth:
-                    depths[atom] = depth
+    def _root(self, ram: np.ndarray, previous_action: int) -> Tree:
+        """Return the tree to grow from the real state: a kept subtree if one starts here."""
+        emulator, stats, table = self._emulator, self.stats, self._table
+        stats.ram_reads += 1
+        kept, self._tree = self._tree, None
+        state = emulator.clone_state()
+        stats.clones += 1
+        match = -1
+        if kept is not None:
+            match = next(
+                (c for c in kept.children[0] or () if c >= 0 and np.array_equal(kept.ram[c], ram)),
+                -1,
+            )
+        if match < 0 or kept is None:
+            table.clear()
+            table.add(ram, 0)
+            return Tree(ram, state, emulator.num_actions)
+        tree = kept.subtree(match, state)
+        living = tree.living()
+        table.rebuild([tree.ram[n] for n in living], [tree.depth[n] for n in living])
+        tree.label_solved(table, self._max_depth)
+        stats.reused += 1
         return tree
 
-    def _grow(self, ale: Any, tree: _Tree, allowance: float) -> None:
+    def _simulate(self, action: int) -> tuple[float, bool, bool]:
+        """Hold ``action`` for a tree step from the emulator's state.
+
+        Returns:
+            The reward as the planner counts it, whether a life or the game was lost, and
+            whether play cannot go on from there (lost, or at ALE's length limit).
+
+        """
+        emulator = self._emulator
+        lives = emulator.lives()
+        reward = 0.0
+        for _ in range(HOLD):
+            reward += emulator.step(action)
+            if emulator.terminated() or emulator.truncated():
+                break
+        self.stats.frames += self._step_frames
+        if reward < 0:
+            reward *= NEGATIVE_REWARD_SCALE
+        dead = emulator.terminated() or emulator.lives() < lives
+        if dead:
+            reward += LIFE_LOSS_PENALTY
+        return reward, dead, dead or emulator.truncated()
+
+    def _grow(self, tree: Tree, allowance: float) -> None:
         """Run rollouts from the root while a step fits in ``allowance`` (see the module doc)."""
-        stats, depths, rng = self.stats, self._depths, self._rng
-        actions, frameskip = self._actions, self._frameskip
+        emulator, stats, table, rng = self._emulator, self.stats, self._table, self._rng
         children_of, solved, depth_of = tree.children, tree.solved, tree.depth
-        every_action = list(range(len(actions)))
+        every_action = list(range(tree.num_actions))
+        step_frames, max_depth = self._step_frames, self._max_depth
         spent = 0
-        while spent + frameskip <= allowance and not solved[0]:
-            node, at_node = 0, False  # at_node: ALE holds the node's state
-            while spent + frameskip <= allowance:
+        while spent + step_frames <= allowance and not solved[0]:
+            node, at_node = 0, False  # at_node: the emulator holds the node's state
+            while True:
                 children = children_of[node]
                 if children is None:
                     open_actions = every_action
                 else:
-                    open_actions = [
-                        action
-                        for action, child in enumerate(children)
-                        if child < 0 or not solved[child]
-                    ]
+                    open_actions = [a for a, c in enumerate(children) if c < 0 or not solved[c]]
                 if not open_actions:
                     tree.solve(node)
                     break
-                if len(open_actions) > 1:
-                    action = open_actions[int(rng.integers(len(open_actions)))]
-                else:
-                    action = open_actions[0]
+                action = open_actions[int(rng.integers(len(open_actions)))]
                 child = -1 if children is None else children[action]
                 if child >= 0:
-                    # Known: go on while one of the atoms it brought is still its own.
-                    depth = depth_of[child]
-                    if not any(depths[atom] >= depth for atom in tree.atoms[child]):
-                        tree.solve(child)
+                    if not table.holds(tree.ram[child], depth_of[child]):
+                        tree.solve(child)  # a lower state took all its atoms
                         break
                     node, at_node = child, False
-                    if depth_of[node] >= MAX_DEPTH:
-                        tree.solve(node)
-                        break
                     continue
+                if spent + step_frames > allowance:
+                    break
                 if not at_node:
-                    ale.restoreState(tree.state[node])
+                    emulator.restore_state(tree.state[node])
                     stats.restores += 1
-                chosen = actions[action]
-                reward = 0
-                for _ in range(frameskip):
-                    reward += ale.act(chosen)
-                spent += frameskip
-                ram = ale.getRAM()
-                lives = ale.lives()
-                over = ale.game_over()
+                reward, dead, ended = self._simulate(action)
+                spent += step_frames
+                ram = emulator.ram()
                 stats.ram_reads += 1
-                value = float(reward)
-                if over or lives < tree.lives[node]:
-                    value -= LIFE_LOSS_PENALTY
                 depth = depth_of[node] + 1
-                atoms = _ATOM_OFFSETS + ram
-                seen = depths[atoms]
-                novel = not over and (node == 0 or bool((seen > depth).any()))
-                state, brought = None, []
-                if novel:
-                    # The atoms not seen at a lower depth: the node stays novel while one of
-                    # them is not reached higher in the tree.
-                    brought = atoms[seen >= depth].tolist()
-                    depths[atoms] = np.minimum(seen, depth)
-                    state = ale.cloneState()
+                novel = not dead and table.add(ram, depth)
+                state = None
+                if not ended:
+                    state = emulator.clone_state()
                     stats.clones += 1
-                child = tree.add(node, action, value, ram, brought, state, lives, novel)
-                if state is None:
+                child = tree.add(node, action, reward, ram, state, dead, novel)
+                if ended or not novel or depth >= max_depth:
                     tree.solve(child)
                     break
                 node, at_node = child, True
-                if depth >= MAX_DEPTH:
-                    tree.solve(node)
-                    break
-        stats.frames += spent
 
-    def _choose(self, tree: _Tree) -> int:
-        """Return the root action of highest value (see the module doc) and keep its subtree."""
-        size = len(tree.parent)
-        value = [0.0] * size
-        novel = [1 if state is not None else 0 for state in tree.state]
-        reward, counts = tree.reward, tree.counts
-        for node in range(size - 1, 0, -1):  # children come after their parent
-            parent = tree.parent[node]
-            if counts[node]:
-                novel[parent] += novel[node]
-        for node in range(size - 1, -1, -1):
-            if tree.children[node] is None:
+    def _choose(self, tree: Tree, previous_action: int) -> int:
+        """Return the root action to take (see the module doc) and keep the tree."""
+        value, novel = tree.values(self._discount)
+        reward = tree.reward
+        best_key: tuple[float, int, bool] | None = None
+        best: list[int] = []
+        for child in tree.children[0] or ():
+            if child < 0:
                 continue
-            children = [child for child in tree.children[node] if child >= 0]
-            if children:
-                # A child that was not novel stands for a state seen elsewhere in the tree:
-                # it counts only when none of its siblings was novel.
-                counted = [child for child in children if counts[child]] or children
-                value[node] = max(reward[child] + DISCOUNT * value[child] for child in counted)
-        root_children = [child for child in tree.children[0] or () if child >= 0]
-        score = [
-            (round(reward[child] + DISCOUNT * value[child], 6), novel[child])
-            for child in root_children
-        ]
-        best = max(score)
-        ties = [child for child, key in zip(root_children, score, strict=True) if key == best]
-        chosen = ties[int(self._rng.integers(len(ties)))] if len(ties) > 1 else ties[0]
-        self._kept = (tree, chosen)
+            key = (
+                round(reward[child] + self._discount * value[child], 6),
+                novel[child],
+                tree.action[child] == previous_action,
+            )
+            if best_key is None or key > best_key:
+                best_key, best = key, [child]
+            elif key == best_key:
+                best.append(child)
+        chosen = best[int(self._rng.integers(len(best)))] if len(best) > 1 else best[0]
+        self._tree = tree
         return tree.action[chosen]
 
 

@@ -37,7 +37,7 @@ DEFAULT_SEED = 0
 """Base seed of ``--seed``."""
 DEFAULT_POLICY = "search"
 """Base policy of ``--policy``."""
-DEFAULT_SEARCH_BUDGET = 1000.0
+DEFAULT_SEARCH_BUDGET = 400.0
 """Emulator frames simulated per recorded frame by default (``--search-budget``)."""
 DEFAULT_COMPRESS_LEVEL = 6
 """zlib level of the PNG frames (``--png-compress-level``)."""

@@ -371,7 +371,7 @@ def _policy_description(settings: dict[str, Any], planner: str) -> str:
     elif policy == "search":
         base = (
             "otherwise the built-in planner acts: a search over the emulator's saved states "
-            f"(Rollout IW(1) over the console's RAM, `{planner or 'unknown'}`) "
+            f"(risk-averse Rollout IW(1) over the console's RAM, `{planner or 'unknown'}`) "
             f"simulating about {settings['search_budget']} emulator frames per recorded frame, "
             "with sticky actions and the recorded episode unchanged by its simulations"
         )

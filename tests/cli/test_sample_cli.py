@@ -174,6 +174,8 @@ def test_rerun_with_other_settings_is_refused_then_overwritten(tmp_path):
         (["--search-budget", "-5"], "--search-budget must be a positive number of emulator"),
         (["--search-budget", "nan"], "--search-budget must be a positive number of emulator"),
         (["--search-budget", "lots"], "expected a number, got 'lots'"),
+        (["--search-budget", "3"], "--search-budget 3 is too small for --policy search"),
+        (["--search-budget", "7", "--frameskip", "8"], "at least --frameskip (8)"),
         (["--noop-max", "-1"], "--noop-max must be an integer in 0..27000"),
         (["--noop-max", "27001"], "--noop-max must be an integer in 0..27000"),
         (["--frameskip", "1000000000"], "--frameskip 1000000000 is more than the episode"),
@@ -257,9 +259,9 @@ def test_search_policy_gives_identical_trees_whatever_the_workers(tmp_path):
     metadata = json.loads(
         (tmp_path / "one/atari_pong/episode_001_rand0.1/episode.json").read_text()
     )
-    assert metadata["planner"] == "rollout-iw1-ram/1" and metadata["search_budget"] == 30.0
+    assert metadata["planner"] == "rollout-iw1-ram/2" and metadata["search_budget"] == 30.0
     config = json.loads((tmp_path / "one/sampling_config.json").read_text())
-    assert config["planner"] == "rollout-iw1-ram/1"
+    assert config["planner"] == "rollout-iw1-ram/2"
     assert config["settings"]["search_budget"] == 30.0 and config["settings"]["noop_max"] == 0
 
 

@@ -103,7 +103,7 @@ def test_a_value_that_does_not_parse_is_refused_alike_by_both_parsers(capsys, ar
             EpisodeSettings(),
             "--frames-per-env 60 --randomness 0.2 --seed 0 --policy search "
             "--png-compress-level 6 --frameskip 4 --repeat-action-probability 0.25 "
-            "--max-num-frames-per-episode 108000 --search-budget 1000.0",
+            "--max-num-frames-per-episode 108000 --search-budget 400.0",
         ),
         (
             EpisodeSettings(

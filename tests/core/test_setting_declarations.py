@@ -23,7 +23,7 @@ DECLARED = [
     ("randomness", "--randomness", 0.2),
     ("seed", "--seed", 0),
     ("policy", "--policy", "search"),
-    ("search_budget", "--search-budget", 1000.0),
+    ("search_budget", "--search-budget", 400.0),
     ("noop_max", "--noop-max", 0),
     ("png_compress_level", "--png-compress-level", 6),
     ("frameskip", "--frameskip", 4),
@@ -79,7 +79,7 @@ def test_command_arguments_name_the_defaults_a_reader_needs():
         "--png-compress-level", "1", "--frameskip", "2", "--repeat-action-probability", "0.0",
         "--max-num-frames-per-episode", "500", "--noop-max", "2", "--full-action-space",
     ]  # fmt: skip
-    assert command_arguments(EpisodeSettings())[-2:] == ["--search-budget", "1000.0"]
+    assert command_arguments(EpisodeSettings())[-2:] == ["--search-budget", "400.0"]
 
 
 def test_each_setting_field_of_episode_json_has_the_type_of_its_setting():

@@ -55,7 +55,7 @@ def test_settings_recorded_before_the_search_policy_still_read_and_resume(tmp_pa
                 "max_num_frames_per_episode": 108000},
     }  # fmt: skip
     settings = EpisodeSettings.from_dict(older)
-    assert settings.search_budget == 1000.0 and settings.noop_max == 0
+    assert settings.search_budget == 400.0 and settings.noop_max == 0
     assert planner_of(settings.policy) == ""
     assert settings_differences(settings, EpisodeSettings(policy="repeat")) == []
     assert settings_differences(settings, EpisodeSettings(policy="repeat", noop_max=3)) == [

@@ -43,7 +43,20 @@ def test_search_finds_a_reward_that_random_play_misses():
     assert random.run_episode(0).metadata.episode_return == 0.0
     planned = GameEmulator("freeway", search(100, 400)).run_episode(0).metadata
     assert planned.episode_return >= 1.0
-    assert planned.planner == "rollout-iw1-ram/1" and planned.search_budget == 400.0
+    assert planned.planner == "rollout-iw1-ram/2" and planned.search_budget == 400.0
+
+
+@pytest.mark.slow
+def test_search_scores_in_breakout_where_random_play_does_not():
+    # Breakout needs FIRE to serve and the paddle under the ball to score; random play on the
+    # same seed and frames scores at most a brick or two.
+    random = GameEmulator(
+        "breakout", EpisodeSettings(frame_cap=300, randomness=1.0, policy="repeat")
+    )
+    assert random.run_episode(0).metadata.episode_return <= 2.0
+    planned = GameEmulator("breakout", search(300, 400)).run_episode(0).metadata
+    assert planned.episode_return >= 8.0
+    assert planned.end_reason == "frame_cap"
 
 
 def test_search_is_deterministic_for_a_seed():
@@ -58,6 +71,7 @@ def test_search_is_deterministic_for_a_seed():
 
 def test_search_needs_no_frames_and_keeps_within_its_budget():
     # The planner counts what it simulates; it never spends more than the account allows.
+    from atari_interleaved.generate import search as search_module
     from atari_interleaved.generate.search import SearchPolicy
 
     made = []
@@ -78,8 +92,10 @@ def test_search_needs_no_frames_and_keeps_within_its_budget():
     finally:
         del sys.modules["recording_search"]
     stats = made[0].stats
-    assert stats.decisions == 30
-    assert 0 < stats.frames <= 60 * 30
+    # The policy is asked at every frame but the last, whose action is never played; it
+    # plans every HOLD frames and holds its action in between.
+    assert stats.decisions == -(-29 // search_module.HOLD)
+    assert 0 < stats.frames <= 60 * 29
     assert not Recording.needs_observation
     assert episode.num_frames == 30
 
@@ -89,14 +105,15 @@ import numpy as np
 
 def make_policy(context):
     view = context.emulator
-    saved = view.clone_state()
+    saved = []
 
     def act(observation, previous_action):
         # Play ahead, restore an old state, play again: none of it may reach the episode.
+        saved.append(view.clone_state())
         for action in range(view.num_actions):
             view.step(action)
         view.ram(), view.lives(), view.game_over(), view.screen_rgb()
-        view.restore_state(saved)
+        view.restore_state(saved[0])
         view.step(view.num_actions - 1)
         return previous_action
 
@@ -117,6 +134,59 @@ def test_what_a_policy_simulates_never_changes_the_episode(tmp_path, monkeypatch
     assert meddled.actions == plain.actions
     assert meddled.frames == plain.frames
     assert meddled.metadata.rewards == plain.metadata.rewards
+
+
+OUTSIDE_THE_CALL = """
+kept = []
+
+def steps_in_factory(context):
+    context.emulator.step(1)
+    return lambda observation, previous_action: 0
+
+def reads_in_factory(context):
+    context.emulator.ram()
+    return lambda observation, previous_action: 0
+
+def keeps_the_view(context):
+    kept.append(context.emulator)
+
+    def act(observation, previous_action):
+        return 0
+
+    act.needs_observation = False
+    return act
+"""
+
+
+@pytest.mark.parametrize("name", ["steps_in_factory", "reads_in_factory"])
+def test_the_emulator_view_is_closed_in_the_factory(tmp_path, monkeypatch, name):
+    # Before the first decision the emulator holds whatever the process played before: a
+    # state read or changed there would make the episode depend on --parallel.
+    (tmp_path / "outside_the_call.py").write_text(OUTSIDE_THE_CALL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "outside_the_call", raising=False)
+    settings = EpisodeSettings(frame_cap=5, policy=f"outside_the_call:{name}")
+    with pytest.raises(PolicyError) as raised:
+        GameEmulator("pong", settings).run_episode(0)
+    message = str(raised.value)
+    assert message.startswith(f"policy 'outside_the_call:{name}' its factory raised ")
+    assert "EmulatorViewClosedError" in message and "outside the policy's call" in message
+
+
+def test_a_kept_view_cannot_change_the_emulator_after_the_call(tmp_path, monkeypatch):
+    from atari_interleaved.generate.emulator_view import EmulatorViewClosedError
+
+    (tmp_path / "outside_the_call.py").write_text(OUTSIDE_THE_CALL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "outside_the_call", raising=False)
+    settings = EpisodeSettings(frame_cap=5, policy="outside_the_call:keeps_the_view")
+    GameEmulator("pong", settings).run_episode(0)
+    view = sys.modules["outside_the_call"].kept[0]
+    for use in (lambda: view.step(1), view.clone_state, view.ram, view.frame_number,
+                lambda: view.restore_state(None)):  # fmt: skip
+        with pytest.raises(EmulatorViewClosedError):
+            use()
+    assert not hasattr(view, "raw_interface")
 
 
 @pytest.mark.parametrize(
@@ -253,7 +323,7 @@ def test_the_policy_its_budget_planner_and_no_ops_reach_the_export(tmp_path):
     export(tmp_path / "frames", tmp_path / "hub")
     card = (tmp_path / "hub" / "README.md").read_text()
     assert "| Base policy (`--policy`) | `search` |" in card
-    assert "| Planner | `rollout-iw1-ram/1` |" in card
+    assert "| Planner | `rollout-iw1-ram/2` |" in card
     assert "| Search budget (`--search-budget`) | 20.0 |" in card
     assert "| No-op starts at most (`--noop-max`) | 2 |" in card
     assert "--policy search --png-compress-level 6" in card
@@ -262,5 +332,5 @@ def test_the_policy_its_budget_planner_and_no_ops_reach_the_export(tmp_path):
     sampling = json.loads((tmp_path / "hub" / "manifest.json").read_text())["generation"][
         "sampling"
     ]
-    assert sampling["planner"] == "rollout-iw1-ram/1"
+    assert sampling["planner"] == "rollout-iw1-ram/2"
     assert sampling["settings"]["search_budget"] == 20.0 and sampling["settings"]["noop_max"] == 2

@@ -1,0 +1,187 @@
+"""The search planner's parts, driven through the emulator protocol on a small fake world.
+
+Each behaviour test also plays the same world at random (or checks a choice that random
+play makes only by chance), so that a planner deciding at random fails it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from atari_interleaved.core.errors import InvalidArgumentError
+from atari_interleaved.generate import search
+from atari_interleaved.generate.search import SearchPolicy
+from atari_interleaved.generate.search_tree import NoveltyTable, Tree
+from tests.fixtures.fake_emulator import LEFT, NOOP, RIGHT, Corridor, play
+
+SEEDS = range(6)
+
+
+def random_play(world: Corridor, steps: int, seed: int = 0):
+    return play(world, SearchPolicy, steps, budget=100, seed=seed, randomness=1.0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_finds_a_distant_reward_that_random_play_misses(seed):
+    def world():
+        return Corridor(size=128, start=8, rewards={68: 10.0})
+
+    planned = play(world(), SearchPolicy, 120, budget=200, seed=seed)
+    assert sum(planned.rewards) == 10.0
+    # It walks there: the reward is 60 cells away, 60 steps at the least.
+    assert planned.rewards.index(10.0) < 90
+    assert sum(random_play(world(), 120, seed).rewards) == 0.0
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_avoids_the_traps_around_it(seed):
+    def world():
+        return Corridor(start=8, traps=frozenset({6, 10}))
+
+    planned = play(world(), SearchPolicy, 90, budget=100, seed=seed)
+    assert planned.lives == [3] * 90
+    assert random_play(world(), 90, seed).lives[-1] < 3
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_with_no_reward_in_sight_it_stays_alive_longest(seed):
+    # A wave comes from the right, half a cell a step: running left first keeps the first
+    # life until the wave reaches cell 0, at step 100. Random play is caught far earlier.
+    def world():
+        return Corridor(start=40, wave_start=50.0, wave_speed=0.5, lives_at_start=1)
+
+    planned = play(world(), SearchPolicy, 200, budget=200, seed=seed)
+    assert len(planned.actions) >= 99
+    assert planned.actions[:30].count(LEFT) >= 25
+    assert len(random_play(world(), 200, seed).actions) < 60
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_truncation_is_not_a_death(seed):
+    # Right: a reward, then the trap. Left: nothing, then the length limit. Counted as a death,
+    # the limit would make the reward worth taking; it is not, so the planner goes left.
+    def world():
+        return Corridor(start=8, rewards={9: 5.0}, traps=frozenset({10}), length_limit=4 * 9)
+
+    planned = play(world(), SearchPolicy, 9, budget=400, seed=seed)
+    assert planned.lives[-1] == 3 and sum(planned.rewards) == 0.0
+    assert planned.actions[0] != RIGHT
+
+
+def test_a_node_at_the_length_limit_is_not_dead():
+    world = Corridor(start=8, length_limit=4 * search.HOLD)
+    planner = played_planner(world, budget=4 * search.HOLD)
+    reward, dead, ended = planner._simulate(RIGHT)
+    assert (reward, dead, ended) == (0.0, False, True)
+    world.restore_state(Corridor(start=8, traps=frozenset({9})).clone_state())
+    world.traps = frozenset({9})
+    reward, dead, ended = planner._simulate(RIGHT)
+    assert (reward, dead, ended) == (search.LIFE_LOSS_PENALTY, True, True)
+
+
+def played_planner(world: Corridor, budget: float, seed: int = 0) -> SearchPolicy:
+    from atari_interleaved.generate.policy import PolicyContext
+
+    context = PolicyContext("corridor", ["NOOP", "RIGHT", "LEFT"], np.random.default_rng(seed),
+                            world, budget)  # fmt: skip
+    return SearchPolicy(context)
+
+
+def test_reuses_the_subtree_after_the_expected_step_and_after_a_random_one():
+    planned = play(Corridor(size=128, start=60), SearchPolicy, 60, budget=100)
+    stats = planned.policy.stats
+    # Every decision after the first starts from the kept subtree: the fake world has no
+    # sticky actions, so the real state is always the chosen child's.
+    assert stats.reused == stats.decisions - 1 > 10
+    noisy = play(Corridor(size=128, start=60), SearchPolicy, 60, budget=100, randomness=0.3)
+    # After a random step the real state is another child of the root, or no node at all;
+    # the planner finds the child when there is one.
+    assert 0 < noisy.policy.stats.reused < noisy.policy.stats.decisions - 1
+
+
+def test_the_novelty_table_after_reuse_is_the_one_of_the_kept_states():
+    world = Corridor(size=128, start=60)
+    planner = played_planner(world, budget=200)
+    real = world.clone_state()
+    first = planner(None, NOOP)
+    world.restore_state(real)
+    tree = planner._tree
+    chosen = next(c for c in tree.children[0] if c >= 0 and tree.action[c] == first)
+    for _ in range(search.HOLD):
+        world.step(first)
+    kept_ram = tree.ram[chosen]
+    assert np.array_equal(world.ram(), kept_ram)
+    planner._hold_left = 0
+    new_tree = planner._root(world.ram(), first)
+    # Recomputed from scratch: the lowest depth of each atom over the kept living states.
+    expected = {}
+    for node in range(len(new_tree)):
+        if new_tree.dead[node]:
+            continue
+        for byte, value in enumerate(new_tree.ram[node]):
+            atom = byte * 256 + int(value)
+            expected[atom] = min(expected.get(atom, 1 << 30), new_tree.depth[node])
+    table = planner._table.depths
+    assert {int(a): int(table[a]) for a in np.flatnonzero(table < 1 << 30)} == expected
+    assert len(new_tree) > 1 and new_tree.depth[0] == 0
+    # Every node is labelled as from scratch: solved exactly when it holds no atom lowest
+    # (or cannot go on), or all its actions were simulated and are solved.
+    for node in range(len(new_tree) - 1, 0, -1):
+        holds = any(
+            expected[byte * 256 + int(value)] == new_tree.depth[node]
+            for byte, value in enumerate(new_tree.ram[node])
+        )
+        children = new_tree.children[node]
+        all_solved = children is not None and all(c >= 0 and new_tree.solved[c] for c in children)
+        leaf = new_tree.state[node] is None or not holds
+        assert new_tree.solved[node] == (leaf or all_solved), node
+
+
+@pytest.mark.parametrize("budget", [12, 50, 100.5])
+def test_the_budget_account_is_exact(budget):
+    world = Corridor(size=128, start=60, traps=frozenset({50}))
+    steps = 50
+    planned = play(world, SearchPolicy, steps, budget=budget, randomness=0.2)
+    stats = planned.policy.stats
+    real_frames = len(planned.actions) * world.frameskip
+    assert stats.frames == world.frames_stepped - real_frames
+    assert stats.frames <= budget * len(planned.actions)
+    # Nothing is left unspent but what one step of the tree cannot use, and the last share.
+    step = world.frameskip * search.HOLD
+    assert stats.frames > budget * len(planned.actions) - budget * search.HOLD * 2 - step
+
+
+def test_the_same_seed_gives_the_same_choices():
+    def run(seed):
+        # No reward anywhere: ties are many, and the policy's generator breaks them.
+        world = Corridor(size=128, start=60, traps=frozenset({50}))
+        return play(world, SearchPolicy, 60, budget=60, seed=seed).actions
+
+    assert run(0) == run(0)
+    assert run(0) != run(1)
+
+
+def test_a_budget_too_small_to_plan_is_refused():
+    with pytest.raises(InvalidArgumentError, match=r"--search-budget 3 is too small.*\(4\)"):
+        played_planner(Corridor(), budget=3)
+    played_planner(Corridor(), budget=4)
+
+
+def test_the_tree_values_every_child_and_counts_novel_states():
+    tree = Tree(np.zeros(128, np.uint8), "root", 3)
+    ram = np.ones(128, np.uint8)
+    safe = tree.add(0, NOOP, 0.0, ram, None, dead=False, novel=False)
+    deadly = tree.add(0, RIGHT, 7.0, ram, "s", dead=False, novel=True)
+    tree.add(deadly, RIGHT, search.LIFE_LOSS_PENALTY, ram, None, dead=True, novel=False)
+    tree.add(deadly, LEFT, search.LIFE_LOSS_PENALTY, ram, None, dead=True, novel=False)
+    value, novel = tree.values(0.5)
+    # The safe child counts, though it was not novel: the root is worth 7 + 0.5 * (best of
+    # two deaths), or 0 through the safe child, whichever is more.
+    assert value[deadly] == search.LIFE_LOSS_PENALTY
+    assert value[0] == max(0.0, 7.0 + 0.5 * search.LIFE_LOSS_PENALTY) == 0.0
+    assert novel == [2, 0, 1, 0, 0] and value[safe] == 0.0
+    table = NoveltyTable()
+    assert table.add(np.zeros(128, np.uint8), 0)
+    assert not table.add(np.zeros(128, np.uint8), 1)
+    assert table.holds(np.zeros(128, np.uint8), 0) and not table.holds(np.zeros(128, np.uint8), 1)
