@@ -129,4 +129,5 @@ def test_custom_policy_sees_rgb_frames(tmp_path, monkeypatch):
     settings = EpisodeSettings(frame_cap=10, randomness=0.0, policy="seen_policy:make_policy")
     episode = GameEmulator("alien", settings).run_episode(0)
     assert episode.actions == [1] * 10
-    assert seen_policy.seen == [(210, 160, 3)] * 10
+    # The last frame's action is never played: it repeats the previous one, unasked.
+    assert seen_policy.seen == [(210, 160, 3)] * 9
