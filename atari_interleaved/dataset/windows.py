@@ -52,7 +52,7 @@ from atari_interleaved.dataset.frame_cache import (
     default_cache_dir,
 )
 from atari_interleaved.dataset.frame_format import FrameFormat, Resample
-from atari_interleaved.dataset.frame_source import resolve_source
+from atari_interleaved.dataset.frame_source import FrameSource, resolve_source
 from atari_interleaved.dataset.prepared_frames import PreparedFrames
 from atari_interleaved.storage.png_decode import decode_png
 
@@ -319,10 +319,12 @@ class FrameWindows:
         rows = resolve_source(source, split, revision=revision)
         self.description = rows.description
         self.split = split
-        self._source = rows
+        # A Hub download holds only the simple shards: metas are read remotely (small columns).
+        local = Path(source).is_dir()
+        self._meta_source = rows if local else (source, split, revision)
         self._metas = None
         if episodes is not None:
-            self._metas = select_episodes(episode_metas(rows), episodes, rows.description)
+            self._metas = select_episodes(self._read_metas(), episodes, rows.description)
         root = default_cache_dir() if cache_dir is None else Path(cache_dir)
         tables = itertools.chain.from_iterable(rows.tables(unit) for unit in rows.units)
         folder = root / cache_key(rows.identity())
@@ -346,6 +348,12 @@ class FrameWindows:
         if self.spec.form.size is not None and "frames" in self.spec.columns:
             self._prepared = PreparedFrames.build(self._cache, self.spec.form, self.spec.decode)
 
+    def _read_metas(self) -> list[dict[str, Any]]:
+        if isinstance(self._meta_source, FrameSource):
+            return episode_metas(self._meta_source)
+        source, split, revision = self._meta_source
+        return episode_metas(resolve_source(source, split, revision=revision, stream=True))
+
     def _selected(self, cache: FrameCache) -> np.ndarray:
         """Return the cache's numbers of the selected episodes, in cache order."""
         if self._metas is None:
@@ -366,7 +374,7 @@ class FrameWindows:
     def episodes(self) -> list[dict[str, Any]]:
         """The meta of each selected episode (keys :data:`EPISODE_KEYS`), in window order."""
         if self._metas is None:
-            self._metas = select_episodes(episode_metas(self._source), None, self.description)
+            self._metas = self._read_metas()
             self._selected(self.cache)  # in the cache's order
         return [dict(meta) for meta in self._metas]
 
