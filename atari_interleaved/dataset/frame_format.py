@@ -220,13 +220,17 @@ class FrameFormat:
         return out
 
     def _area(self, frames: np.ndarray) -> np.ndarray:
-        """Area-reduce (n, H, W[, C]) frames: rows, then columns, as two matrix products."""
+        """Area-reduce (n, H, W[, C]) frames: rows, then columns, each one matrix product."""
         count, height_in, width_in = frames.shape[:3]
         channels = frames.shape[3] if frames.ndim == 4 else 1
         height, width = self.size  # type: ignore[misc]
         rows = _area_weights(height_in, height)
         columns = _area_weights(width_in, width)
-        flat = frames.reshape(count, height_in, width_in * channels).astype(np.float32)
-        reduced = np.matmul(rows, flat).reshape(count * height, width_in, channels)
-        result = np.matmul(columns, reduced)
-        return np.rint(result, out=result).astype(np.uint8).reshape(count, *self.shape)
+        stacked = frames.reshape(count, height_in, width_in * channels).transpose(1, 0, 2)
+        flat = stacked.reshape(height_in, -1).astype(np.float32)  # (H, n * W * C)
+        reduced = (rows @ flat).reshape(height, count, width_in, channels)
+        by_column = reduced.transpose(1, 0, 3, 2).reshape(-1, width_in)  # (n * h * C, W)
+        result = by_column @ columns.T
+        np.rint(result, out=result)
+        result = result.reshape(count, height, channels, width).transpose(0, 1, 3, 2)
+        return result.astype(np.uint8).reshape(count, *self.shape)

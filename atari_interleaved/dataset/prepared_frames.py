@@ -32,8 +32,8 @@ from atari_interleaved.storage.atomic import Staged
 
 __all__ = ["PreparedFrames"]
 
-_CHUNK = 256
-"""Frames decoded and prepared at a time while the file is written."""
+_CHUNK = 64
+"""Frames decoded and prepared at a time while the file is written (about 30 MB of work)."""
 
 
 @dataclass(frozen=True)
