@@ -8,7 +8,11 @@ epoch, dealt to ranks (``rank``/``world_size``) and to ``DataLoader`` workers, a
 process assembles whole episodes, cuts them into windows and shuffles those through a
 buffer of ``shuffle_buffer`` windows. An epoch gives exactly the windows of the map-style
 form (same items), in a shuffled order; memory holds a row group, an episode and the
-buffer's windows (their PNG bytes, about ``window`` x 0.5-2 KB each).
+buffer's windows (their PNG bytes, about ``window`` x 0.5-2 KB each). Frames are decoded,
+and resized when asked (``size``, ``preset``), as windows leave the buffer: nothing is
+cached, so a resize costs its time at every epoch (an area reduction to 64x64 takes a few
+times a frame's decoding). ``episodes=`` skips the episodes it does not keep as they are
+read (their metas are read first, from the small columns of the ``interleaved`` rows).
 
 Ranks and workers get whole shards when there are at least as many shards as ranks times
 workers, so their window counts differ when shards do; with fewer shards, each reads every

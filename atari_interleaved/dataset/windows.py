@@ -8,24 +8,38 @@
 A window is ``window`` consecutive frames of one episode; it never spans two. Windows start
 at every ``stride``-th frame (0, stride, 2 * stride, ...) where a whole window fits; with
 ``pad_start=True`` there are also windows starting before the episode (at -stride,
--2 * stride, ... down to -(window - 1)), padded before frame 0 with zeros and ``mask`` False,
-as DIAMOND samples the first frames of an episode. An item is a dict of numpy arrays:
+-2 * stride, ... down to -(window - 1)), padded before frame 0, as DIAMOND samples the first
+frames of an episode; with ``pad_end=True`` also windows starting at each of the last
+``window - 1`` frames (at the stride), padded after the episode's last frame, as DIAMOND's
+segment sampler does for its reward and end model. Padding holds zeros and False
+(``pad_mode="zeros"``), or with ``pad_mode="edge"`` the episode's first (or last) frame and
+its values, repeated, as LeRobot pads; ``mask`` is False on padding either way. An item is a
+dict of numpy arrays:
 
 - ``frames``: ``uint8`` (window, 210, 160, 3) RGB, exactly the ``simple`` config's images
   (``Image.open(...).convert("RGB")``); with ``rgb=False``, (window, 210, 160) ALE colour
   values, what ``ALEInterface.getScreen`` gives (even numbers 0..254 indexing ALE's NTSC
   palette, :data:`atari_interleaved.core.palette.NTSC_PALETTE`, the same for every frame);
+  with ``size``, ``gray`` or a ``preset``, the frames a trainer trains on
+  (:mod:`atari_interleaved.dataset.frame_format`): (window, height, width, 3), or
+  (window, height, width) in ALE's greyscale;
 - ``actions`` (int64, the action index taken at each frame), ``rewards`` (float32; NaN
   where the data has none), ``terminated``, ``truncated``, ``is_first`` (bool) and ``mask``
-  (bool, False on padding); padding holds zeros and False;
+  (bool, False on padding);
 - ``environment`` and ``episode`` (str) and ``start_frame`` (int: the frame number of the
-  window's first frame, negative with padding).
+  window's first frame, negative with padding at the start).
+
+``episodes=predicate`` keeps the episodes whose meta (:mod:`atari_interleaved.dataset.episode_meta`:
+game, seed, policy, randomness, return, length, end reason) it returns True for;
+``windows.episodes`` lists the metas of the kept episodes.
 
 :class:`FrameWindows` is map-style (``len``, indexing, iteration) and works as it is with
 ``torch.utils.data.DataLoader(windows, batch_size=..., shuffle=True, num_workers=N)``; torch
 is never imported here. Its data comes from a local cache built on first use
 (:mod:`atari_interleaved.dataset.frame_cache`), so an item is one read of contiguous bytes plus the
-decoding (:mod:`atari_interleaved.storage.png_decode`). For multi-GPU training, give each rank
+decoding (:mod:`atari_interleaved.storage.png_decode`); resized frames are prepared once, on first
+use, into a file beside that cache (:mod:`atari_interleaved.dataset.prepared_frames`), and an
+item is then one read. For multi-GPU training, give each rank
 ``windows.shard(rank, world_size)`` (or use torch's ``DistributedSampler``).
 :class:`~atari_interleaved.dataset.window_stream.StreamingFrameWindows` is the iterable form for
 data that does not fit on the local disk.

@@ -16,7 +16,7 @@ from atari_interleaved.publishing.export import export
 from atari_interleaved.publishing.publish import publish
 from tests.dataset.test_windows import assert_same_items, by_key, simple_rows
 from tests.fixtures.export_utils import REPO_ID
-from tests.fixtures.frame_trees import EPISODES, FRAMES, GAMES
+from tests.fixtures.frame_trees import EPISODES, FRAMES, GAMES, give_returns
 from tests.fixtures.prerequisites import missing_prerequisite
 
 pytestmark = pytest.mark.filterwarnings(
@@ -129,12 +129,11 @@ def test_pad_end_alone_gives_windows_starting_at_every_frame(exported_folder, tm
 @pytest.fixture
 def scored_export(tree_copy, tmp_path):
     """The tree with rewards in its second episode of each game, and its export."""
-    for game, reward in (("alien", 10.0), ("pong", 1.0)):
-        path = tree_copy / f"atari_{game}" / "episode_001_rand0.2" / "episode.json"
-        metadata = json.loads(path.read_text())
-        metadata["rewards"][4] = reward
-        metadata["episode_return"] = reward
-        path.write_text(json.dumps(metadata))
+    returns = {
+        f"atari_{game}/episode_001_rand0.2": reward
+        for game, reward in (("alien", 10.0), ("pong", 1.0))
+    }
+    give_returns(tree_copy, returns)
     export(tree_copy, tmp_path / "scored", repo_id=REPO_ID)
     return tree_copy, tmp_path / "scored"
 
