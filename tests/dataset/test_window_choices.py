@@ -16,7 +16,7 @@ from atari_interleaved.publishing.export import export
 from atari_interleaved.publishing.publish import publish
 from tests.dataset.test_windows import assert_same_items, by_key, simple_rows
 from tests.fixtures.export_utils import REPO_ID
-from tests.fixtures.frame_trees import EPISODES, FRAMES, GAMES, give_returns
+from tests.fixtures.frame_trees import EPISODES, FRAMES, GAMES, drop_metadata, give_returns
 from tests.fixtures.prerequisites import missing_prerequisite
 
 pytestmark = pytest.mark.filterwarnings(
@@ -194,6 +194,18 @@ def test_the_direct_folder_knows_the_same_metas(direct_folder, exported_folder, 
     direct = FrameWindows(direct_folder, 4, cache_dir=tmp_path).episodes
     exported = FrameWindows(exported_folder, 4, cache_dir=tmp_path).episodes
     assert direct == exported and {meta["policy"] for meta in direct} == {"repeat"}
+    stream = StreamingFrameWindows(direct_folder, 4).episodes
+    assert sorted(stream, key=str) == sorted(direct, key=str)
+
+
+def test_a_tree_of_another_tool_has_the_metas_its_folders_tell(tree_copy, tmp_path):
+    metas = FrameWindows(drop_metadata(tree_copy), 4, cache_dir=tmp_path).episodes
+    assert len(metas) == len(GAMES) * EPISODES
+    for meta in metas:
+        assert (meta["randomness"], meta["length"]) == (0.2, FRAMES)
+        assert [meta[key] for key in ("seed", "policy", "return", "end_reason")] == [None] * 4
+    chosen = FrameWindows(tree_copy, 4, cache_dir=tmp_path, episodes=lambda m: m["length"] > 5)
+    assert chosen.num_episodes == len(metas)
 
 
 @pytest.mark.parametrize(
