@@ -12,6 +12,9 @@ shuffled epoch's order), decoded to RGB:
 
 - ``FrameWindows``: ``windows[i]`` (the map-style dataset; its frame cache is built before
   timing, the time of that is printed);
+- ``FrameWindows 64x64 area``: the same windows resized to 64x64 RGB, ``size=(64, 64)``,
+  ``resample="area"`` (DIAMOND's frames; the resized frames are prepared once before timing,
+  the time of that is printed);
 - ``datasets with_format("numpy")``: the same frames as the 16 consecutive rows
   ``dataset[first:first + 16]["image"]`` of ``load_dataset(folder, "simple")``, and
   (``row by row``) as ``dataset[row]["image"]`` for each of the 16 rows;
@@ -53,6 +56,9 @@ from atari_interleaved.publishing.export import export
 GAMES = ["alien", "pong", "space_invaders", "ms_pacman"]
 WINDOW = 16
 FRAMEWINDOWS = "FrameWindows"
+RESIZED = "FrameWindows 64x64 area"
+RESIZED_SIZE = (64, 64)
+RESIZED_GOAL = 0.8
 DATASETS = 'datasets with_format("numpy")'
 ROW_BY_ROW = f"{DATASETS}, row by row"
 BARE = "bare Pillow loop"
@@ -65,8 +71,8 @@ MEMORY_PROBE = """
 import re, sys
 import numpy as np
 from atari_interleaved.dataset.windows import FrameWindows
-folder, cache, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-windows = FrameWindows(folder, 16, cache_dir=cache)
+folder, cache, count, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), eval(sys.argv[4])
+windows = FrameWindows(folder, 16, cache_dir=cache, size=size)
 for index in np.random.default_rng(0).permutation(len(windows))[:count]:
     windows[int(index)]
 with open("/proc/self/status") as status:
@@ -143,6 +149,9 @@ def throughput(folder: Path, work: Path, count: int, repeat: int) -> dict[tuple[
     print(
         f"datasets: load_dataset prepared its arrow files in {time.perf_counter() - started:.1f} s"
     )
+    started = time.perf_counter()
+    resized = FrameWindows(folder, WINDOW, cache_dir=work / "cache", size=RESIZED_SIZE)
+    print(f"{RESIZED}: frames prepared in {time.perf_counter() - started:.1f} s")
     chosen = np.random.default_rng(0).permutation(len(windows))[:count].tolist()
     firsts = []
     for index in chosen:
@@ -157,6 +166,10 @@ def throughput(folder: Path, work: Path, count: int, repeat: int) -> dict[tuple[
     def frame_windows(share: Sequence[int]) -> None:
         for index in share:
             windows[index]
+
+    def resized_windows(share: Sequence[int]) -> None:
+        for index in share:
+            resized[index]
 
     def with_datasets(share: Sequence[int]) -> None:
         for index in share:
@@ -180,7 +193,12 @@ def throughput(folder: Path, work: Path, count: int, repeat: int) -> dict[tuple[
     frames = count * WINDOW
     rates: dict[tuple[str, int], float] = {}
     for _ in range(repeat):
-        readers = (FRAMEWINDOWS, frame_windows), (DATASETS, with_datasets), (BARE, bare)
+        readers = (
+            (FRAMEWINDOWS, frame_windows),
+            (RESIZED, resized_windows),
+            (DATASETS, with_datasets),
+            (BARE, bare),
+        )
         for name, run in (*readers, (ROW_BY_ROW, row_by_row)):
             for workers in (1, 2):
                 rate = frames / in_workers(run, chosen, workers)
@@ -196,9 +214,9 @@ def throughput(folder: Path, work: Path, count: int, repeat: int) -> dict[tuple[
     return rates
 
 
-def peak_rss_mb(folder: Path, cache: Path, count: int) -> float:
+def peak_rss_mb(folder: Path, cache: Path, count: int, size: tuple[int, int] | None) -> float:
     result = subprocess.run(
-        [sys.executable, "-c", MEMORY_PROBE, str(folder), str(cache), str(count)],
+        [sys.executable, "-c", MEMORY_PROBE, str(folder), str(cache), str(count), repr(size)],
         capture_output=True,
         text=True,
         check=True,
@@ -206,19 +224,24 @@ def peak_rss_mb(folder: Path, cache: Path, count: int) -> float:
     return int(result.stdout.split()[-1]) / 1024
 
 
-def peak_memory(folders: dict[int, Path], work: Path, count: int) -> list[float]:
-    peaks = [
-        peak_rss_mb(folder, work / f"cache-{frames}", count) for frames, folder in folders.items()
-    ]
+def peak_memory(folders: dict[int, Path], work: Path, count: int) -> dict[str, list[float]]:
+    peaks = {
+        name: [
+            peak_rss_mb(folder, work / f"cache-{frames}", count, size)
+            for frames, folder in folders.items()
+        ]
+        for name, size in ((FRAMEWINDOWS, None), (RESIZED, RESIZED_SIZE))
+    }
     print(f"\nPeak RSS of a process opening FrameWindows and reading {count} windows, MB")
     print_columns(
-        tuple(f"{frames} frames" for frames in folders), [tuple(f"{peak:.0f}" for peak in peaks)]
+        ("reader", *(f"{frames} frames" for frames in folders)),
+        [(name, *(f"{peak:.0f}" for peak in values)) for name, values in peaks.items()],
     )
     return peaks
 
 
 def summary_ratios(
-    rates: dict[tuple[str, int], float], peaks: list[float], sizes: list[int]
+    rates: dict[tuple[str, int], float], peaks: dict[str, list[float]], sizes: list[int]
 ) -> list[Ratio]:
     ratios = [
         Ratio(f"{FRAMEWINDOWS} / {DATASETS}, {workers} worker{'s' * (workers > 1)}",
@@ -241,11 +264,18 @@ def summary_ratios(
               EFFICIENCY_GOAL if name == FRAMEWINDOWS else None, percent=True)
         for name in (FRAMEWINDOWS, DATASETS, BARE)
     ]  # fmt: skip
+    ratios += [
+        Ratio(f"{RESIZED} / {FRAMEWINDOWS} (full resolution), {workers} worker"
+              f"{'s' * (workers > 1)}", rates[(RESIZED, workers)] / rates[(FRAMEWINDOWS, workers)],
+              RESIZED_GOAL if workers == 1 else None)
+        for workers in (1, 2)
+    ]  # fmt: skip
     small, large = sizes
-    ratios.append(
-        Ratio(f"peak memory, {FRAMEWINDOWS}: {large} / {small} frames", peaks[1] / peaks[0],
+    ratios += [
+        Ratio(f"peak memory, {name}: {large} / {small} frames", peaks[name][1] / peaks[name][0],
               MEMORY_GOAL, at_most=True)
-    )  # fmt: skip
+        for name in (FRAMEWINDOWS, RESIZED)
+    ]  # fmt: skip
     return ratios
 
 

@@ -6,13 +6,18 @@ unused), and ``getScreenRGB`` maps it through this palette (ALE's default, the N
 Stella that ALE ships; ``src/ale/common/ColourPalette.cpp``). Every game of ale-py uses it, so
 a value means the same colour in every frame of every game, unlike a PNG's own palette. The
 table is checked against ``getScreen``/``getScreenRGB`` on real games in the tests.
+
+:data:`NTSC_GRAY` is ALE's own greyscale of each value, what ``getScreenGrayscale`` gives:
+ALE computes it once per colour, when it builds the palette, as the luminance
+``round(0.2989 R + 0.5870 G + 0.1140 B)`` of the colour's RGB (no colour lies near a rounding
+tie). The tests compare it with ``getScreenGrayscale`` on real games.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NTSC_PALETTE", "ale_values_of"]
+__all__ = ["NTSC_PALETTE", "NTSC_GRAY", "ale_values_of"]
 
 # One line per hue (the value's high nibble), its 8 luminances in value order (0, 2, ..., 14).
 _NTSC_HEX = """
@@ -45,6 +50,11 @@ def _palette() -> np.ndarray:
 NTSC_PALETTE = _palette()
 """``uint8`` of shape (256, 3): ``NTSC_PALETTE[v]`` is the RGB colour of ``getScreen`` value
 ``v`` (even values only; the odd rows, which ALE never gives, are zero)."""
+
+_LUMINANCE = np.array([0.2989, 0.5870, 0.1140])
+NTSC_GRAY = np.rint(NTSC_PALETTE @ _LUMINANCE).astype(np.uint8)
+"""``uint8`` of shape (256,): ``NTSC_GRAY[v]`` is ALE's greyscale of ``getScreen`` value ``v``,
+what ``getScreenGrayscale`` gives for that pixel."""
 
 
 def _packed(colours: np.ndarray) -> np.ndarray:

@@ -42,6 +42,7 @@ __all__ = [
     "FrameCache",
     "default_cache_dir",
     "cache_key",
+    "descriptor",
     "image_bytes",
     "frame_values",
 ]
@@ -233,14 +234,20 @@ class FrameCache:
 
     def read(self, first: int, end: int) -> tuple[bytes, np.ndarray]:
         """Return the PNG bytes of frames ``first..end-1`` and their offsets in those bytes."""
-        fd = _descriptors.get((os.getpid(), self.folder))
-        if fd is None:
-            fd = os.open(self.folder / _FRAMES_FILE, os.O_RDONLY)
-            _descriptors[(os.getpid(), self.folder)] = fd
+        fd = descriptor(self.folder / _FRAMES_FILE)
         offsets = np.asarray(self.offsets[first : end + 1])
         data = os.pread(fd, int(offsets[-1] - offsets[0]), int(offsets[0]))
         return data, offsets - offsets[0]
 
 
 _descriptors: dict[tuple[int, Path], int] = {}
-"""Open ``frames.bin`` descriptors by (process, folder): a forked worker opens its own."""
+"""Open descriptors of cache files by (process, path): a forked worker opens its own."""
+
+
+def descriptor(path: Path) -> int:
+    """Return this process's read-only descriptor of the cache file ``path`` (opened once)."""
+    fd = _descriptors.get((os.getpid(), path))
+    if fd is None:
+        fd = os.open(path, os.O_RDONLY)
+        _descriptors[(os.getpid(), path)] = fd
+    return fd

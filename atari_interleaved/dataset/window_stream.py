@@ -8,7 +8,11 @@ epoch, dealt to ranks (``rank``/``world_size``) and to ``DataLoader`` workers, a
 process assembles whole episodes, cuts them into windows and shuffles those through a
 buffer of ``shuffle_buffer`` windows. An epoch gives exactly the windows of the map-style
 form (same items), in a shuffled order; memory holds a row group, an episode and the
-buffer's windows (their PNG bytes, about ``window`` x 0.5-2 KB each).
+buffer's windows (their PNG bytes, about ``window`` x 0.5-2 KB each). Frames are decoded,
+and resized when asked (``size``, ``preset``), as windows leave the buffer: nothing is
+cached, so a resize costs its time at every epoch (an area reduction to 64x64 takes a few
+times a frame's decoding). ``episodes=`` skips the episodes it does not keep as they are
+read (their metas are read first, from the small columns of the ``interleaved`` rows).
 
 Ranks and workers get whole shards when there are at least as many shards as ranks times
 workers, so their window counts differ when shards do; with fewer shards, each reads every
@@ -33,14 +37,23 @@ import pyarrow as pa
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.core.splits import DEFAULT_SPLIT
+from atari_interleaved.dataset.episode_meta import episode_metas
 from atari_interleaved.dataset.frame_cache import frame_values, image_bytes
+from atari_interleaved.dataset.frame_format import Resample
 from atari_interleaved.dataset.frame_source import FrameSource, resolve_source
-from atari_interleaved.dataset.windows import WindowSpec
+from atari_interleaved.dataset.windows import (
+    EpisodePredicate,
+    PadMode,
+    WindowSpec,
+    check_episodes,
+    select_episodes,
+)
 from atari_interleaved.storage.split_writer import episode_tables
 
 __all__ = ["StreamingFrameWindows"]
 
 _Record = tuple[str, str, int, bytes, np.ndarray, dict[str, np.ndarray]]
+"""A window before decoding: environment, episode, start, PNG bytes, offsets, values."""
 
 
 def _worker() -> tuple[int, int]:
@@ -62,7 +75,9 @@ class StreamingFrameWindows:
     Args:
         source: a Hub dataset repository id, an exported folder, a ``sample --to-parquet``
             folder or a frame tree.
-        window, split, stride, pad_start, columns, rgb, revision: as for ``FrameWindows``.
+        window, split, stride, pad_start, pad_end, pad_mode, columns, rgb, preset, size,
+            gray, resample, episodes, revision: as for ``FrameWindows`` (frames are
+            decoded and prepared as they stream: nothing is cached).
         shuffle_buffer: windows held to shuffle; 0 or 1 gives the data's order.
         seed: seed of the unit order and of the buffer (with the epoch, see ``set_epoch``).
         rank: this process's rank of ``world_size`` (multi-GPU training).
@@ -82,15 +97,26 @@ class StreamingFrameWindows:
         split: str = DEFAULT_SPLIT,
         stride: int = 1,
         pad_start: bool = False,
+        pad_end: bool = False,
+        pad_mode: PadMode = "zeros",
         columns: Sequence[str] | None = None,
         rgb: bool = True,
+        preset: str | None = None,
+        size: tuple[int, int] | None = None,
+        gray: bool | None = None,
+        resample: Resample | None = None,
+        episodes: EpisodePredicate | None = None,
         shuffle_buffer: int = 1024,
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
         revision: str | None = None,
     ) -> None:
-        self.spec = WindowSpec.checked(window, stride, pad_start, columns, rgb)
+        self.spec = WindowSpec.checked(
+            window, stride, pad_start, columns, rgb, pad_end=pad_end, pad_mode=pad_mode,
+            preset=preset, size=size, gray=gray, resample=resample,
+        )  # fmt: skip
+        check_episodes(episodes)
         if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int):
             raise InvalidArgumentError(f"shuffle_buffer must be an integer, got {shuffle_buffer!r}")
         if shuffle_buffer < 0:
@@ -100,12 +126,25 @@ class StreamingFrameWindows:
         if not isinstance(rank, int) or not 0 <= rank < world_size:
             raise InvalidArgumentError(f"rank must be in 0..{world_size - 1}, got {rank!r}")
         self.source: FrameSource = resolve_source(source, split, revision=revision, stream=True)
+        self._metas = None
+        self._keep: set[tuple[str, str]] | None = None
+        if episodes is not None:
+            description = self.source.description
+            self._metas = select_episodes(episode_metas(self.source), episodes, description)
+            self._keep = {(meta["environment"], meta["episode"]) for meta in self._metas}
         self.shuffle_buffer = shuffle_buffer
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
         self.epoch = 0
         _register_with_torch()
+
+    @property
+    def episodes(self) -> list[dict[str, Any]]:
+        """The meta of each selected episode (keys of ``EPISODE_KEYS``), in source order."""
+        if self._metas is None:
+            self._metas = episode_metas(self.source)
+        return [dict(meta) for meta in self._metas]
 
     def set_epoch(self, epoch: int) -> None:
         """Reshuffle for ``epoch`` (call it before iterating, as with ``DistributedSampler``)."""
@@ -128,7 +167,8 @@ class StreamingFrameWindows:
                 if pending and this != key:
                     yield pa.concat_tables(pending)
                     pending = []
-                pending.append(episode)
+                if self._keep is None or this in self._keep:
+                    pending.append(episode)
                 key = this
         if pending:
             yield pa.concat_tables(pending)
@@ -146,7 +186,7 @@ class StreamingFrameWindows:
         values = frame_values(table)
         first_start, count = self.spec.starts(table.num_rows)
         for start in range(first_start, first_start + count * self.spec.stride, self.spec.stride):
-            first, end = max(start, 0), start + self.spec.window
+            first, end = max(start, 0), min(start + self.spec.window, table.num_rows)
             piece = bytes(data[offsets[first] : offsets[end]])
             yield (
                 environment,
@@ -156,6 +196,11 @@ class StreamingFrameWindows:
                 offsets[first : end + 1] - offsets[first],
                 {key: array[first:end] for key, array in values.items()},
             )
+
+    def _item(self, record: _Record) -> dict[str, Any]:
+        environment, name, start, data, offsets, values = record
+        frames = self.spec.decode(data, offsets) if "frames" in self.spec.columns else None
+        return self.spec.item(environment, name, start, frames, values)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         worker, workers = _worker()
@@ -176,12 +221,12 @@ class StreamingFrameWindows:
         for episode in episodes:
             for record in self._records(episode):
                 if self.shuffle_buffer <= 1:
-                    yield self.spec.item(*record)
+                    yield self._item(record)
                 elif len(buffer) < self.shuffle_buffer:
                     buffer.append(record)
                 else:
                     slot = int(rng.integers(len(buffer)))
-                    yield self.spec.item(*buffer[slot])
+                    yield self._item(buffer[slot])
                     buffer[slot] = record
         for slot in rng.permutation(len(buffer)):
-            yield self.spec.item(*buffer[slot])
+            yield self._item(buffer[slot])

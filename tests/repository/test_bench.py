@@ -148,9 +148,13 @@ def test_bench_load_prints_every_ratio(tmp_path):
     assert_ratio(ratios, "parallel efficiency, FrameWindows, 2 workers", PERCENT, ">= 90%")
     for name in (base, "bare Pillow loop"):
         assert_ratio(ratios, f"parallel efficiency, {name}, 2 workers", PERCENT)
-    assert re.search(
-        r"^peak memory, FrameWindows: \d+ / \d+ frames\s+\d+\.\d\dx\s+<= 1.10x", ratios, re.M
-    )
+    resized = "FrameWindows 64x64 area"
+    assert_ratio(ratios, f"{resized} / FrameWindows (full resolution), 1 worker", RATIO, ">= 0.80x")
+    assert_ratio(ratios, f"{resized} / FrameWindows (full resolution), 2 workers", RATIO)
+    for name in ("FrameWindows", resized):
+        assert re.search(
+            rf"^peak memory, {name}: \d+ / \d+ frames\s+\d+\.\d\dx\s+<= 1.10x", ratios, re.M
+        )
 
 
 def test_bench_policy_prints_every_figure(tmp_path):
