@@ -97,19 +97,25 @@ class GameEmulator:
     def _start_rgb(self) -> np.ndarray:
         return self._start_screen_rgb.copy()
 
-    def run_episode(self, episode_index: int) -> Episode:
+    def run_episode(self, episode_index: int, randomness: float | None = None) -> Episode:
         """Play episode ``episode_index`` and return its encoded frames and metadata.
+
+        ``randomness`` is the episode's level, one of ``settings.levels`` (None: the only one).
 
         Raises:
             PolicyError: if the base policy fails or returns something that is not an
                 action index of the game (naming the policy, the game and the episode).
 
         """
-        settings = self.settings
+        levels = self.settings.levels
+        if randomness is None and len(levels) > 1:
+            raise ValueError(f"the run has several randomness levels {levels}: name one")
+        settings = self.settings.at_level(levels[0] if randomness is None else randomness)
         ale, screen, encoder = self._ale, self._screen, self._encoder
         frameskip = settings.ale.frameskip
         stickiness = settings.ale.repeat_action_probability
-        seed = episode_seed(settings.seed, self.game, episode_index)
+        level = settings.randomness if len(levels) > 1 else None
+        seed = episode_seed(settings.seed, self.game, episode_index, level=level)
         streams = episode_streams(seed)
         limit = settings.frame_cap
         num_actions = len(self.action_set)

@@ -364,6 +364,9 @@ def _setting_rows(
 
 def _policy_description(settings: dict[str, Any], planner: str) -> str:
     randomness, policy = settings["randomness"], settings["policy"]
+    if isinstance(randomness, (list, tuple)):
+        *first, last = (str(level) for level in randomness)
+        randomness = f"{', '.join(first)} or {last} (the level of the episode's folder name)"
     if policy == "unknown":
         return "The policy that chose the actions is not recorded (no sampling_config.json)."
     if policy == "repeat":

@@ -36,7 +36,7 @@ def test_a_direct_config_is_read_and_written_back_as_the_same_json(tmp_path):
     (tmp_path / "sampling_config.json").write_text(json.dumps(DIRECT))
     config = read_sampling_config(tmp_path)
     assert config.is_direct and config.planner == "rollout-iw1-ram/1"
-    assert config.shards == (("pong", (0, 1)), ("pong", (2,)))
+    assert config.shards == (("pong", (0, 1), 0.2), ("pong", (2,), 0.2))
     assert (config.settings.seed, config.settings.ale.frameskip) == (7, 2)
     assert dict(config.env_ids) == {"pong": "ALE/Pong-v5"}
     written = json.loads(config.to_json())
