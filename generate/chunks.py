@@ -1,8 +1,8 @@
 """Sampling work split into tasks: chunks of episodes of one game, and what is left to do.
 
-A task is a chunk of episodes of one game at one randomness level (:mod:`~atari_interleaved.generate.worker_loop`
-runs one). Chunks keep a worker on one game for a while
-(loading a ROM costs about as much as a short episode) yet are small enough that every
+A task is a chunk of episodes of one game at one randomness level
+(:mod:`~atari_interleaved.generate.worker_loop` runs one). Chunks keep a worker on one game
+for a while (loading a ROM costs about as much as a short episode) yet are small enough that every
 worker stays busy until the work runs out.
 """
 

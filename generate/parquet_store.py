@@ -10,10 +10,11 @@ disk than the PNG and millions of inodes at scale) and writes the dataset's shar
 
 The rows are those ``convert`` writes from the frame folders of the same run. Shard ``i`` of
 both configs holds one fixed chunk of episodes of one game at one randomness level: the plan
-depends only on the games, the levels, ``max_episodes`` and ``episodes_per_shard``, never on ``--parallel`` or the backend,
-so the shards are byte-identical whatever runs them. The shards are written by the one
-shard writer (:class:`~atari_interleaved.storage.shard_writer.ShardWriter`, shard ``i`` of
-the plan under its final name once complete); a rerun keeps the shards whose two files are
+depends only on the games, the levels, ``max_episodes`` and ``episodes_per_shard``, never on
+``--parallel`` or the backend, so the shards are byte-identical whatever runs them. The
+shards are written by the one shard writer
+(:class:`~atari_interleaved.storage.shard_writer.ShardWriter`, shard ``i`` of the plan under
+its final name once complete); a rerun keeps the shards whose two files are
 whole (:meth:`ParquetStore.shard_problem`) and samples the others again, replacing a
 truncated or unreadable file under a final name.
 """
