@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -213,6 +214,26 @@ class GameEmulator:
             action_meanings=list(self.action_meanings),
             metadata=metadata,
         )
+
+    def replay_lives(
+        self, start_actions: Sequence[int], applied_actions: Sequence[Sequence[int]]
+    ) -> list[int]:
+        """Return the lives at each frame of a recorded episode, replayed from its actions.
+
+        ``start_actions`` and ``applied_actions`` are the episode's (indices into the action
+        set, one per emulator frame); replayed from the start state with sticky actions off
+        they give every recorded frame again, and so the lives ALE counted at each.
+        """
+        ale, actions = self._ale, self.action_set
+        ale.restoreState(self._start_state)
+        for action in start_actions:
+            ale.act(actions[action])
+        lives = [ale.lives()]
+        for step in applied_actions[:-1]:
+            for action in step:
+                ale.act(actions[action])
+            lives.append(ale.lives())
+        return lives
 
     def _noop_start(self, start: np.random.Generator) -> list[int]:
         """Play the episode's no-op steps (``--noop-max``); return the actions run, per frame."""
