@@ -8,6 +8,7 @@ source episodes (frames decoded by Pillow, not by this project), from a frame tr
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ from tests.fixtures.paths import REPO
 from tests.fixtures.prerequisites import missing_prerequisite
 from tests.fixtures.tree_utils import tree_digest
 
-GAMES = ["breakout", "pong"]
+GAMES = ["alien", "breakout"]
 EPISODES = 2
 SETTINGS = EpisodeSettings(
     policy="repeat",
@@ -129,6 +130,19 @@ def test_the_environment_metadata_and_filters_are_minaris(minari, monkeypatch, e
     assert acting.episode_indices.tolist() == [i for i, r in enumerate(levels) if r == 1.0]
 
 
+def test_the_readme_example_runs(minari, monkeypatch, exports, tmp_path):
+    readme = (REPO / "README.md").read_text(encoding="utf-8").split("**Minari.**", 1)[1]
+    code = re.search(r"^```python\n(.*?)^```", readme, flags=re.M | re.S).group(1)
+    (tmp_path / "atari_interleaved_minari").symlink_to(exports["exported"])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MINARI_DATASETS_PATH", "restored after the test")
+    names: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), names)
+    assert names["episode"].observations.shape == (40, 210, 160, 3)
+    assert names["env"].spec.id == "ALE/Alien-v5"
+    names["env"].close()
+
+
 def test_an_existing_dataset_is_replaced_only_with_overwrite(sources, exports, tmp_path, capsys):
     output = tmp_path / "minari"
     args = ["export", "--format", "minari", "--output-dir", str(output)]
@@ -138,7 +152,7 @@ def test_an_existing_dataset_is_replaced_only_with_overwrite(sources, exports, t
     assert main([*args, "--input-dir", str(sources["frame_tree"])]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: --output-dir") and error.count("\n") == 1
-    assert "'atari_interleaved/breakout-v0' (and 1 more); pass --overwrite" in error
+    assert "'atari_interleaved/alien-v0' (and 1 more); pass --overwrite" in error
     assert tree_digest(output) == before
     assert main([*args, "--input-dir", str(sources["frame_tree"]), "--overwrite"]) == 0
     digest = tree_digest(output)
