@@ -63,7 +63,11 @@ def _names(value: object, key: str) -> dict[str, str]:
 
 def _plan(value: object, settings: EpisodeSettings) -> ShardPlan:
     levels = settings.levels
-    form = "[game, [episode numbers]]" if len(levels) == 1 else "[game, [episode numbers], level]"
+    form = (
+        "[game, [episode numbers]]"
+        if len(levels) == 1
+        else "[game, [episode numbers], level] with a level of settings.randomness"
+    )
 
     def shard(item: object) -> tuple[str, tuple[int, ...], float]:
         match item:
@@ -74,7 +78,7 @@ def _plan(value: object, settings: EpisodeSettings) -> ShardPlan:
                     return game, tuple(indices), levels[0]
                 if len(levels) > 1 and len(level) == 1 and level[0] in levels:
                     return game, tuple(indices), float(level[0])
-        raise _Invalid(f"shards: {item!r} is not {form} (levels: settings.randomness)")
+        raise _Invalid(f"shards: {item!r} is not {form}")
 
     if not isinstance(value, list) or not value:
         raise _Invalid("shards: not a list of shards")
