@@ -451,6 +451,12 @@ def export_minari(
     kind = require_folder_kind(source, "--input-dir")
     if output.exists() and not output.is_dir():
         raise InvalidArgumentError(f"--output-dir {str(output)!r} is a file; give a folder")
+    inside = source.resolve()
+    if inside == output.resolve() or inside in output.resolve().parents:
+        raise InvalidArgumentError(
+            f"--output-dir {str(output)!r} is inside --input-dir {str(source)!r} (its "
+            "atari_interleaved/ folder would read as a game); choose a folder outside it"
+        )
     sampling = _sampling(source, kind)
     settings = EpisodeSettings.from_dict(sampling["settings"])
     games = _games(source, kind, sampling)

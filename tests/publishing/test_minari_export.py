@@ -165,17 +165,20 @@ def test_an_existing_dataset_is_replaced_only_with_overwrite(sources, exports, t
     [
         (["--format", "parquet"], "argument --format: invalid choice: 'parquet'"),
         (["--format", "minari", "--splits", "train=1"], "error: --splits is an option of"),
+        (["--format", "minari", "--output-dir", "{frames}/minari"], "is inside --input-dir"),
     ],
 )
 def test_a_wrong_format_or_option_is_named(sources, tmp_path, capsys, args, message):
-    command = ["export", "--input-dir", str(sources["frame_tree"]), "--output-dir", "out", *args]
+    frames = sources["frame_tree"]
+    args = [arg.format(frames=frames) for arg in args]
+    command = ["export", "--input-dir", str(frames), "--output-dir", "out", *args]
     try:
         status = main(command)
     except SystemExit as exited:
         status = exited.code
     assert status == 2
     assert message in capsys.readouterr().err
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out").exists() and not (frames / "minari").exists()
 
 
 def test_without_minari_the_error_says_how_to_install_it(sources, tmp_path):
