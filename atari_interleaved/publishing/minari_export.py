@@ -45,35 +45,25 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from atari_interleaved.core.errors import (
     DependencyNotInstalledError,
     InvalidArgumentError,
-    InvalidInputError,
     OutputExistsError,
 )
-from atari_interleaved.core.folder_kind import FolderKind, require_folder_kind
 from atari_interleaved.core.games import env_id
-from atari_interleaved.core.layout import game_dir_name, game_from_dir_name
 from atari_interleaved.core.reference_scores import REFERENCE_CITATION, REFERENCE_SCORES
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.core.versions import library_versions
-from atari_interleaved.dataset.reader import read_episode, scan_tree
 from atari_interleaved.generate.emulator import GameEmulator
-from atari_interleaved.publishing.export import direct_shards
-from atari_interleaved.publishing.manifest import read_manifest
-from atari_interleaved.publishing.provenance import read_provenance
+from atari_interleaved.publishing.recorded_episodes import RecordedEpisode, RecordedSource
 from atari_interleaved.storage.atomic import temporary_path
 from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
-from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES, existing_shards
 from atari_interleaved.storage.png_decode import decode_png
 
 __all__ = [
     "MINARI_NAMESPACE",
     "INSTALL_HINT",
-    "RecordedEpisode",
     "MinariReport",
     "minari_dataset_id",
     "import_minari",
@@ -85,11 +75,6 @@ MINARI_NAMESPACE = "atari_interleaved"
 INSTALL_HINT = 'pip install "atari-interleaved[minari]"'
 
 _FRAME_SHAPE = (210, 160, 3)
-_ROW_COLUMNS = [
-    "environment", "episode", "randomness", "seed", "images", "actions", "rewards",
-    "terminated", "truncated", "end_reason", "episode_return", "applied_actions",
-    "start_actions",
-]  # fmt: skip
 _UNSET_WARNINGS = r"`(author|author_email|code_permalink)` is set to None"
 """Minari's warnings for metadata this project does not have (who ran the export)."""
 
@@ -116,26 +101,6 @@ def import_minari() -> ModuleType:
     return minari
 
 
-@dataclass(frozen=True)
-class RecordedEpisode:
-    """What a Minari episode is made of, read from any kind of input (frames as PNG bytes)."""
-
-    game: str
-    name: str
-    randomness: float
-    seed: int
-    frames: list[bytes]
-    actions: list[int]
-    rewards: list[float]
-    terminated: list[bool]
-    truncated: list[bool]
-    applied_actions: list[list[int]]
-    start_actions: list[int]
-    end_reason: str
-    episode_return: float
-    lives: list[int] | None = None
-
-
 @dataclass
 class MinariReport:
     """What a Minari export wrote: episodes and frames of each dataset, by id."""
@@ -160,126 +125,6 @@ class MinariReport:
             f"\"import minari; print(minari.load_dataset('{first}'))\"",
         ]
         return "\n".join(lines)
-
-
-def _sampling(input_dir: Path, kind: FolderKind) -> dict[str, Any]:
-    """Return the sampling provenance (``Provenance.to_dict()``) of the input, settings known.
-
-    Raises:
-        InvalidInputError: if the input does not record its settings.
-
-    """
-    if kind == "exported":
-        sampling = read_manifest(input_dir).get("generation", {}).get("sampling") or {}
-    else:
-        sampling = read_provenance(input_dir).to_dict()
-    if not isinstance(sampling.get("settings"), dict):
-        raise InvalidInputError(
-            f"--input-dir {str(input_dir)!r} does not record the settings it was sampled with "
-            "(no sampling_config.json): a Minari dataset records the environment, so export "
-            "data sampled by atari-interleaved"
-        )
-    return sampling
-
-
-def _tree_episodes(input_dir: Path, game: str) -> Iterator[RecordedEpisode]:
-    """Yield the episodes of ``game`` in a frame tree, checked by the reader, in reading order."""
-    for source in scan_tree(input_dir).episodes:
-        if source.game != game:
-            continue
-        episode = read_episode(source)
-        metadata = episode.metadata
-        if metadata is None:
-            raise InvalidInputError(
-                f"{source.path}: no episode.json (made by another tool?): a Minari episode "
-                "needs the recorded rewards, ends and seed"
-            )
-        yield RecordedEpisode(
-            game=episode.game,
-            name=episode.name,
-            randomness=episode.randomness,
-            seed=metadata.seed,
-            frames=episode.frames,
-            actions=episode.actions,
-            rewards=metadata.rewards,
-            terminated=metadata.terminated,
-            truncated=metadata.truncated,
-            applied_actions=metadata.applied_actions,
-            start_actions=metadata.start_actions,
-            end_reason=metadata.end_reason,
-            episode_return=metadata.episode_return,
-            lives=metadata.lives,
-        )
-
-
-def _row_episode(row: dict[str, Any], where: Path) -> RecordedEpisode:
-    """Return the episode of a row of the ``interleaved`` config."""
-    missing = [name for name in _ROW_COLUMNS if row.get(name) is None]
-    if missing:
-        raise InvalidInputError(
-            f"{where}: episode {row.get('episode')!r} has no {', '.join(missing)} (frames of "
-            "another tool?): a Minari episode needs the recorded rewards, ends and seed"
-        )
-    count = len(row["images"])
-    return RecordedEpisode(
-        game=game_from_dir_name(row["environment"]),
-        name=row["episode"],
-        randomness=row["randomness"],
-        seed=row["seed"],
-        frames=row["images"],
-        actions=row["actions"],
-        rewards=row["rewards"],
-        # An episode stops at its first terminal or truncated frame: only the last can be.
-        terminated=[False] * (count - 1) + [row["terminated"]],
-        truncated=[False] * (count - 1) + [row["truncated"]],
-        applied_actions=row["applied_actions"],
-        start_actions=row["start_actions"],
-        end_reason=row["end_reason"],
-        episode_return=row["episode_return"],
-    )
-
-
-def _parquet_episodes(shards: list[Path], game: str) -> Iterator[RecordedEpisode]:
-    """Yield the episodes of ``game`` in ``interleaved`` shards, in file order.
-
-    A row group is read (images included) only when its ``environment`` column holds the game.
-    """
-    environment = game_dir_name(game)
-    for shard in shards:
-        file = pq.ParquetFile(shard)
-        missing = set(_ROW_COLUMNS) - set(file.schema_arrow.names)
-        if missing:
-            raise InvalidInputError(
-                f"{shard} lacks the columns {sorted(missing)} of the 'interleaved' config; "
-                "give data written by atari-interleaved"
-            )
-        for group in range(file.num_row_groups):
-            games = file.read_row_group(group, columns=["environment"]).column(0)
-            if environment not in games.to_pylist():
-                continue
-            rows = file.read_row_group(group, columns=_ROW_COLUMNS)
-            rows = rows.filter(pc.equal(rows["environment"], environment))
-            for row in rows.to_pylist():
-                yield _row_episode(row, shard)
-
-
-def _episodes(input_dir: Path, kind: FolderKind, game: str) -> Iterator[RecordedEpisode]:
-    """Yield the episodes of ``game`` in the input, in the order of its files."""
-    if kind == "frame_tree":
-        return _tree_episodes(input_dir, game)
-    if kind == "direct":
-        provenance = read_provenance(input_dir)
-        shards = direct_shards(input_dir, provenance, DEFAULT_MAX_SHARD_BYTES)["interleaved"]
-    else:
-        shards = existing_shards(input_dir / "interleaved", "*")
-    return _parquet_episodes(shards, game)
-
-
-def _games(input_dir: Path, kind: FolderKind, sampling: dict[str, Any]) -> list[str]:
-    """Return the games of the input, in reading order."""
-    if kind == "frame_tree":
-        return scan_tree(input_dir).games
-    return list(sampling.get("episodes_per_game") or {})
 
 
 def _env_spec(game: str, settings: EpisodeSettings) -> Any:
@@ -447,19 +292,17 @@ def export_minari(
     """
     minari = import_minari()
     started = time.perf_counter()
-    source, output = Path(input_dir), Path(output_dir)
-    kind = require_folder_kind(source, "--input-dir")
+    output = Path(output_dir)
+    source = RecordedSource(input_dir)
     if output.exists() and not output.is_dir():
         raise InvalidArgumentError(f"--output-dir {str(output)!r} is a file; give a folder")
-    inside = source.resolve()
+    inside = source.path.resolve()
     if inside == output.resolve() or inside in output.resolve().parents:
         raise InvalidArgumentError(
-            f"--output-dir {str(output)!r} is inside --input-dir {str(source)!r} (its "
+            f"--output-dir {str(output)!r} is inside --input-dir {str(source.path)!r} (its "
             "atari_interleaved/ folder would read as a game); choose a folder outside it"
         )
-    sampling = _sampling(source, kind)
-    settings = EpisodeSettings.from_dict(sampling["settings"])
-    games = _games(source, kind, sampling)
+    sampling, settings, games = source.sampling, source.settings, source.games
     report = MinariReport(output)
     with output_lock(output):
         existing = [game for game in games if (output / minari_dataset_id(game)).exists()]
@@ -483,7 +326,7 @@ def export_minari(
                 )
                 for game in games:
                     episodes, frames = _write_dataset(
-                        minari, game, _episodes(source, kind, game), sampling, settings
+                        minari, game, source.episodes(game), sampling, settings
                     )
                     report.episodes[minari_dataset_id(game)] = episodes
                     report.frames[minari_dataset_id(game)] = frames
