@@ -322,10 +322,14 @@ def profile(work: Workload, root: Path, to_parquet: bool) -> tuple[int, dict[str
         per_shard = default_episodes_per_shard(
             work.settings.frame_cap, work.episodes, len(work.games)
         )
-        chunks = plan_shards(work.games, work.episodes, per_shard)
+        chunks = plan_shards(work.games, work.settings.levels, work.episodes, per_shard)
         sink = store = ParquetStore(root, chunks)
     else:
-        chunks = [Chunk(game, tuple(range(work.episodes))) for game in work.games]
+        chunks = [
+            Chunk(game, tuple(range(work.episodes)), level)
+            for game in work.games
+            for level in work.settings.levels
+        ]
         sink = store = FolderStore(root)  # type: ignore[assignment]
     store.prepare(work.settings, overwrite=False)
     clock = dict.fromkeys(["rom load", "emulation", "encode", "episode", "chunk"], 0.0)
@@ -344,7 +348,7 @@ def profile(work: Workload, root: Path, to_parquet: bool) -> tuple[int, dict[str
             with sink.chunk_writer(chunk) as write:
                 for index in chunk.indices:
                     started = time.perf_counter()
-                    episode = emulator.run_episode(index)
+                    episode = emulator.run_episode(index, chunk.randomness)
                     clock["episode"] += time.perf_counter() - started
                     write(episode)
                     frames += episode.num_frames

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -97,19 +98,25 @@ class GameEmulator:
     def _start_rgb(self) -> np.ndarray:
         return self._start_screen_rgb.copy()
 
-    def run_episode(self, episode_index: int) -> Episode:
+    def run_episode(self, episode_index: int, randomness: float | None = None) -> Episode:
         """Play episode ``episode_index`` and return its encoded frames and metadata.
+
+        ``randomness`` is the episode's level, one of ``settings.levels`` (None: the only one).
 
         Raises:
             PolicyError: if the base policy fails or returns something that is not an
                 action index of the game (naming the policy, the game and the episode).
 
         """
-        settings = self.settings
+        levels = self.settings.levels
+        if randomness is None and len(levels) > 1:
+            raise ValueError(f"the run has several randomness levels {levels}: name one")
+        settings = self.settings.at_level(levels[0] if randomness is None else randomness)
         ale, screen, encoder = self._ale, self._screen, self._encoder
         frameskip = settings.ale.frameskip
         stickiness = settings.ale.repeat_action_probability
-        seed = episode_seed(settings.seed, self.game, episode_index)
+        level = settings.randomness if len(levels) > 1 else None
+        seed = episode_seed(settings.seed, self.game, episode_index, level=level)
         streams = episode_streams(seed)
         limit = settings.frame_cap
         num_actions = len(self.action_set)
@@ -210,6 +217,26 @@ class GameEmulator:
             action_meanings=list(self.action_meanings),
             metadata=metadata,
         )
+
+    def replay_lives(
+        self, start_actions: Sequence[int], applied_actions: Sequence[Sequence[int]]
+    ) -> list[int]:
+        """Return the lives at each frame of a recorded episode, replayed from its actions.
+
+        ``start_actions`` and ``applied_actions`` are the episode's (indices into the action
+        set, one per emulator frame); replayed from the start state with sticky actions off
+        they give every recorded frame again, and so the lives ALE counted at each.
+        """
+        ale, actions = self._ale, self.action_set
+        ale.restoreState(self._start_state)
+        for action in start_actions:
+            ale.act(actions[action])
+        lives = [ale.lives()]
+        for step in applied_actions[:-1]:
+            for action in step:
+                ale.act(actions[action])
+            lives.append(ale.lives())
+        return lives
 
     def _noop_start(self, start: np.random.Generator) -> list[int]:
         """Play the episode's no-op steps (``--noop-max``); return the actions run, per frame."""

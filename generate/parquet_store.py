@@ -9,11 +9,12 @@ disk than the PNG and millions of inodes at scale) and writes the dataset's shar
     └── simple/train-00000-of-0000N.parquet         # one row per frame
 
 The rows are those ``convert`` writes from the frame folders of the same run. Shard ``i`` of
-both configs holds one fixed chunk of episodes of one game: the plan depends only on the
-games, ``max_episodes`` and ``episodes_per_shard``, never on ``--parallel`` or the backend,
-so the shards are byte-identical whatever runs them. The shards are written by the one
-shard writer (:class:`~atari_interleaved.storage.shard_writer.ShardWriter`, shard ``i`` of
-the plan under its final name once complete); a rerun keeps the shards whose two files are
+both configs holds one fixed chunk of episodes of one game at one randomness level: the plan
+depends only on the games, the levels, ``max_episodes`` and ``episodes_per_shard``, never on
+``--parallel`` or the backend, so the shards are byte-identical whatever runs them. The
+shards are written by the one shard writer
+(:class:`~atari_interleaved.storage.shard_writer.ShardWriter`, shard ``i`` of the plan under
+its final name once complete); a rerun keeps the shards whose two files are
 whole (:meth:`ParquetStore.shard_problem`) and samples the others again, replacing a
 truncated or unreadable file under a final name.
 """
@@ -68,7 +69,9 @@ A constant, not ``--parallel``, so that the shards never depend on the machine."
 
 
 def default_episodes_per_shard(frame_cap: int, max_episodes: int, games: int) -> int:
-    """Return how many episodes of one game make a shard by default.
+    """Return how many episodes of one game (and level) make a shard by default.
+
+    ``games`` counts the (game, randomness level) pairs of the run.
 
     >>> default_episodes_per_shard(60, 3, 104), default_episodes_per_shard(500, 4, 3)
     (3, 1)
@@ -80,20 +83,25 @@ def default_episodes_per_shard(frame_cap: int, max_episodes: int, games: int) ->
     return max(1, min(by_size, by_count))
 
 
-def plan_shards(games: Sequence[str], max_episodes: int, episodes_per_shard: int) -> list[Chunk]:
-    """Return the episodes of every shard, in shard order.
+def plan_shards(
+    games: Sequence[str], levels: Sequence[float], max_episodes: int, episodes_per_shard: int
+) -> list[Chunk]:
+    """Return the episodes of every shard, in shard order (game, then level, then episode).
 
-    >>> plan_shards(["alien", "pong"], 3, 2)  # doctest: +NORMALIZE_WHITESPACE
-    [Chunk(game='alien', indices=(0, 1)), Chunk(game='alien', indices=(2,)),
-     Chunk(game='pong', indices=(0, 1)), Chunk(game='pong', indices=(2,))]
+    >>> plan_shards(["alien", "pong"], [0.2], 3, 2)  # doctest: +NORMALIZE_WHITESPACE
+    [Chunk(game='alien', indices=(0, 1), randomness=0.2),
+     Chunk(game='alien', indices=(2,), randomness=0.2),
+     Chunk(game='pong', indices=(0, 1), randomness=0.2),
+     Chunk(game='pong', indices=(2,), randomness=0.2)]
     """
     if episodes_per_shard < 1:
         raise InvalidArgumentError(
             f"--episodes-per-shard must be a positive integer, but got {episodes_per_shard}"
         )
     return [
-        Chunk(game, tuple(range(start, min(start + episodes_per_shard, max_episodes))))
+        Chunk(game, tuple(range(start, min(start + episodes_per_shard, max_episodes))), level)
         for game in games
+        for level in levels
         for start in range(0, max_episodes, episodes_per_shard)
     ]
 
@@ -123,13 +131,18 @@ def shard_plan(config: SamplingConfig, path: str | os.PathLike[str]) -> list[Chu
         InvalidInputError: if it is not a plan that ``sample --to-parquet`` makes.
 
     """
-    plan = [Chunk(game, indices) for game, indices in config.shards]
+    plan = [Chunk(game, indices, level) for game, indices, level in config.shards]
     games = list(dict.fromkeys(chunk.game for chunk in plan))
+    levels = config.settings.levels
     max_episodes = max((i + 1 for chunk in plan for i in chunk.indices), default=0)
     per_shard = max((len(chunk.indices) for chunk in plan), default=0)
-    planned = len(games) * -(-max_episodes // max(per_shard, 1))
+    planned = len(games) * len(levels) * -(-max_episodes // max(per_shard, 1))
     # The shard count a plan of these sizes has, checked before a plan is made from them.
-    if per_shard < 1 or planned != len(plan) or plan_shards(games, max_episodes, per_shard) != plan:
+    if (
+        per_shard < 1
+        or planned != len(plan)
+        or plan_shards(games, levels, max_episodes, per_shard) != plan
+    ):
         raise InvalidInputError(
             f"{os.fspath(path)}: its shard plan is not one 'sample --to-parquet' makes (edited by "
             "hand?); sample the folder again"
@@ -174,7 +187,7 @@ class ParquetStore:
             PARQUET_CONFIG_FORMAT,
             settings,
             planner_of(settings.policy),
-            shards=tuple((chunk.game, chunk.indices) for chunk in self.shards),
+            shards=tuple((chunk.game, chunk.indices, chunk.randomness) for chunk in self.shards),
             env_ids={game: env_id(game) for game in games},
             rom_md5={game: rom_md5(game) for game in games},
             versions=sampling_versions(),
@@ -196,7 +209,9 @@ class ParquetStore:
         if recorded is not None:
             changed = settings_differences(recorded.settings, settings)
             if recorded.shards != wanted.shards:
-                changed.append("the games or --max-episodes or --episodes-per-shard differ")
+                changed.append(
+                    "the games, --randomness levels, --max-episodes or --episodes-per-shard differ"
+                )
         has_shards = any(existing_shards(self.root / config) for config in CONFIG_NAMES)
         if has_shards and (changed or recorded is None):
             if not overwrite:

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from atari_interleaved.core.errors import InvalidArgumentError, OutputWriteError
 from atari_interleaved.core.games import resolve_games
-from atari_interleaved.core.layout import check_randomness
+from atari_interleaved.core.layout import check_randomness, episode_dir_name
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import pending_episodes, plan_chunks
 from atari_interleaved.generate.folder_store import FolderStore, check_writable_dir
@@ -95,12 +95,12 @@ def sample(
     to_parquet: bool = False,
     episodes_per_shard: int | None = None,
 ) -> SampleReport:
-    """Sample ``max_episodes`` episodes of each game into ``output_dir``.
+    """Sample ``max_episodes`` episodes of each game (at each randomness level) into ``output_dir``.
 
     Args:
         output_dir: root of the frame tree (created if missing).
         envs: games to sample (``alien``, ``Alien``, ``ALE/Alien-v5``); None for all of them.
-        max_episodes: episodes per game.
+        max_episodes: episodes per game and randomness level (``settings.levels``).
         parallel: worker processes.
         settings: what decides the content of an episode; the defaults if None.
         overwrite: replace a tree sampled with other settings instead of refusing.
@@ -128,7 +128,8 @@ def sample(
         )
     if parallel < 1:
         raise InvalidArgumentError(f"--parallel must be a positive integer, but got {parallel}")
-    check_randomness(settings.randomness)
+    for level in settings.levels:
+        check_randomness(level)
     run = _backend_runner(backend, ray_address)
     games = resolve_games(envs)
     load_policy_factory(settings.policy)
@@ -174,8 +175,11 @@ def _sample(
     if to_parquet:
         shards = plan_shards(
             sorted(games),  # the order convert reads a tree in, whatever the --envs order
+            settings.levels,
             max_episodes,
-            default_episodes_per_shard(settings.frame_cap, max_episodes, len(games))
+            default_episodes_per_shard(
+                settings.frame_cap, max_episodes, len(games) * len(settings.levels)
+            )
             if episodes_per_shard is None
             else episodes_per_shard,
         )
@@ -188,14 +192,14 @@ def _sample(
             raise InvalidArgumentError("--episodes-per-shard needs --to-parquet")
         store = sink = FolderStore(output_dir)
         store.prepare(settings, overwrite=overwrite)
-        pending = pending_episodes(
-            games, max_episodes, lambda game, i: store.is_complete(game, i, settings.randomness)
-        )
-        for game, indices in pending.items():
+        pending = pending_episodes(games, settings.levels, max_episodes, store.is_complete)
+        for (game, level), indices in pending.items():
             for index in indices:
-                if store.episode_path(game, index, settings.randomness).exists():
-                    redone.append(f"{game}/{index}")
-                    kept = store.set_aside(game, index, settings.randomness)
+                if store.episode_path(game, index, level).exists():
+                    several = len(settings.levels) > 1
+                    name = episode_dir_name(index, level) if several else index
+                    redone.append(f"{game}/{name}")
+                    kept = store.set_aside(game, index, level)
                     kept_aside += [kept] if kept else []
         tasks = sum(len(indices) for indices in pending.values())
         parallel = worker_count(parallel, tasks, flag="--parallel", cpu_bound=cpu_bound)
@@ -204,7 +208,7 @@ def _sample(
     report = SampleReport(
         output_dir=output_dir,
         games=games,
-        episodes_kept=len(games) * max_episodes - total,
+        episodes_kept=len(games) * len(settings.levels) * max_episodes - total,
         redone=redone,
         kept_aside=kept_aside,
     )

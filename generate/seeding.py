@@ -2,16 +2,22 @@
 
 The seed of an episode is a function of the base seed (``--seed``), the game and the
 episode number only: the same episode comes out byte-identical whatever ``--parallel``,
-the backend, the other games of the run, or the order in which workers pick tasks.
+the backend, the other games of the run, or the order in which workers pick tasks. In a run
+of several randomness levels (``--randomness 0.0,0.25,1.0``) the level is part of the seed
+too, so each level has episode seeds of its own, whatever the other levels of the run; a run
+of one level seeds as runs did before levels came.
 
 >>> episode_seed(0, "alien", 0)
 9035295628607482573
 >>> episode_seed(0, "alien", 1), episode_seed(0, "pong", 0)
 (7298264571724221717, 8125289406144648946)
+>>> episode_seed(0, "alien", 0, level=0.0), episode_seed(0, "alien", 0, level=0.25)
+(2775715721299400954, 604594012870173702)
 """
 
 from __future__ import annotations
 
+import struct
 import zlib
 from dataclasses import dataclass
 
@@ -26,9 +32,18 @@ __all__ = [
 ]
 
 
-def episode_seed(base_seed: int, game: str, episode_index: int) -> int:
-    """Return the 63-bit seed of episode ``episode_index`` of ``game`` under ``base_seed``."""
+def episode_seed(
+    base_seed: int, game: str, episode_index: int, *, level: float | None = None
+) -> int:
+    """Return the 63-bit seed of episode ``episode_index`` of ``game`` under ``base_seed``.
+
+    ``level`` is the episode's randomness in a run of several levels (None in a run of one):
+    its IEEE-754 bits plus one are a fourth word of entropy (plus one: ``SeedSequence``
+    ignores a trailing zero, and level 0.0 would seed as a run of one level).
+    """
     entropy = [base_seed, zlib.crc32(game.encode("utf-8")), episode_index]
+    if level is not None:
+        entropy.append(struct.unpack("<Q", struct.pack("<d", float(level) + 0.0))[0] + 1)
     words = np.random.SeedSequence(entropy).generate_state(2, dtype=np.uint32)
     return (int(words[0]) << 31) ^ int(words[1])
 

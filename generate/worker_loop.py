@@ -73,7 +73,7 @@ def sample_chunk(
     emulator = _CACHE.get(chunk.game, settings)
     with sink.chunk_writer(chunk) as write:
         for index in chunk.indices:
-            episode = emulator.run_episode(index)
+            episode = emulator.run_episode(index, chunk.randomness)
             written = write(episode)
             metadata = episode.metadata
             yield EpisodeSummary(

@@ -11,12 +11,24 @@ from atari_interleaved.cli.options import (
     input_path,
     output_path,
 )
+from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 
-__all__ = ["COMMAND", "HELP", "DESCRIPTION", "DEFAULT_OUTPUT_DIR", "add_arguments", "run"]
+__all__ = [
+    "COMMAND",
+    "HELP",
+    "DESCRIPTION",
+    "DEFAULT_OUTPUT_DIR",
+    "DEFAULT_MINARI_DIR",
+    "FORMATS",
+    "add_arguments",
+    "run",
+]
 
 COMMAND = "export"
 HELP = "export sampled data to a Hub-ready dataset folder (parquet of both configs, card)"
 DEFAULT_OUTPUT_DIR = "atari_interleaved_hub"
+DEFAULT_MINARI_DIR = "atari_interleaved_minari"
+FORMATS = ("hub", "minari")
 
 DESCRIPTION = """\
 Export a frame tree, or a folder of 'sample --to-parquet', to the folder a Hugging Face
@@ -41,25 +53,49 @@ are (hard-linked when on the same file system, else copied), so --max-shard-byte
 would re-shard them, is refused (their size was set by --episodes-per-shard); --splits and
 --test-games copy their rows into the shards of each split (PNG bytes as they are). A folder
 with missing shards is an interrupted run: rerun its sample command to finish it first.
+
+--format minari writes one Minari dataset per game instead, atari_interleaved/<game>-v0 under
+--output-dir (a Minari root: MINARI_DATASETS_PATH=<output-dir>), frames as lossless RGB
+arrays; the input may also be an exported folder. It needs the minari extra
+(pip install "atari-interleaved[minari]") and replaces a dataset of the same id only with
+--overwrite.
 """
+
+_HUB_ONLY = {
+    "repo_id": ("--repo-id", None),
+    "card_template": ("--card-template", None),
+    "splits": ("--splits", None),
+    "test_games": ("--test-games", None),
+    "skip_bad_episodes": ("--skip-bad-episodes", False),
+    "num_proc": ("--num-proc", 1),
+}
+"""The options of --format hub alone, by destination: their flag and default."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the export flags to ``parser``."""
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="hub",
+        help="'hub': the folder a Hub dataset repository holds; 'minari': one Minari dataset "
+        "per game, frames lossless (needs the minari extra) (default: %(default)s)",
+    )
     parser.add_argument(
         "--input-dir",
         type=input_path,
         default="sampled_frames_organized",
         metavar="DIR",
         help="frame tree written by the sample step, or a folder of 'sample --to-parquet' "
-        "(default: %(default)s)",
+        "(with --format minari also an exported folder) (default: %(default)s)",
     )
     parser.add_argument(
         "--output-dir",
         type=output_path,
-        default=DEFAULT_OUTPUT_DIR,
+        default=None,
         metavar="DIR",
-        help="dataset folder to write (default: %(default)s)",
+        help=f"dataset folder to write (default: {DEFAULT_OUTPUT_DIR}, with --format minari "
+        f"{DEFAULT_MINARI_DIR})",
     )
     parser.add_argument(
         "--repo-id",
@@ -82,14 +118,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_export_options(parser)
 
 
+def _run_minari(args: argparse.Namespace) -> int:
+    """Run ``export --format minari``."""
+    from atari_interleaved.core.errors import InvalidArgumentError
+    from atari_interleaved.publishing.minari_export import export_minari, import_minari
+
+    for name, (flag, default) in _HUB_ONLY.items():
+        if getattr(args, name) != default:
+            raise InvalidArgumentError(f"{flag} is an option of --format hub; leave it out")
+    if args.max_shard_bytes != DEFAULT_MAX_SHARD_BYTES:
+        raise InvalidArgumentError("--max-shard-bytes is an option of --format hub; leave it out")
+    import_minari()  # before anything is read: says how to install it
+    report = export_minari(
+        args.input_dir, args.output_dir or DEFAULT_MINARI_DIR, overwrite=args.overwrite
+    )
+    print(report.summary())
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the ``export`` command."""
+    if args.format == "minari":
+        return _run_minari(args)
     from atari_interleaved.publishing.export import export
 
     logging.basicConfig(format="%(levelname)s: %(message)s")  # the list of skipped episodes
     report = export(
         args.input_dir,
-        args.output_dir,
+        args.output_dir or DEFAULT_OUTPUT_DIR,
         repo_id=args.repo_id,
         overwrite=args.overwrite,
         card_template=args.card_template,

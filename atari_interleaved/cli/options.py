@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from atari_interleaved.core.path_names import TEMPORARY_NAME_BYTES, long_name_problem
@@ -87,8 +89,9 @@ def output_path(text: str) -> str:
 def add_setting_arguments(parser: argparse.ArgumentParser, defaults: EpisodeSettings) -> None:
     """Add a flag for each sampling setting of :data:`~atari_interleaved.core.settings.SETTINGS`.
 
-    Every command parses a setting's flag the same way: an ``int`` or ``float`` setting is
-    read as any number, whose range the setting's check refuses (naming the flag) when
+    Every command parses a setting's flag the same way: with the setting's declared
+    ``parse`` (``--randomness 0.0,0.25,1.0``), else an ``int`` or ``float`` setting is read
+    as any number, whose range the setting's check refuses (naming the flag) when
     :func:`settings_from_args` builds the settings. The ALE settings are in a group of
     their own.
 
@@ -111,11 +114,31 @@ def add_setting_arguments(parser: argparse.ArgumentParser, defaults: EpisodeSett
         group.add_argument(
             setting.flag,
             dest=setting.name,
-            type={int: integer, float: number, str: str}[setting.kind],
+            type=(
+                {int: integer, float: number, str: str}[setting.kind]
+                if setting.parse is None
+                else _argument_type(setting.parse)
+            ),
             default=default,
             metavar=setting.metavar,
             help=f"{setting.help} (default: %(default)s)",
         )
+
+
+@functools.cache
+def _argument_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Return ``parse`` as an argparse type: its ValueError is the flag's error message.
+
+    One function per ``parse``, so every command's flag has the same type.
+    """
+
+    def parsed(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parsed
 
 
 def settings_from_args(args: argparse.Namespace) -> EpisodeSettings:

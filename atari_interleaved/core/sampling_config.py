@@ -38,8 +38,11 @@ from atari_interleaved.core.settings import EpisodeSettings
 
 __all__ = ["ShardPlan", "SamplingConfig", "read_sampling_config"]
 
-ShardPlan = tuple[tuple[str, tuple[int, ...]], ...]
-"""The episodes of each shard of a direct folder, in shard order: ``(game, indices)``."""
+ShardPlan = tuple[tuple[str, tuple[int, ...], float], ...]
+"""The episodes of each shard of a direct folder, in shard order: ``(game, indices, level)``.
+
+In the file a shard is ``[game, [episode numbers]]`` when the run has one randomness level
+(as before levels came), ``[game, [episode numbers], level]`` when it has several."""
 
 _FORMATS = (FRAME_TREE_CONFIG_FORMAT, PARQUET_CONFIG_FORMAT)
 _MAX_BYTES = 64 << 20
@@ -58,14 +61,24 @@ def _names(value: object, key: str) -> dict[str, str]:
     return dict(value)
 
 
-def _plan(value: object) -> ShardPlan:
-    def shard(item: object) -> tuple[str, tuple[int, ...]]:
+def _plan(value: object, settings: EpisodeSettings) -> ShardPlan:
+    levels = settings.levels
+    form = (
+        "[game, [episode numbers]]"
+        if len(levels) == 1
+        else "[game, [episode numbers], level] with a level of settings.randomness"
+    )
+
+    def shard(item: object) -> tuple[str, tuple[int, ...], float]:
         match item:
-            case [str(game), list(indices)] if all(
+            case [str(game), list(indices), *level] if all(
                 isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in indices
             ):
-                return game, tuple(indices)
-        raise _Invalid(f"shards: {item!r} is not [game, [episode numbers]]")
+                if len(levels) == 1 and not level:
+                    return game, tuple(indices), levels[0]
+                if len(levels) > 1 and len(level) == 1 and level[0] in levels:
+                    return game, tuple(indices), float(level[0])
+        raise _Invalid(f"shards: {item!r} is not {form}")
 
     if not isinstance(value, list) or not value:
         raise _Invalid("shards: not a list of shards")
@@ -110,7 +123,11 @@ class SamplingConfig:
             "planner": self.planner,
         }
         if self.is_direct:
-            data["shards"] = [[game, list(indices)] for game, indices in self.shards]
+            several = len(self.settings.levels) > 1
+            data["shards"] = [
+                [game, list(indices), *([level] if several else [])]
+                for game, indices, level in self.shards
+            ]
             data["env_ids"] = dict(self.env_ids)
             data["rom_md5"] = dict(self.rom_md5)
             data["versions"] = dict(self.versions)
@@ -160,10 +177,10 @@ class SamplingConfig:
             raise _Invalid("planner: not a string")
         if form == FRAME_TREE_CONFIG_FORMAT:
             return cls(form, settings, planner)
-        shards = _plan(recorded.get("shards"))
+        shards = _plan(recorded.get("shards"), settings)
         env_ids = _names(recorded.get("env_ids"), "env_ids")
         rom_md5 = _names(recorded.get("rom_md5"), "rom_md5")
-        for game, _ in shards:
+        for game, _, _ in shards:
             if game not in env_ids or game not in rom_md5:
                 raise _Invalid(f"env_ids and rom_md5 must name every game of shards ({game!r})")
         versions = _names(recorded.get("versions"), "versions")

@@ -68,7 +68,11 @@ class Setting:
         card_value: the card's text of a value.
         episode_field: the field of ``episode.json`` holding it (declared "": its name);
             None if it has none.
-        kind: the field's type (``int``, ``float``, ``bool`` or ``str``).
+        parse: how the flag's text becomes the value, raising ValueError with what the text
+            must be; None: by ``kind``.
+        command_value: the flag's text of a value in the recorded command; None: by ``kind``.
+        kind: the field's type (``int``, ``float``, ``bool`` or ``str``, or a union for a
+            setting declaring ``parse`` and ``command_value``).
         default: the field's default.
         ale: a field of :class:`AleSettings`.
 
@@ -82,6 +86,8 @@ class Setting:
     recorded_when: Callable[[EpisodeSettings], bool] | None = None
     card_value: Callable[[Any], str] = str
     episode_field: str | None = ""
+    parse: Callable[[str], Any] | None = None
+    command_value: Callable[[Any], str] | None = None
     name: str = ""
     kind: type = object
     default: Any = None
@@ -101,6 +107,54 @@ def _probability(value: Any, ale: AleSettings) -> str | None:
     return None if 0.0 <= value <= 1.0 and not math.isnan(value) else "in [0, 1]"
 
 
+Levels = tuple[float, ...]
+"""Several randomness levels of one run, in increasing order (a single level is a float)."""
+
+
+def _levels_of(value: float | Levels) -> Levels:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _randomness_check(value: float | Levels, ale: AleSettings) -> str | None:
+    levels = _levels_of(value)
+    if not levels:
+        return "at least one level"
+    if any(_probability(level, ale) for level in levels):
+        return "in [0, 1]" if len(levels) == 1 else "levels in [0, 1]"
+    if len(set(levels)) != len(levels):
+        return "distinct levels, each given once"
+    return None
+
+
+def _parse_randomness(text: str) -> float | Levels:
+    """Read ``0.2`` as a level, ``0.0,0.25,1.0`` as several.
+
+    >>> _parse_randomness("0.2"), _parse_randomness("1,0.25")
+    (0.2, (1.0, 0.25))
+
+    Raises:
+        ValueError: for an empty item or one that is not a number.
+
+    """
+    items = text.split(",")
+    levels = []
+    for item in items:
+        try:
+            levels.append(float(item))
+        except ValueError:
+            problem = " (an empty item)" if not item.strip() else ""
+            raise ValueError(
+                f"expected a number or comma-separated numbers (0.0,0.25,1.0), got {text!r}"
+                f"{problem}"
+            ) from None
+    return levels[0] if len(levels) == 1 else tuple(levels)
+
+
+def _randomness_text(value: float | Levels) -> str:
+    """Return the flag's text of ``value``: ``0.2`` or ``0.0,0.25,1.0``."""
+    return ",".join(repr(float(level)) for level in _levels_of(value))
+
+
 def _check_declared(values: EpisodeSettings | AleSettings, ale: AleSettings) -> None:
     """Run the checks of the settings fields of ``values``.
 
@@ -115,7 +169,8 @@ def _check_declared(values: EpisodeSettings | AleSettings, ale: AleSettings) -> 
         value = getattr(values, item.name)
         requirement = setting.check(value, ale)
         if requirement is not None:
-            raise InvalidArgumentError(f"{setting.flag} must be {requirement}, but got {value}")
+            shown = value if setting.command_value is None else setting.command_value(value)
+            raise InvalidArgumentError(f"{setting.flag} must be {requirement}, but got {shown}")
 
 
 @dataclass(frozen=True)
@@ -190,15 +245,20 @@ class EpisodeSettings:
         card_label="Frames per episode at most (`--frames-per-env`)",
         check=_positive,
     )
-    randomness: float = _setting(
+    randomness: float | Levels = _setting(
         0.2,
         flag="--randomness",
         metavar="R",
         help="in [0, 1]: at each step, with probability R the action is drawn uniformly from "
         "the game's action set, otherwise the base policy acts (0.0: the base policy alone, "
-        "deterministic given the seed, all-NOOP episodes with repeat; 1.0: fully random play)",
+        "deterministic given the seed, all-NOOP episodes with repeat; 1.0: fully random play); "
+        "a comma-separated list (0.0,0.25,1.0) samples --max-episodes episodes per game at "
+        "each level, in folders of their own",
         card_label="Randomness (`--randomness`)",
-        check=_probability,
+        check=_randomness_check,
+        parse=_parse_randomness,
+        command_value=_randomness_text,
+        card_value=lambda value: ", ".join(str(level) for level in _levels_of(value)),
     )
     seed: int = _setting(
         DEFAULT_SEED,
@@ -262,7 +322,23 @@ class EpisodeSettings:
     def __post_init__(self) -> None:
         # A number of frames given as an int is recorded as the float it is.
         object.__setattr__(self, "search_budget", float(self.search_budget))
+        if isinstance(self.randomness, (tuple, list)):
+            object.__setattr__(self, "randomness", tuple(self.randomness))
         _check_declared(self, self.ale)
+        # One level is a float, as before lists; several are a set, kept in increasing order.
+        levels = sorted(_levels_of(self.randomness))
+        object.__setattr__(self, "randomness", levels[0] if len(levels) == 1 else tuple(levels))
+
+    @property
+    def levels(self) -> Levels:
+        """The randomness levels of the run, in increasing order (one for a single value)."""
+        return _levels_of(self.randomness)
+
+    def at_level(self, randomness: float) -> EpisodeSettings:
+        """Return the settings of the run's episodes at one of its levels."""
+        if randomness not in self.levels:
+            raise ValueError(f"randomness {randomness} is not a level of {self.levels}")
+        return replace(self, randomness=randomness)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as plain JSON-able data (``ale`` nested)."""
@@ -328,7 +404,12 @@ def setting_value(settings: EpisodeSettings, setting: Setting) -> Any:
 
 
 def episode_fields(settings: EpisodeSettings) -> dict[str, Any]:
-    """Return the setting fields of an episode's ``episode.json``, by field name."""
+    """Return the setting fields of an episode's ``episode.json``, by field name.
+
+    ``settings`` are an episode's (:meth:`EpisodeSettings.at_level`): one randomness level.
+    """
+    if len(settings.levels) != 1:
+        raise ValueError("episode_fields takes the settings of one level (at_level)")
     return {
         item.episode_field: setting_value(settings, item)
         for item in SETTINGS
@@ -347,7 +428,9 @@ def command_arguments(settings: EpisodeSettings) -> list[str]:
     arguments: list[str] = []
     for item in always + [item for item in sometimes if item.recorded_when(settings)]:
         value = setting_value(settings, item)
-        if item.kind is bool:
+        if item.command_value is not None:
+            arguments += [item.flag, item.command_value(value)]
+        elif item.kind is bool:
             arguments += [item.flag] if value else []
         elif item.kind is float:
             arguments += [item.flag, repr(float(value))]

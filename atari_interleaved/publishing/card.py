@@ -26,6 +26,7 @@ from atari_interleaved.core.features import (
     dataset_info_features_yaml,
     features,
 )
+from atari_interleaved.core.layout import format_randomness
 from atari_interleaved.core.reference_scores import REFERENCE_CITATION, human_normalised
 from atari_interleaved.core.settings import SETTINGS
 from atari_interleaved.core.splits import DEFAULT_PLAN, DEFAULT_SPLIT, SplitPlan
@@ -284,8 +285,16 @@ def _actions_cell(game: GameStats) -> str:
 
 
 def _games_table(stats: DatasetStats, provenance: Provenance) -> str:
+    """Return the table of games: a row per game, or per game and level when levels mix."""
+    mixed = stats.mixes_levels
+    figures = (
+        [(environment, [format_randomness(level)], game)
+         for (environment, level), game in stats.levels.items()]
+        if mixed
+        else [(environment, [], game) for environment, game in stats.games.items()]
+    )  # fmt: skip
     rows = []
-    for environment, game in stats.games.items():
+    for environment, level, game in figures:
         rom_id = environment.removeprefix("atari_")
         mean = game.mean_return
         ends = ", ".join(f"{count} {reason}" for reason, count in sorted(game.end_reasons.items()))
@@ -293,6 +302,7 @@ def _games_table(stats: DatasetStats, provenance: Provenance) -> str:
             [
                 environment_label(environment),
                 f"`{provenance.env_ids.get(rom_id, 'unknown')}`",
+                *level,
                 str(game.episodes),
                 str(game.frames),
                 "n/a" if mean is None else f"{mean:.1f}",
@@ -301,8 +311,8 @@ def _games_table(stats: DatasetStats, provenance: Provenance) -> str:
                 _actions_cell(game),
             ]
         )
-    header = ["Game", "Environment", "Episodes", "Frames", "Mean return", "Human-normalised",
-              "Ended by", "Actions"]  # fmt: skip
+    header = ["Game", "Environment", *(["Randomness"] if mixed else []), "Episodes", "Frames",
+              "Mean return", "Human-normalised", "Ended by", "Actions"]  # fmt: skip
     return _table(header, rows)
 
 
@@ -364,6 +374,9 @@ def _setting_rows(
 
 def _policy_description(settings: dict[str, Any], planner: str) -> str:
     randomness, policy = settings["randomness"], settings["policy"]
+    if isinstance(randomness, (list, tuple)):
+        *first, last = (str(level) for level in randomness)
+        randomness = f"{', '.join(first)} or {last} (the level of the episode's folder name)"
     if policy == "unknown":
         return "The policy that chose the actions is not recorded (no sampling_config.json)."
     if policy == "repeat":

@@ -79,7 +79,14 @@ from atari_interleaved.storage.shard_check import planned_shard_paths, unfinishe
 from atari_interleaved.storage.shard_writer import by_bytes
 from atari_interleaved.storage.split_writer import SplitShardWriter, episode_tables
 
-__all__ = ["CARD_NAME", "ExportReport", "export", "load_lines", "check_export_target"]
+__all__ = [
+    "CARD_NAME",
+    "ExportReport",
+    "export",
+    "load_lines",
+    "check_export_target",
+    "direct_shards",
+]
 
 CARD_NAME = "README.md"
 
@@ -194,7 +201,7 @@ _NO_HARD_LINK = {errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.EOP
 """Errors of ``os.link`` after which a shard is copied instead (other file system, ...)."""
 
 
-def _direct_shards(
+def direct_shards(
     input_dir: Path, provenance: Provenance, max_shard_bytes: int
 ) -> dict[ConfigName, list[Path]]:
     """Return the shards of a direct folder, per config, once checked complete.
@@ -368,7 +375,7 @@ def export(
                 raise InvalidArgumentError(
                     f"{str(input_dir)!r} holds parquet shards, not a frame tree to convert"
                 )
-            shards = _direct_shards(input_dir, provenance, max_shard_bytes)
+            shards = direct_shards(input_dir, provenance, max_shard_bytes)
             write_shards = (
                 functools.partial(_link_shards, shards)
                 if split_plan.is_default

@@ -119,8 +119,11 @@ def _read_direct(root: Path, config: SamplingConfig) -> Provenance:
     for chunk in plan:
         provenance.episodes_per_game[chunk.game] += len(chunk.indices)
     per_shard = max(len(chunk.indices) for chunk in plan)
-    default = default_episodes_per_shard(config.settings.frame_cap, max_episodes, len(games))
-    if plan_shards(games, max_episodes, default) != plan:
+    levels = config.settings.levels
+    default = default_episodes_per_shard(
+        config.settings.frame_cap, max_episodes, len(games) * len(levels)
+    )
+    if plan_shards(games, levels, max_episodes, default) != plan:
         provenance.episodes_per_shard = per_shard
     return provenance
 

@@ -50,9 +50,19 @@ class GameStats:
 
 @dataclass
 class DatasetStats:
-    """The figures of every game of a dataset, by ``environment``, sorted."""
+    """The figures of every game of a dataset, by ``environment``, sorted.
+
+    ``levels`` holds the same figures by game and randomness level, sorted: one entry per
+    game unless the data mixes levels (``sample --randomness 0.0,0.25,1.0``).
+    """
 
     games: dict[str, GameStats] = field(default_factory=dict)
+    levels: dict[tuple[str, float], GameStats] = field(default_factory=dict)
+
+    @property
+    def mixes_levels(self) -> bool:
+        """Whether a game has episodes of more than one randomness level."""
+        return len(self.levels) > len(self.games)
 
     @property
     def episodes(self) -> int:
@@ -70,6 +80,14 @@ class DatasetStats:
             self.games[environment] = GameStats(environment)
             self.games = dict(sorted(self.games.items()))
         return self.games[environment]
+
+    def at_level(self, environment: str, randomness: float) -> GameStats:
+        """Return the figures of a game at one randomness level, created empty on first use."""
+        key = (environment, randomness)
+        if key not in self.levels:
+            self.levels[key] = GameStats(environment)
+            self.levels = dict(sorted(self.levels.items()))
+        return self.levels[key]
 
 
 _BATCH_ROWS = 65_536
@@ -96,22 +114,30 @@ def stats_from_parquet(folder: str | os.PathLike[str]) -> DatasetStats:
     """
     folder = Path(folder)
     stats = DatasetStats()
-    columns = ["environment", "num_frames", "episode_return", "end_reason"]
+    level_of: dict[tuple[str, str], float] = {}
+    columns = ["environment", "episode", "randomness", "num_frames", "episode_return", "end_reason"]
     for batch in _batches(folder, "interleaved", columns):
         for row in batch.to_pylist():  # one row per episode: few
-            game = stats.game(row["environment"])
-            game.episodes += 1
-            game.frames += row["num_frames"]
-            if row["episode_return"] is not None:
-                game.returns.append(row["episode_return"])
-            if row["end_reason"] is not None:
-                game.end_reasons[row["end_reason"]] += 1
-    for batch in _batches(folder, "simple", ["environment", "action"]):
+            level_of[row["environment"], row["episode"]] = row["randomness"]
+            for game in (
+                stats.game(row["environment"]),
+                stats.at_level(row["environment"], row["randomness"]),
+            ):
+                game.episodes += 1
+                game.frames += row["num_frames"]
+                if row["episode_return"] is not None:
+                    game.returns.append(row["episode_return"])
+                if row["end_reason"] is not None:
+                    game.end_reasons[row["end_reason"]] += 1
+    for batch in _batches(folder, "simple", ["environment", "episode", "action"]):
         counts = (
             pa.Table.from_batches([batch])
-            .group_by(["environment", "action"])
+            .group_by(["environment", "episode", "action"])
             .aggregate([([], "count_all")])
         )
         for row in counts.to_pylist():
-            stats.game(row["environment"]).actions[row["action"]] += row["count_all"]
+            environment, count = row["environment"], row["count_all"]
+            stats.game(environment).actions[row["action"]] += count
+            level = level_of[environment, row["episode"]]
+            stats.at_level(environment, level).actions[row["action"]] += count
     return stats

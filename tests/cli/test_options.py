@@ -64,7 +64,14 @@ def test_a_bad_value_is_named(parser, text, message):
     [
         (["sample", "--seed", "abc"], "argument --seed: expected an integer, got 'abc'"),
         (["sample", "--randomness", "lots"],
-         "argument --randomness: expected a number, got 'lots'"),
+         "argument --randomness: expected a number or comma-separated numbers "
+         "(0.0,0.25,1.0), got 'lots'"),
+        (["sample", "--randomness", "0.2,"],
+         "argument --randomness: expected a number or comma-separated numbers "
+         "(0.0,0.25,1.0), got '0.2,' (an empty item)"),
+        (["build", "--randomness", ",0.2"],
+         "argument --randomness: expected a number or comma-separated numbers "
+         "(0.0,0.25,1.0), got ',0.2' (an empty item)"),
         (["convert", "--num-proc", "0"],
          "argument --num-proc: expected a positive integer, got '0'"),
         (["export", "--max-shard-bytes", "lots"],
@@ -80,4 +87,24 @@ def test_the_command_line_refuses_a_bad_value_with_exit_2(capsys, args, message)
     error = capsys.readouterr().err
     assert f"atari-interleaved {args[0]}: error: {message}\n" in error
     assert "Traceback" not in error
+    assert list(Path.cwd().iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sample", "--randomness", "0.2,0.2"],
+         "--randomness must be distinct levels, each given once, but got 0.2,0.2"),
+        (["sample", "--randomness", "0.0,-0.0"],
+         "--randomness must be distinct levels, each given once, but got 0.0,-0.0"),
+        (["build", "--randomness", "0.0,0.25,1.5"],
+         "--randomness must be levels in [0, 1], but got 0.0,0.25,1.5"),
+    ],
+)  # fmt: skip
+def test_randomness_levels_given_twice_or_out_of_range_are_refused_before_any_work(
+    capsys, args, message
+):
+    assert cli_main([*args, "--no-progress"]) == 2
+    error = capsys.readouterr().err
+    assert error == f"error: {message}\n"
     assert list(Path.cwd().iterdir()) == []  # nothing written

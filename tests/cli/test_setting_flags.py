@@ -83,7 +83,11 @@ def test_a_bad_setting_gives_the_same_error_in_sample_and_build(tmp_path, capsys
             ["--frames-per-env", "lots"],
             "argument --frames-per-env: expected an integer, got 'lots'",
         ),
-        (["--randomness", "x"], "argument --randomness: expected a number, got 'x'"),
+        (
+            ["--randomness", "x"],
+            "argument --randomness: expected a number or comma-separated numbers "
+            "(0.0,0.25,1.0), got 'x'",
+        ),
         (["--max-episodes", "0"], "argument --max-episodes: expected a positive integer, got '0'"),
         (["--parallel", "-1"], "argument --parallel: expected a positive integer, got '-1'"),
     ],
@@ -123,6 +127,12 @@ def test_a_value_that_does_not_parse_is_refused_alike_by_both_parsers(capsys, ar
             "--frames-per-env 7 --randomness 1.0 --seed 3 --policy repeat "
             "--png-compress-level 1 --frameskip 2 --repeat-action-probability 0.0 "
             "--max-num-frames-per-episode 500 --noop-max 2 --full-action-space",
+        ),
+        (
+            EpisodeSettings(randomness=(1.0, 0.0, 0.25), policy="repeat"),
+            "--frames-per-env 60 --randomness 0.0,0.25,1.0 --seed 0 --policy repeat "
+            "--png-compress-level 6 --frameskip 4 --repeat-action-probability 0.25 "
+            "--max-num-frames-per-episode 108000",
         ),
     ],
 )

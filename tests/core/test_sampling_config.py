@@ -36,7 +36,7 @@ def test_a_direct_config_is_read_and_written_back_as_the_same_json(tmp_path):
     (tmp_path / "sampling_config.json").write_text(json.dumps(DIRECT))
     config = read_sampling_config(tmp_path)
     assert config.is_direct and config.planner == "rollout-iw1-ram/1"
-    assert config.shards == (("pong", (0, 1)), ("pong", (2,)))
+    assert config.shards == (("pong", (0, 1), 0.2), ("pong", (2,), 0.2))
     assert (config.settings.seed, config.settings.ale.frameskip) == (7, 2)
     assert dict(config.env_ids) == {"pong": "ALE/Pong-v5"}
     written = json.loads(config.to_json())
@@ -44,6 +44,22 @@ def test_a_direct_config_is_read_and_written_back_as_the_same_json(tmp_path):
         key: value for key, value in DIRECT.items() if key != "settings"
     }
     assert written["settings"]["seed"] == 7 and written["settings"]["ale"]["frameskip"] == 2
+
+
+def test_the_shards_of_several_levels_name_their_level(tmp_path):
+    mixed = {**DIRECT, "settings": {"randomness": [1.0, 0.0]}}
+    mixed["shards"] = [["pong", [0, 1], 0.0], ["pong", [0, 1], 1.0]]
+    (tmp_path / "sampling_config.json").write_text(json.dumps(mixed))
+    config = read_sampling_config(tmp_path)
+    assert config.settings.levels == (0.0, 1.0)
+    assert config.shards == (("pong", (0, 1), 0.0), ("pong", (0, 1), 1.0))
+    written = json.loads(config.to_json())
+    assert written["shards"] == mixed["shards"]
+    assert written["settings"]["randomness"] == [0.0, 1.0]
+    for shards in ([["pong", [0, 1]]], [["pong", [0, 1], 0.5]]):
+        (tmp_path / "sampling_config.json").write_text(json.dumps({**mixed, "shards": shards}))
+        with pytest.raises(InvalidInputError, match="with a level of settings.randomness"):
+            read_sampling_config(tmp_path)
 
 
 def test_a_frame_tree_config_writes_only_its_three_keys():

@@ -83,3 +83,16 @@ def test_an_episode_json_of_an_older_version_still_reads(tmp_path):
     metadata = read_metadata(path)
     assert metadata.applied_actions == [] and metadata.start_actions == []
     assert metadata.search_budget == 0.0 and metadata.planner == "" and metadata.noop_max == 0
+
+
+def test_several_randomness_levels_are_a_set_in_increasing_order():
+    settings = EpisodeSettings(randomness=(1.0, 0.0, 0.25))
+    assert settings.randomness == settings.levels == (0.0, 0.25, 1.0)
+    assert EpisodeSettings(randomness=[0.2]).randomness == 0.2  # one level: a float, as before
+    assert EpisodeSettings.from_dict(settings.to_dict()) == settings
+    assert EpisodeSettings.from_dict({"randomness": [0.25, 1.0, 0.0]}) == settings
+    assert settings.at_level(0.25).randomness == 0.25
+    with pytest.raises(ValueError, match="not a level"):
+        settings.at_level(0.5)
+    with pytest.raises(InvalidArgumentError, match="--randomness must be at least one level"):
+        EpisodeSettings(randomness=())

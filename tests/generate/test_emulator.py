@@ -131,3 +131,18 @@ def test_custom_policy_sees_rgb_frames(tmp_path, monkeypatch):
     assert episode.actions == [1] * 10
     # The last frame's action is never played: it repeats the previous one, unasked.
     assert seen_policy.seen == [(210, 160, 3)] * 9
+
+
+
+@pytest.mark.parametrize("noop_max", [0, 30])
+def test_replayed_lives_are_the_recorded_ones(noop_max):
+    # Random Breakout loses balls within a few hundred frames, so the lives change.
+    settings = EpisodeSettings(policy="repeat", frame_cap=400, randomness=1.0, noop_max=noop_max)
+    emulator = GameEmulator("breakout", settings)
+    episode = emulator.run_episode(1)
+    metadata = episode.metadata
+    assert len(set(metadata.lives)) > 1
+    replayed = GameEmulator("breakout", settings).replay_lives(
+        metadata.start_actions, metadata.applied_actions
+    )
+    assert replayed == metadata.lives

@@ -37,13 +37,13 @@ def run(output: Path, **options) -> None:
 
 
 def test_plan_does_not_depend_on_workers():
-    plan = plan_shards(["alien", "pong"], 5, 2)
+    plan = plan_shards(["alien", "pong"], [0.2], 5, 2)
     assert [(chunk.game, chunk.indices) for chunk in plan] == [
         ("alien", (0, 1)), ("alien", (2, 3)), ("alien", (4,)),
         ("pong", (0, 1)), ("pong", (2, 3)), ("pong", (4,)),
     ]  # fmt: skip
     with pytest.raises(InvalidArgumentError, match="--episodes-per-shard must be a positive"):
-        plan_shards(["alien"], 5, 0)
+        plan_shards(["alien"], [0.2], 5, 0)
 
 
 @pytest.mark.slow
@@ -139,7 +139,7 @@ def test_a_truncated_shard_under_its_final_name_is_written_again(tmp_path, confi
     clean = tree_digest(tmp_path / "direct")
     shard = sorted((tmp_path / "direct" / config).glob("train-*.parquet"))[1]
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
-    store = ParquetStore(tmp_path / "direct", plan_shards(GAMES, 3, 2))
+    store = ParquetStore(tmp_path / "direct", plan_shards(GAMES, SETTINGS.levels, 3, 2))
     assert [chunk.indices for chunk in store.pending()] == [(2,)]
     path, problem = store.shard_problem(store.pending()[0])
     assert path == shard and "not a readable parquet file" in problem

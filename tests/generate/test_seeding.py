@@ -25,6 +25,24 @@ def test_episode_seed_depends_only_on_base_game_and_index(base, game, index):
     assert episode_seed(base, game, index) == PINNED_SEEDS[(base, game, index)]
 
 
+# The seeds of a run of several randomness levels: each level its own.
+PINNED_LEVEL_SEEDS = {
+    (0, "alien", 0, 0.0): 2775715721299400954,
+    (0, "alien", 0, 0.25): 604594012870173702,
+}
+
+
+@pytest.mark.parametrize(("base", "game", "index", "level"), list(PINNED_LEVEL_SEEDS))
+def test_a_level_of_a_mixed_run_has_seeds_of_its_own(base, game, index, level):
+    assert (
+        episode_seed(base, game, index, level=level)
+        == PINNED_LEVEL_SEEDS[(base, game, index, level)]
+    )
+    assert episode_seed(base, game, index, level=level) != episode_seed(base, game, index)
+    # -0.0 names the same folders as 0.0, so it is the same level.
+    assert episode_seed(0, "alien", 0, level=-0.0) == episode_seed(0, "alien", 0, level=0.0)
+
+
 def test_streams_are_reproducible_and_independent():
     first, second = episode_streams(123), episode_streams(123)
     assert np.array_equal(first.exploration.random(5), second.exploration.random(5))

@@ -239,7 +239,8 @@ def test_a_direct_folder_of_other_shards_names_its_episodes_per_shard(direct_fol
     folder = tmp_path / "sampled_parquet"
     folder.mkdir()
     config = json.loads((direct_folder / "sampling_config.json").read_text())
-    config["shards"] = [[chunk.game, list(chunk.indices)] for chunk in plan_shards(GAMES, 2, 2)]
+    plan = plan_shards(GAMES, [0.2], 2, 2)
+    config["shards"] = [[chunk.game, list(chunk.indices)] for chunk in plan]
     (folder / "sampling_config.json").write_text(json.dumps(config))
     provenance = read_provenance(folder)
     assert provenance.episodes_per_game == dict.fromkeys(GAMES, EPISODES)
@@ -250,7 +251,8 @@ def test_a_direct_folder_of_other_shards_names_its_episodes_per_shard(direct_fol
     (folder / "sampling_config.json").write_text(json.dumps(config))
     with pytest.raises(InvalidInputError, match="not one 'sample --to-parquet' makes"):
         read_provenance(folder)
-    config["shards"] = [[chunk.game, list(chunk.indices)] for chunk in plan_shards(GAMES, 2, 2)]
+    plan = plan_shards(GAMES, [0.2], 2, 2)
+    config["shards"] = [[chunk.game, list(chunk.indices)] for chunk in plan]
     del config["env_ids"]
     (folder / "sampling_config.json").write_text(json.dumps(config))
     with pytest.raises(InvalidInputError, match="not a valid sampling config .*env_ids"):

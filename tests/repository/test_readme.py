@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from atari_interleaved.publishing.export import export
 from tests.fixtures.frame_trees import give_returns
 from tests.fixtures.paths import REPO
