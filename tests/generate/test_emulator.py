@@ -133,7 +133,6 @@ def test_custom_policy_sees_rgb_frames(tmp_path, monkeypatch):
     assert seen_policy.seen == [(210, 160, 3)] * 9
 
 
-
 @pytest.mark.parametrize("noop_max", [0, 30])
 def test_replayed_lives_are_the_recorded_ones(noop_max):
     # Random Breakout loses balls within a few hundred frames, so the lives change.
