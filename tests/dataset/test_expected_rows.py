@@ -69,7 +69,7 @@ def test_the_export_and_datasets_reading_it_give_the_expected_rows(tree, tmp_pat
 
 def test_the_direct_modes_shards_hold_the_expected_rows(tree, tmp_path):
     """The writer of ``sample --to-parquet`` turns the same episodes into the same rows."""
-    chunks = [Chunk("pong", (0,)), Chunk("space_invaders", (1,))]
+    chunks = [Chunk("pong", (0,), 0.5), Chunk("space_invaders", (1,), 0.2)]
     store = ParquetStore(tmp_path, chunks)
     for chunk, episode in zip(chunks, read_episodes(scan_tree(tree).episodes), strict=True):
         with store.chunk_writer(chunk) as write:
