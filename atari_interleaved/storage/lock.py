@@ -9,9 +9,10 @@ ends (``kill -9`` included), so a lock left by a dead run never blocks a rerun; 
 processes forked by a run inherit it, so an orphaned worker still writing would keep it.
 The lock file is removed when the lock is released.
 
-Temporary files and folders of an output (``.tmp-<name>-<pid>``, see
-:func:`~atari_interleaved.storage.atomic.temporary_path`) that a killed run left behind are
-removed by :func:`remove_stale_temporaries` once their pid is dead.
+Temporary files and folders of an output (``.tmp-<name>-<pid>-<token>``, see
+:func:`~atari_interleaved.storage.atomic.temporary_path`, and temporaries of those) that a
+killed run left behind are removed by :func:`remove_stale_temporaries` once their writers'
+pids are dead.
 
 >>> import tempfile
 >>> output = Path(tempfile.mkdtemp()) / "data.parquet"
@@ -28,7 +29,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -39,6 +39,7 @@ from pathlib import Path
 
 from atari_interleaved.core.errors import InvalidArgumentError, OutputInUseError
 from atari_interleaved.core.layout import TEMP_PREFIX
+from atari_interleaved.storage.atomic import temporary_pids
 
 __all__ = ["lock_path", "output_lock", "pid_is_alive", "remove_stale_temporaries"]
 
@@ -164,18 +165,19 @@ def pid_is_alive(pid: int) -> bool:
 def remove_stale_temporaries(output: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporaries of ``output`` whose writer is dead, and return them.
 
-    Those are ``.tmp-<name>-<pid>`` (a file or folder being written) and
-    ``.tmp-<name>-old-<pid>`` (an earlier output being replaced; it is moved back if the
-    output itself is missing, else removed). Hold :func:`output_lock` of ``output`` first.
+    Those are ``.tmp-<name>-<pid>-<token>`` (a file or folder being written, or a
+    temporary of one: :func:`~atari_interleaved.storage.atomic.temporary_pids`) and
+    ``.tmp-<name>-old-<pid>-<token>`` (an earlier output being replaced; it is moved back
+    if the output itself is missing, else removed). Hold :func:`output_lock` of ``output``
+    first.
     """
     path = Path(output)
-    pattern = re.compile(rf"^{re.escape(TEMP_PREFIX + path.name)}-(?P<old>old-)?(?P<pid>\d+)$")
     removed = []
     for candidate in sorted(path.parent.glob(f"{TEMP_PREFIX}*")) if path.parent.is_dir() else []:
-        match = pattern.match(candidate.name)
-        if match is None or pid_is_alive(int(match["pid"])):
+        found = temporary_pids(candidate.name, path.name)
+        if found is None or any(pid_is_alive(pid) for pid in found[0]):
             continue
-        if match["old"] and not path.exists():
+        if found[1] and not path.exists():
             os.rename(candidate, path)
             continue
         if candidate.is_dir() and not candidate.is_symlink():

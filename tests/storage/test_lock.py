@@ -124,6 +124,19 @@ def test_a_rerun_removes_the_temporaries_of_dead_runs_only(frame_tree, tmp_path)
     )
 
 
+def test_temporaries_of_temporaries_of_a_killed_run_are_removed(tmp_path):
+    dead = dead_pid()
+    nested = tmp_path / f".tmp-.tmp-data.parquet-{dead}-0a1b2c3d-{dead}-4e5f6a7b"
+    nested.write_bytes(b"what a killed build's convert left")
+    live = tmp_path / f".tmp-.tmp-data.parquet-{dead}-0a1b2c3d-{os.getpid()}-4e5f6a7b"
+    live.write_bytes(b"still being written")
+    other = tmp_path / f".tmp-data.parquet-2-{dead}-0a1b2c3d"  # a temporary of data.parquet-2
+    other.write_bytes(b"not ours")
+    with output_lock(tmp_path / "data.parquet"):
+        assert remove_stale_temporaries(tmp_path / "data.parquet") == [nested]
+    assert sorted(tmp_path.iterdir()) == sorted([live, other])
+
+
 def test_an_export_killed_while_swapping_gets_its_old_folder_back(tmp_path):
     output = tmp_path / "hub"
     old = tmp_path / f".tmp-hub-old-{dead_pid()}"
