@@ -95,8 +95,9 @@ class Staged:
             ``final`` only if that is missing or empty (``OSError`` otherwise).
 
     The temporary's name is new (:func:`temporary_path`); a folder is created with
-    ``mkdir``, which never reuses an existing one. As a context manager it commits when the block ends without error, unless
-    :meth:`commit` was called in it, and removes the temporary in every case.
+    ``mkdir``, which never reuses an existing one. As a context manager it commits when the
+    block ends without error, unless :meth:`commit` was called in it, and removes the
+    temporary in every case.
 
     """
 

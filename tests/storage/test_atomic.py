@@ -15,7 +15,8 @@ from atari_interleaved.storage.lock import remove_stale_temporaries
 def test_a_file_is_written_under_its_temporary_name_then_renamed(tmp_path):
     target = tmp_path / "config.json"
     with Staged(target) as staged:
-        assert re.fullmatch(rf"\.tmp-config\.json-{os.getpid()}-[0-9a-f]{{8}}", staged.temporary.name)
+        name = staged.temporary.name
+        assert re.fullmatch(rf"\.tmp-config\.json-{os.getpid()}-[0-9a-f]{{8}}", name)
         assert staged.temporary.parent == tmp_path
         staged.temporary.write_text("new")
         assert not target.exists()
