@@ -7,7 +7,9 @@ second run on the same output is refused with a message naming the output and th
 using it. The kernel releases a ``flock`` when the last process holding it ends, however it
 ends (``kill -9`` included), so a lock left by a dead run never blocks a rerun; worker
 processes forked by a run inherit it, so an orphaned worker still writing would keep it.
-The lock file is removed when the lock is released.
+The lock file is removed when the lock is released. It is never opened through a symbolic
+link, and never if it is not a plain file: a user's file behind ``.<name>.lock`` is left
+as it is and the run is refused, naming the path.
 
 Temporary files and folders of an output (``.tmp-<name>-<pid>-<token>``, see
 :func:`~atari_interleaved.storage.atomic.temporary_path`, and temporaries of those) that a
@@ -31,6 +33,7 @@ import json
 import os
 import shlex
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -73,14 +76,39 @@ def _holder(file: int) -> str:
         return "another process"
 
 
+def _open_lock_file(output: Path, path: Path) -> int:
+    """Open (or create) the lock file ``path``, never through a link, never anything but a file.
+
+    Raises:
+        InvalidArgumentError: naming ``path`` if it is a link, a folder or another non-file
+            (a user's file behind a link is never truncated), or cannot be created.
+
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        file = os.open(path, flags, 0o644)
+    except PermissionError:
+        raise InvalidArgumentError(
+            f"{str(output)!r} cannot be written: no permission to create {str(path)!r}"
+        ) from None
+    except OSError as error:
+        what = "a symbolic link" if os.path.islink(path) else f"not a file ({error.strerror})"
+        raise InvalidArgumentError(
+            f"{str(output)!r} cannot be locked: its lock file {str(path)!r} is {what}; "
+            "move that away, then rerun"
+        ) from None
+    if not stat.S_ISREG(os.fstat(file).st_mode):
+        os.close(file)
+        raise InvalidArgumentError(
+            f"{str(output)!r} cannot be locked: its lock file {str(path)!r} is not a file; "
+            "move that away, then rerun"
+        )
+    return file
+
+
 def _acquire(output: Path, path: Path) -> int:
     while True:
-        try:
-            file = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except PermissionError:
-            raise InvalidArgumentError(
-                f"{str(output)!r} cannot be written: no permission to create {str(path)!r}"
-            ) from None
+        file = _open_lock_file(output, path)
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -94,7 +122,7 @@ def _acquire(output: Path, path: Path) -> int:
             os.close(file)
             raise
         try:
-            same = os.stat(path).st_ino == os.fstat(file).st_ino
+            same = os.lstat(path).st_ino == os.fstat(file).st_ino
         except FileNotFoundError:
             same = False
         if same:
@@ -156,10 +184,10 @@ def pid_is_alive(pid: int) -> bool:
     except PermissionError:
         return True
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        status = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return True
-    return stat.rpartition(")")[2].split()[0] != "Z"
+    return status.rpartition(")")[2].split()[0] != "Z"
 
 
 def remove_stale_temporaries(output: str | os.PathLike[str]) -> list[Path]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from atari_interleaved.core.errors import OutputInUseError
+from atari_interleaved.core.errors import InvalidArgumentError, OutputInUseError
 from atari_interleaved.storage.lock import lock_path, output_lock, remove_stale_temporaries
 
 HOLDER = textwrap.dedent(
@@ -122,6 +122,24 @@ def test_a_rerun_removes_the_temporaries_of_dead_runs_only(frame_tree, tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
         ["data.parquet", running.name, unrelated.name]
     )
+
+
+@pytest.mark.parametrize("kind", ["link to a file", "dangling link", "folder"])
+def test_a_lock_path_that_is_not_a_plain_file_is_refused_untouched(tmp_path, kind):
+    output = tmp_path / "data.parquet"
+    users = tmp_path / "notes.txt"
+    users.write_text("the user's own file")
+    path = lock_path(output)
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(users if kind == "link to a file" else tmp_path / "nowhere")
+    with pytest.raises(InvalidArgumentError, match=rf"lock file '{path}' is .*move that away"):
+        with output_lock(output):
+            pass
+    assert users.read_text() == "the user's own file"
+    assert not (tmp_path / "nowhere").exists()
+    assert path.is_dir() if kind == "folder" else path.is_symlink()
 
 
 def test_temporaries_of_temporaries_of_a_killed_run_are_removed(tmp_path):
