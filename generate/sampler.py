@@ -16,7 +16,7 @@ from atari_interleaved.core.games import resolve_games
 from atari_interleaved.core.layout import check_randomness
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import pending_episodes, plan_chunks
-from atari_interleaved.generate.folder_store import FolderStore, check_writable_dir
+from atari_interleaved.generate.folder_store import FolderStore
 from atari_interleaved.generate.local_backend import run_local
 from atari_interleaved.generate.parquet_store import (
     ParquetStore,
@@ -26,6 +26,7 @@ from atari_interleaved.generate.parquet_store import (
 from atari_interleaved.generate.policy import load_policy_factory
 from atari_interleaved.generate.worker_loop import EpisodeSummary
 from atari_interleaved.storage.lock import output_lock
+from atari_interleaved.storage.output_check import check_output
 from atari_interleaved.storage.workers import worker_count
 
 __all__ = ["BACKENDS", "Backend", "SampleReport", "sample"]
@@ -131,7 +132,7 @@ def sample(
     run = _backend_runner(backend, ray_address)
     games = resolve_games(envs)
     load_policy_factory(settings.policy)
-    check_writable_dir(Path(output_dir))
+    check_output(output_dir, "--output-dir", kind="folder")
     # Processes beyond the CPUs do not help, but a Ray cluster has CPUs of its own.
     cpu_bound = backend == "local" or ray_address is None
     with output_lock(output_dir):
