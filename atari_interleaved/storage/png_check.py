@@ -27,6 +27,7 @@ __all__ = [
     "FRAME_HEIGHT",
     "FRAME_FORMATS",
     "png_problem",
+    "frame_header_problem",
     "frame_problem",
 ]
 
@@ -111,6 +112,43 @@ def png_problem(data: bytes) -> str | None:
     return "truncated: the file ends before its IEND chunk"
 
 
+def frame_header_problem(data: bytes | memoryview) -> str | None:
+    """Return why bytes do not start as an Atari frame's PNG does, reading the header only.
+
+    The signature, an ``IHDR`` first, and in it a 160x210 palette or RGB image: what
+    :func:`frame_problem` checks besides the chunk structure, in constant time per frame,
+    so a reader can check every frame it reads (a file that is not a PNG, or one claiming
+    30000x30000 pixels, is refused before anything is decoded).
+    """
+    view = memoryview(data)
+    if bytes(view[: len(PNG_SIGNATURE)]) != PNG_SIGNATURE:
+        return "not a PNG file (bad signature)"
+    start = len(PNG_SIGNATURE)
+    if len(view) < start + 8 + _IHDR.size or bytes(view[start : start + 8]) != (
+        _HEADER.pack(_IHDR.size, b"IHDR")
+    ):
+        return "not a valid PNG: the first chunk is not a valid IHDR"
+    header = view[start + 8 : start + 8 + _IHDR.size]
+    return _header_problem(header) or _frame_format_problem(header)
+
+
+def _frame_format_problem(header: bytes | memoryview) -> str | None:
+    """Return what in a valid ``IHDR`` differs from an Atari frame's, or None."""
+    width, height, depth, colour = struct.unpack_from(">IIBB", header)
+    if (width, height) != (FRAME_WIDTH, FRAME_HEIGHT):
+        return (
+            f"{width}x{height} pixels (width x height), but an Atari frame is "
+            f"{FRAME_WIDTH}x{FRAME_HEIGHT}"
+        )
+    if depth not in FRAME_FORMATS.get(colour, ()):
+        return (
+            f"{_COLOUR_TYPE_NAMES.get(colour, 'an unknown')} PNG of {depth} bits per sample "
+            f"(colour type {colour}), but a frame is a palette PNG of 1, 2, 4 or 8 bits per "
+            "pixel or an 8-bit RGB PNG"
+        )
+    return None
+
+
 def frame_problem(data: bytes) -> str | None:
     """Return why PNG bytes are not an Atari frame, or None if they are one.
 
@@ -125,16 +163,5 @@ def frame_problem(data: bytes) -> str | None:
     problem = png_problem(data)
     if problem is not None:
         return f"not a valid PNG: {problem}"
-    width, height, depth, colour = struct.unpack_from(">IIBB", data, len(PNG_SIGNATURE) + 8)
-    if (width, height) != (FRAME_WIDTH, FRAME_HEIGHT):
-        return (
-            f"{width}x{height} pixels (width x height), but an Atari frame is "
-            f"{FRAME_WIDTH}x{FRAME_HEIGHT}"
-        )
-    if depth not in FRAME_FORMATS.get(colour, ()):
-        return (
-            f"{_COLOUR_TYPE_NAMES.get(colour, 'an unknown')} PNG of {depth} bits per sample "
-            f"(colour type {colour}), but a frame is a palette PNG of 1, 2, 4 or 8 bits per "
-            "pixel or an 8-bit RGB PNG"
-        )
-    return None
+    start = len(PNG_SIGNATURE) + 8
+    return _frame_format_problem(memoryview(data)[start : start + _IHDR.size])
