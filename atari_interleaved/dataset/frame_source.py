@@ -182,8 +182,7 @@ def _check_rows(table: pa.Table, where: str) -> None:
         if column.null_count:
             row = pc.index(pc.is_null(column), True).as_py()
             raise InvalidInputError(
-                f"{where}: row {row} has no {name} (null); give data written by "
-                "atari-interleaved"
+                f"{where}: row {row} has no {name} (null); give data written by atari-interleaved"
             )
     data, offsets = image_bytes(table["image"])
     for row in range(table.num_rows):

@@ -71,6 +71,7 @@ REPLACED_PATTERNS = [
 ]
 """Remote files a publish deletes unless it uploads them again: everything an export writes."""
 
+
 @dataclass
 class PublishReport:
     """What a publish did."""

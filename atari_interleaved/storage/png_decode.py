@@ -31,7 +31,7 @@ from PIL import Image
 
 from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.palette import ale_values_of
-from atari_interleaved.storage.png_check import frame_header_problem
+from atari_interleaved.storage.png_check import FRAME_HEIGHT, FRAME_WIDTH, frame_header_problem
 
 try:  # zlib-ng inflates these small streams faster (the "fast" extra; see bench/README.md)
     from zlib_ng.zlib_ng import decompressobj as _inflater
@@ -138,6 +138,8 @@ def _palette_png(data: bytes) -> tuple[int, int, int, bytes, bytes] | None:
     width, height, bits, colour_type, _, _, interlace = header
     if colour_type != _PALETTE_COLOUR_TYPE or bits not in (1, 2, 4, 8) or interlace:
         return None
+    if (width, height) != (FRAME_WIDTH, FRAME_HEIGHT):  # refused by decode_png's check
+        return None
     return width, height, bits, palette, b"".join(idat)
 
 
@@ -215,12 +217,12 @@ def decode_png(data: bytes, *, rgb: bool = True, out: np.ndarray | None = None) 
             ``out`` has another shape than the image.
 
     """
+    fast = _fast(data, rgb, out)  # only a 160x210 palette PNG, inflated within bounds
+    if fast is not None:
+        return fast
     problem = frame_header_problem(data)
     if problem is not None:
         raise InvalidInputError(f"not an Atari frame: {problem}")
-    fast = _fast(data, rgb, out)
-    if fast is not None:
-        return fast
     image = _with_pillow(data, rgb)
     if out is None:
         return image
