@@ -40,6 +40,7 @@ from atari_interleaved.core.rows import simple_rows
 from atari_interleaved.core.splits import DEFAULT_SPLIT, check_split_name
 from atari_interleaved.dataset.frame_cache import image_bytes
 from atari_interleaved.dataset.reader import EpisodeDir, read_episode, scan_tree
+from atari_interleaved.storage.lock import check_not_in_use
 from atari_interleaved.storage.parquet_writer import existing_shards, rows_to_table
 from atari_interleaved.storage.png_check import frame_header_problem
 from atari_interleaved.storage.shard_check import reading_shard
@@ -224,6 +225,7 @@ def _folder_source(path: Path, split: str) -> FrameSource:
         return FrameSource(description, split, tuple(scan_tree(path).episodes))
     # An export, a direct folder, or shards of one copied into a folder of their own.
     description = f"{_FOLDER_DESCRIPTIONS.get(kind, 'dataset folder')} {str(path)!r}"
+    check_not_in_use(path, "source")  # shards a running sample or export still writes
     shards = existing_shards(path / _CONFIG, "*")
     if not shards:
         raise InvalidInputError(

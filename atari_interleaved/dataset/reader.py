@@ -44,6 +44,7 @@ from atari_interleaved.core.layout import (
     parse_episode_dir_name,
     parse_frame_file_name,
 )
+from atari_interleaved.storage.lock import check_not_in_use
 from atari_interleaved.storage.png_check import frame_problem
 
 __all__ = [
@@ -172,6 +173,9 @@ def scan_tree(
         )
     if not root.is_dir():
         raise InvalidInputError(f"input {str(root)!r} is not a folder; give a frame tree folder")
+    check_not_in_use(root, "input folder")  # a tree a running sample still writes
+    if root.resolve().name.startswith(GAME_DIR_PREFIX):  # one game of a tree
+        check_not_in_use(root.resolve().parent, "input folder")
     children = _folders(root)
     bad: list[BadInput] = []
     episodes: list[EpisodeDir] = []

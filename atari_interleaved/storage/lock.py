@@ -44,7 +44,13 @@ from atari_interleaved.core.errors import InvalidArgumentError, OutputInUseError
 from atari_interleaved.core.layout import TEMP_PREFIX
 from atari_interleaved.storage.atomic import temporary_pids
 
-__all__ = ["lock_path", "output_lock", "pid_is_alive", "remove_stale_temporaries"]
+__all__ = [
+    "lock_path",
+    "output_lock",
+    "check_not_in_use",
+    "pid_is_alive",
+    "remove_stale_temporaries",
+]
 
 _held: dict[Path, int] = {}
 """Outputs this process holds the lock of, with how many nested holds."""
@@ -172,6 +178,44 @@ def output_lock(output: str | os.PathLike[str]) -> Iterator[None]:
             del _held[target]
     finally:
         path.unlink(missing_ok=True)
+        os.close(file)
+
+
+def check_not_in_use(source: str | os.PathLike[str], what: str) -> None:
+    """Refuse to read ``source`` while another run writes it (holds its :func:`output_lock`).
+
+    Every reader of sampled data or an export calls it first, so a tree that ``sample`` is
+    still writing is never read half-done. Nothing is created: with no lock file, nobody
+    writes ``source``. A lock this process holds (``build`` reading what it wrote) passes.
+
+    Args:
+        source: the folder (or file) to read.
+        what: how the user named it (``--input-dir``), for the message.
+
+    Raises:
+        OutputInUseError: naming ``source`` and the process writing it.
+
+    """
+    target = _canonical(source)
+    if target in _held:
+        return
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        file = os.open(lock_path(target), flags)
+    except OSError:  # no lock file (or not one a run made): nobody is writing it
+        return
+    try:
+        if not stat.S_ISREG(os.fstat(file).st_mode):
+            return
+        try:
+            fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputInUseError(
+                f"{what} {os.fspath(source)!r} is being written by another run: "
+                f"{_holder(file)}. Wait for it to finish, or stop it, then rerun."
+            ) from None
+        fcntl.flock(file, fcntl.LOCK_UN)
+    finally:
         os.close(file)
 
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from atari_interleaved import FrameWindows, StreamingFrameWindows
 from atari_interleaved.core.errors import InvalidArgumentError, OutputInUseError
+from atari_interleaved.publishing.export import export
 from atari_interleaved.storage.lock import lock_path, output_lock, remove_stale_temporaries
 
 HOLDER = textwrap.dedent(
@@ -106,6 +108,41 @@ def test_sample_convert_and_export_refuse_an_output_in_use(frame_tree, tmp_path,
     assert f"error: '{args[-1]}' is in use by another run: process {first.pid} (" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(path.name for path in output.parent.iterdir()) == [f".{output.name}.lock"]
+
+
+def test_readers_refuse_data_that_a_run_is_still_writing(
+    tree_copy, direct_folder, holder, tmp_path
+):
+    writer = holder(tree_copy)
+    for args in (
+        ["export", "--input-dir", str(tree_copy), "--output-dir", "hub"],
+        ["convert", "--input-dir", str(tree_copy / "atari_pong"), "--output-file", "x.parquet"],
+        ["preview", str(tree_copy)],
+    ):
+        result = cli(*args, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert f"'{tree_copy}' is being written by another run: process {writer.pid} (" in (
+            result.stderr
+        )
+        assert "Traceback" not in result.stderr
+        assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+            [tree_copy.name, f".{tree_copy.name}.lock"]
+        )
+    with pytest.raises(OutputInUseError, match=rf"process {writer.pid} "):
+        FrameWindows(tree_copy, 4, cache_dir=tmp_path / "cache")
+    writer.stdin.close()
+    writer.wait(timeout=30)
+    assert len(FrameWindows(tree_copy, 4, cache_dir=tmp_path / "cache")) > 0
+    shards = holder(direct_folder)
+    with pytest.raises(OutputInUseError, match=rf"process {shards.pid} "):
+        StreamingFrameWindows(direct_folder, 4)
+    with pytest.raises(OutputInUseError, match=rf"process {shards.pid} "):
+        export(direct_folder, tmp_path / "hub")
+    shards.stdin.close()  # released: the shared folder is left as it was
+    shards.wait(timeout=30)
+    assert not lock_path(direct_folder).exists()
+    with output_lock(tree_copy):  # this process's own output (build reads what it sampled)
+        assert len(FrameWindows(tree_copy, 4, cache_dir=tmp_path / "cache")) > 0
 
 
 def test_a_rerun_removes_the_temporaries_of_dead_runs_only(frame_tree, tmp_path):
