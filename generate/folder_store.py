@@ -20,6 +20,7 @@ from pathlib import Path
 
 from atari_interleaved.core.episode import Episode, metadata_to_json, read_metadata
 from atari_interleaved.core.errors import InvalidInputError, OutputExistsError
+from atari_interleaved.core.features import CONFIG_NAMES
 from atari_interleaved.core.layout import (
     EPISODE_METADATA_NAME,
     FRAME_TREE_CONFIG_FORMAT,
@@ -112,6 +113,14 @@ def episode_problem(folder: Path) -> str | None:
     return None
 
 
+def _direct_folder(root: Path, found: Path) -> OutputExistsError:
+    return OutputExistsError(
+        f"{str(root)!r} holds the parquet shards of 'sample --to-parquet', not a frame tree, "
+        "and is never mixed with one (even with --overwrite); choose another --output-dir, or "
+        f"delete {str(found)!r} yourself"
+    )
+
+
 class FolderStore:
     """A frame tree on disk: ``<root>/atari_<game>/episode_<NNN>_rand<r>/...``."""
 
@@ -140,6 +149,9 @@ class FolderStore:
         check_output(self.root, "--output-dir", kind="folder")
         wanted = SamplingConfig(FRAME_TREE_CONFIG_FORMAT, settings, planner_of(settings.policy))
         game_dirs = self._game_dirs()
+        shards = [self.root / config for config in CONFIG_NAMES if (self.root / config).exists()]
+        if shards:
+            raise _direct_folder(self.root, shards[0])
         try:
             recorded = read_sampling_config(self.root)
         except InvalidInputError:
@@ -147,6 +159,8 @@ class FolderStore:
                 raise
             recorded = None
             self.remove_episodes()
+        if recorded is not None and recorded.is_direct:
+            raise _direct_folder(self.root, self.config_path)
         if recorded is not None:
             changed = settings_differences(recorded.settings, settings)
             if recorded.format != wanted.format:

@@ -46,6 +46,10 @@ DEFAULT_COMPRESS_LEVEL = 6
 
 ALE_MAX_INT = 2**31 - 1
 """The largest value ALE's integer settings take (a C ``int``)."""
+MAX_EPISODE_EMULATOR_FRAMES = 10_000_000
+"""The most emulator frames an episode may run (46 hours of play at 60 frames/s, 92 times
+v5's length limit): the action applied on each one is recorded (``applied_actions``), so
+an episode's memory and ``episode.json`` grow with them."""
 
 _DECLARATION = "setting"
 """The key of a field's :class:`Setting` in its ``dataclasses.field`` metadata."""
@@ -268,6 +272,16 @@ class EpisodeSettings:
         # A number of frames given as an int is recorded as the float it is.
         object.__setattr__(self, "search_budget", float(self.search_budget))
         _check_declared(self, self.ale)
+        ale = self.ale
+        longest = min(self.frame_cap * ale.frameskip, ale.max_num_frames_per_episode)
+        if max(longest, ale.frameskip) > MAX_EPISODE_EMULATOR_FRAMES:
+            raise InvalidArgumentError(
+                f"--frames-per-env {self.frame_cap}, --frameskip {ale.frameskip} and "
+                f"--max-num-frames-per-episode {ale.max_num_frames_per_episode} let an episode "
+                f"run {max(longest, ale.frameskip):,} emulator frames, and the action of each "
+                f"is recorded: at most {MAX_EPISODE_EMULATOR_FRAMES:,}; lower --frameskip (the "
+                "v5 default is 4) or --max-num-frames-per-episode"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as plain JSON-able data (``ale`` nested)."""

@@ -83,3 +83,11 @@ def test_an_episode_json_of_an_older_version_still_reads(tmp_path):
     metadata = read_metadata(path)
     assert metadata.applied_actions == [] and metadata.start_actions == []
     assert metadata.search_budget == 0.0 and metadata.planner == "" and metadata.noop_max == 0
+
+
+def test_an_episode_whose_recorded_emulator_frames_would_not_fit_in_memory_is_refused():
+    huge = AleSettings(frameskip=1_000_000_000, max_num_frames_per_episode=2**31 - 1)
+    with pytest.raises(InvalidArgumentError, match=r"let an episode run 2,147,483,647 emulator"):
+        EpisodeSettings(frame_cap=60, ale=huge)
+    long = AleSettings(max_num_frames_per_episode=2**31 - 1)  # capped by the frames recorded
+    assert EpisodeSettings(frame_cap=60, ale=long).ale.max_steps > 0
