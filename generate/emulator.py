@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -98,10 +98,16 @@ class GameEmulator:
     def _start_rgb(self) -> np.ndarray:
         return self._start_screen_rgb.copy()
 
-    def run_episode(self, episode_index: int, randomness: float | None = None) -> Episode:
+    def run_episode(
+        self,
+        episode_index: int,
+        randomness: float | None = None,
+        on_frame: Callable[[], None] | None = None,
+    ) -> Episode:
         """Play episode ``episode_index`` and return its encoded frames and metadata.
 
         ``randomness`` is the episode's level, one of ``settings.levels`` (None: the only one).
+        ``on_frame`` is called as each frame is recorded (progress of long episodes).
 
         Raises:
             PolicyError: if the base policy fails or returns something that is not an
@@ -150,6 +156,8 @@ class GameEmulator:
             else:
                 ale.getScreen(screen)
                 frames.append(encoder.encode(screen, ale.getScreenRGB))
+            if on_frame is not None:
+                on_frame()
             lives.append(ale.lives())
             is_terminal = ale.game_over(with_truncation=False)
             is_truncated = not is_terminal and ale.game_truncated()

@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from atari_interleaved.core.episode import Episode, metadata_to_json, read_metadata
-from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
+from atari_interleaved.core.errors import InvalidInputError, OutputExistsError
+from atari_interleaved.core.features import CONFIG_NAMES
 from atari_interleaved.core.layout import (
     EPISODE_METADATA_NAME,
     FRAME_TREE_CONFIG_FORMAT,
@@ -39,11 +40,11 @@ from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.policy import planner_of
 from atari_interleaved.storage.atomic import Staged, temporary_path, write_atomically
 from atari_interleaved.storage.lock import remove_stale_temporaries
+from atari_interleaved.storage.output_check import check_output
 
 __all__ = [
     "FolderStore",
     "INCOMPLETE_PREFIX",
-    "check_writable_dir",
     "episode_problem",
     "settings_differences",
 ]
@@ -112,26 +113,12 @@ def episode_problem(folder: Path) -> str | None:
     return None
 
 
-def check_writable_dir(root: Path) -> None:
-    """Fail early if ``root`` is a file or cannot be created or written.
-
-    Raises:
-        InvalidArgumentError: naming the path and what to do.
-
-    """
-    if root.exists() and not root.is_dir():
-        raise InvalidArgumentError(
-            f"--output-dir {str(root)!r} is a file, not a folder; "
-            "choose a folder path (it is created if missing)"
-        )
-    existing = root
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise InvalidArgumentError(
-            f"--output-dir {str(root)!r} is not writable "
-            f"({str(existing)!r} does not allow creating files); choose another folder"
-        )
+def _direct_folder(root: Path, found: Path) -> OutputExistsError:
+    return OutputExistsError(
+        f"{str(root)!r} holds the parquet shards of 'sample --to-parquet', not a frame tree, "
+        "and is never mixed with one (even with --overwrite); choose another --output-dir, or "
+        f"delete {str(found)!r} yourself"
+    )
 
 
 class FolderStore:
@@ -159,9 +146,12 @@ class FolderStore:
                 is False.
 
         """
-        check_writable_dir(self.root)
+        check_output(self.root, "--output-dir", kind="folder")
         wanted = SamplingConfig(FRAME_TREE_CONFIG_FORMAT, settings, planner_of(settings.policy))
         game_dirs = self._game_dirs()
+        shards = [self.root / config for config in CONFIG_NAMES if (self.root / config).exists()]
+        if shards:
+            raise _direct_folder(self.root, shards[0])
         try:
             recorded = read_sampling_config(self.root)
         except InvalidInputError:
@@ -169,6 +159,8 @@ class FolderStore:
                 raise
             recorded = None
             self.remove_episodes()
+        if recorded is not None and recorded.is_direct:
+            raise _direct_folder(self.root, self.config_path)
         if recorded is not None:
             changed = settings_differences(recorded.settings, settings)
             if recorded.format != wanted.format:

@@ -13,7 +13,7 @@ from typing import Any
 from atari_interleaved.core.errors import WorkerEndedError
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
-from atari_interleaved.generate.worker_loop import EpisodeSink, EpisodeSummary, sample_chunk
+from atari_interleaved.generate.worker_loop import EpisodeSink, EpisodeSummary, Report, sample_chunk
 from atari_interleaved.storage.workers import die_with_parent
 
 __all__ = ["run_local"]
@@ -30,7 +30,7 @@ def _init_worker(progress: Any, parent_pid: int) -> None:
 
 def _run_in_worker(chunk: Chunk, settings: EpisodeSettings, sink: EpisodeSink) -> None:
     try:
-        for summary in sample_chunk(chunk, settings, sink):
+        for summary in sample_chunk(chunk, settings, sink, _progress.put):
             _progress.put(summary)
     except KeyboardInterrupt:
         # Ctrl-C reaches every process of the run. Once the episode being written is removed
@@ -44,9 +44,12 @@ def run_local(
     settings: EpisodeSettings,
     sink: EpisodeSink,
     parallel: int,
-    on_episode: Callable[[EpisodeSummary], None],
+    on_report: Callable[[Report], None],
 ) -> None:
-    """Sample ``chunks`` with ``parallel`` processes, calling ``on_episode`` as episodes finish.
+    """Sample ``chunks`` with ``parallel`` processes, calling ``on_report`` as they progress.
+
+    ``on_report`` gets the frames of episodes being sampled (``FramesSampled``) and each
+    episode's summary once it is written.
 
     With one process the work runs here, without a pool. A worker that fails stops the run
     with its error; episodes already written stay, complete. Workers end with this process,
@@ -54,8 +57,8 @@ def run_local(
     """
     if parallel == 1:
         for chunk in chunks:
-            for summary in sample_chunk(chunk, settings, sink):
-                on_episode(summary)
+            for summary in sample_chunk(chunk, settings, sink, on_report):
+                on_report(summary)
         return
     context = multiprocessing.get_context("fork")
     progress = context.Queue()
@@ -66,7 +69,7 @@ def run_local(
         nonlocal received
         while received < expected:
             try:
-                summary = (
+                report = (
                     progress.get(timeout=_FINAL_WAIT_SECONDS) if block else progress.get_nowait()
                 )
             except queue.Empty:
@@ -75,8 +78,8 @@ def run_local(
                         f"workers finished but reported {received} of {expected} episodes"
                     ) from None
                 return
-            received += 1
-            on_episode(summary)
+            received += isinstance(report, EpisodeSummary)
+            on_report(report)
 
     with ProcessPoolExecutor(
         max_workers=parallel,

@@ -42,10 +42,11 @@ from atari_interleaved.core.sampling_config import SamplingConfig, read_sampling
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.emulator import rom_md5, sampling_versions
-from atari_interleaved.generate.folder_store import check_writable_dir, settings_differences
+from atari_interleaved.generate.folder_store import settings_differences
 from atari_interleaved.generate.policy import planner_of
 from atari_interleaved.storage.atomic import write_atomically
 from atari_interleaved.storage.lock import remove_stale_temporaries
+from atari_interleaved.storage.output_check import check_output
 from atari_interleaved.storage.parquet_writer import existing_shards, rows_to_table
 from atari_interleaved.storage.shard_check import episode_shards_problem, planned_shard_paths
 from atari_interleaved.storage.shard_writer import ShardWriter, by_episodes
@@ -181,7 +182,7 @@ class ParquetStore:
                 or another plan and ``overwrite`` is False.
 
         """
-        check_writable_dir(self.root)
+        check_output(self.root, "--output-dir", kind="folder")
         games = sorted({chunk.game for chunk in self.shards})
         wanted = SamplingConfig(
             PARQUET_CONFIG_FORMAT,

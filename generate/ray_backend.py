@@ -26,7 +26,7 @@ from typing import Any
 from atari_interleaved.core.errors import DependencyNotInstalledError, InvalidArgumentError
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
-from atari_interleaved.generate.worker_loop import EpisodeSink, EpisodeSummary, sample_chunk
+from atari_interleaved.generate.worker_loop import EpisodeSink, EpisodeSummary, Report, sample_chunk
 
 __all__ = ["INSTALL_HINT", "CONNECT_TIMEOUT_SECONDS", "check_address", "import_ray", "run_ray"]
 
@@ -116,7 +116,7 @@ def run_ray(
     settings: EpisodeSettings,
     sink: EpisodeSink,
     parallel: int,
-    on_episode: Callable[[EpisodeSummary], None],
+    on_episode: Callable[[Report], None],
     address: str | None = None,
 ) -> None:
     """Sample ``chunks`` as Ray tasks, ``parallel`` at a time, calling ``on_episode`` per episode.
@@ -154,7 +154,7 @@ def _run(
     settings: EpisodeSettings,
     sink: EpisodeSink,
     parallel: int,
-    on_episode: Callable[[EpisodeSummary], None],
+    on_episode: Callable[[Report], None],
 ) -> None:
     task = ray.remote(num_cpus=1, max_retries=0, num_returns="streaming")(_sample_task)
     waiting = list(reversed(chunks))

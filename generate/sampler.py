@@ -9,14 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tqdm.auto import tqdm
-
 from atari_interleaved.core.errors import InvalidArgumentError, OutputWriteError
 from atari_interleaved.core.games import resolve_games
 from atari_interleaved.core.layout import check_randomness, episode_dir_name
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import pending_episodes, plan_chunks
-from atari_interleaved.generate.folder_store import FolderStore, check_writable_dir
+from atari_interleaved.generate.folder_store import FolderStore
 from atari_interleaved.generate.local_backend import run_local
 from atari_interleaved.generate.parquet_store import (
     ParquetStore,
@@ -24,9 +22,11 @@ from atari_interleaved.generate.parquet_store import (
     plan_shards,
 )
 from atari_interleaved.generate.policy import load_policy_factory
+from atari_interleaved.generate.progress import SamplingProgress
 from atari_interleaved.generate.search import check_search_budget
-from atari_interleaved.generate.worker_loop import EpisodeSummary
+from atari_interleaved.generate.worker_loop import EpisodeSummary, Report
 from atari_interleaved.storage.lock import output_lock
+from atari_interleaved.storage.output_check import check_output
 from atari_interleaved.storage.workers import worker_count
 
 __all__ = ["BACKENDS", "Backend", "SampleReport", "sample"]
@@ -135,7 +135,7 @@ def sample(
     load_policy_factory(settings.policy)
     if settings.policy == "search":
         check_search_budget(settings.search_budget, settings.ale.frameskip)
-    check_writable_dir(Path(output_dir))
+    check_output(output_dir, "--output-dir", kind="folder")
     # Processes beyond the CPUs do not help, but a Ray cluster has CPUs of its own.
     cpu_bound = backend == "local" or ray_address is None
     with output_lock(output_dir):
@@ -213,19 +213,19 @@ def _sample(
         kept_aside=kept_aside,
     )
     started = time.perf_counter()
-    bar = tqdm(total=total, unit="episode", disable=not progress or None, dynamic_ncols=True)
+    shown = SamplingProgress(total, settings.frame_cap, enabled=progress)
 
-    def on_episode(summary: EpisodeSummary) -> None:
+    def on_report(message: Report) -> None:
+        shown.add(message)
+        if not isinstance(message, EpisodeSummary):
+            return
         report.episodes_written += 1
-        report.frames_written += summary.num_frames
-        report.bytes_written += summary.bytes_written
-        report.end_reasons[summary.end_reason] = report.end_reasons.get(summary.end_reason, 0) + 1
-        elapsed = time.perf_counter() - started
-        bar.set_postfix_str(f"{report.frames_written / max(elapsed, 1e-9):.0f} frames/s")
-        bar.update(1)
+        report.frames_written += message.num_frames
+        report.bytes_written += message.bytes_written
+        report.end_reasons[message.end_reason] = report.end_reasons.get(message.end_reason, 0) + 1
 
     try:
-        run(chunks, settings, sink, min(parallel, max(1, len(chunks))), on_episode)
+        run(chunks, settings, sink, min(parallel, max(1, len(chunks))), on_report)
     except OSError as error:
         raise OutputWriteError(
             f"writing to {str(output_dir)!r} failed: {error}. The {report.episodes_written} "
@@ -233,7 +233,7 @@ def _sample(
             "space or fix the folder, then rerun the same command to resume."
         ) from error
     finally:
-        bar.close()
+        shown.close()
         report.seconds = time.perf_counter() - started
     return report
 

@@ -6,6 +6,7 @@ one after another load the ROM once.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -17,7 +18,7 @@ from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.emulator import GameEmulator
 
-__all__ = ["EpisodeSink", "EpisodeSummary", "sample_chunk"]
+__all__ = ["EpisodeSink", "EpisodeSummary", "FramesSampled", "Report", "sample_chunk"]
 
 _EMULATORS_PER_WORKER = 2
 
@@ -32,6 +33,38 @@ class EpisodeSummary:
     episode_return: float
     end_reason: str
     bytes_written: int
+
+
+@dataclass(frozen=True)
+class FramesSampled:
+    """Frames of an episode still being sampled, recorded since its last report."""
+
+    game: str
+    index: int
+    count: int
+
+
+Report = EpisodeSummary | FramesSampled
+"""What a worker sends while it samples: progress within an episode, or an episode done."""
+
+FRAME_REPORT_SECONDS = 0.5
+"""Frames are reported at most this often per worker (a planner records a few a second)."""
+
+
+class _FrameCounter:
+    """Count the frames of one episode, reporting them at most every FRAME_REPORT_SECONDS."""
+
+    def __init__(self, game: str, index: int, report: Callable[[Report], None]) -> None:
+        self.game, self.index, self.report = game, index, report
+        self.pending = 0
+        self.last = time.monotonic()
+
+    def __call__(self) -> None:
+        self.pending += 1
+        now = time.monotonic()
+        if now - self.last >= FRAME_REPORT_SECONDS:
+            self.report(FramesSampled(self.game, self.index, self.pending))
+            self.pending, self.last = 0, now
 
 
 class _EmulatorCache:
@@ -63,17 +96,22 @@ class EpisodeSink(Protocol):
 
 
 def sample_chunk(
-    chunk: Chunk, settings: EpisodeSettings, sink: EpisodeSink
+    chunk: Chunk,
+    settings: EpisodeSettings,
+    sink: EpisodeSink,
+    report: Callable[[Report], None] | None = None,
 ) -> Iterator[EpisodeSummary]:
     """Sample the episodes of ``chunk`` into ``sink``, yielding each one's summary once written.
 
     Runs in a worker process; emulators are reused across the chunks a worker gets. The
-    chunk's output is complete once the generator is exhausted.
+    chunk's output is complete once the generator is exhausted. ``report`` is given
+    :class:`FramesSampled` while an episode is sampled.
     """
     emulator = _CACHE.get(chunk.game, settings)
     with sink.chunk_writer(chunk) as write:
         for index in chunk.indices:
-            episode = emulator.run_episode(index, chunk.randomness)
+            counter = None if report is None else _FrameCounter(chunk.game, index, report)
+            episode = emulator.run_episode(index, chunk.randomness, counter)
             written = write(episode)
             metadata = episode.metadata
             yield EpisodeSummary(

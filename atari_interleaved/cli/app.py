@@ -17,7 +17,7 @@ from collections.abc import Callable
 import atari_interleaved
 from atari_interleaved.core.errors import AtariInterleavedError
 from atari_interleaved.core.path_names import name_too_long_message
-from atari_interleaved.core.redaction import redact
+from atari_interleaved.core.redaction import redacted_output
 
 __all__ = ["SUBCOMMAND_MODULES", "main", "run_command", "build_parser", "script_main"]
 
@@ -35,11 +35,20 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def run_command(command: Command, args: argparse.Namespace) -> int:
-    """Run a subcommand, turning user errors and Ctrl-C into a message and an exit status."""
+    """Run a subcommand, turning user errors and Ctrl-C into a message and an exit status.
+
+    Every line it prints, on stdout or stderr, goes through the one redaction of tokens and
+    passwords (:func:`~atari_interleaved.core.redaction.redacted_output`).
+    """
+    with redacted_output():
+        return _run(command, args)
+
+
+def _run(command: Command, args: argparse.Namespace) -> int:
     try:
         return command(args)
     except AtariInterleavedError as error:
-        print(f"error: {redact(str(error))}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # What read the output went away (``... | head``): end quietly, as other tools do, with

@@ -205,18 +205,15 @@ def metadata_from_dict(data: Any) -> EpisodeMetadata:
             f"applied_actions has {len(metadata.applied_actions)} entries for "
             f"{metadata.num_frames} frames"
         )
-    indexed = [(f"actions[{frame}]", action) for frame, action in enumerate(metadata.actions)]
-    indexed += [(f"start_actions[{i}]", action) for i, action in enumerate(metadata.start_actions)]
-    indexed += [
-        (f"applied_actions[{frame}][{i}]", action)
-        for frame, applied in enumerate(metadata.applied_actions)
-        for i, action in enumerate(applied)
-    ]
-    for name, action in indexed:
-        if not 0 <= action < len(metadata.action_set):
+    count = len(metadata.action_set)
+    rows = [("actions", metadata.actions), ("start_actions", metadata.start_actions)]
+    rows += [(f"applied_actions[{i}]", row) for i, row in enumerate(metadata.applied_actions)]
+    for name, row in rows:
+        if row and not (0 <= min(row) and max(row) < count):
+            position, action = next((i, a) for i, a in enumerate(row) if not 0 <= a < count)
             raise ValueError(
-                f"field {name!r} is {action}, not an index of the "
-                f"{len(metadata.action_set)} actions of action_set"
+                f"field '{name}[{position}]' is {action}, not an index of the {count} actions "
+                "of action_set"
             )
     return metadata
 
@@ -255,6 +252,34 @@ def _describe(hint: Any) -> str:
     raise TypeError(f"EpisodeMetadata has a field type the reader does not check: {hint!r}")
 
 
+@functools.cache
+def _shape(hint: Any) -> tuple[Any, tuple[Any, ...]]:
+    return typing.get_origin(hint), typing.get_args(hint)
+
+
+_SCALARS = (int, float, bool, str)
+
+
+def _scalars(values: list[Any], hint: type) -> list[Any] | None:
+    """Return a list of ``hint`` values checked at once (the common case), or None.
+
+    None means some entry is wrong: the caller then checks each one to say which.
+    """
+    if hint is float:
+        if not all(type(value) is float or type(value) is int for value in values):
+            return None
+        try:
+            converted = [float(value) for value in values]
+        except OverflowError:  # an integer beyond any float
+            return None
+        return converted if all(map(math.isfinite, converted)) else None
+    if not all(type(value) is hint for value in values):
+        return None
+    if hint is int and values and (min(values) < _INT64.start or max(values) >= _INT64.stop):
+        return None
+    return list(values)
+
+
 def _checked(value: Any, hint: Any, where: str) -> Any:
     """Return ``value`` if it has type ``hint`` (ints become floats for ``float``).
 
@@ -262,9 +287,13 @@ def _checked(value: Any, hint: Any, where: str) -> Any:
         ValueError: naming ``where`` (``"rewards[3]"``) and what it must be.
 
     """
-    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    origin, arguments = _shape(hint)
     if hint is Any:
         return value
+    if origin is list and isinstance(value, list) and arguments[0] in _SCALARS:
+        checked = _scalars(value, arguments[0])
+        if checked is not None:
+            return checked
     if origin in (typing.Union, types.UnionType):
         for argument in arguments:
             try:
@@ -282,7 +311,9 @@ def _checked(value: Any, hint: Any, where: str) -> Any:
         if value is None:
             return value
     elif hint is float:
-        if type(value) in (int, float) and math.isfinite(value):
+        if (type(value) is float and math.isfinite(value)) or (
+            type(value) is int and value in _INT64
+        ):
             return float(value)
     elif hint is int:
         if type(value) is int and value in _INT64:

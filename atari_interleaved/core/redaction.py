@@ -2,14 +2,19 @@
 
 A misconfigured proxy or a hostile ``HF_ENDPOINT`` can echo a request's
 ``Authorization`` header in its error body, which ``huggingface_hub`` puts in its
-exception's message. Every message the command line prints goes through :func:`redact`
-(``cli.run_command``), and so does every error text this package builds from another
-library's exception. Removed are the values of the tokens this process knows (``HF_TOKEN``,
-the stored logins, tokens passed to :func:`remember_secret`) and anything shaped like one
-(``Authorization: ...`` and ``Bearer ...`` values, ``hf_...`` tokens).
+exception's message. Every line the command line prints goes through :func:`redact`:
+``cli.run_command`` runs each command inside :func:`redacted_output`, which passes all that
+is written to ``sys.stdout`` and ``sys.stderr`` (summaries, logging, warnings, progress
+bars, error messages) through it; error texts this package builds from another library's
+exception are redacted too. Removed are the values of the tokens this process knows
+(``HF_TOKEN``, the stored logins, tokens passed to :func:`remember_secret`) and anything
+shaped like one (``Authorization: ...`` and ``Bearer ...`` values, ``hf_...`` tokens, the
+user and password of a URL such as ``HF_ENDPOINT=https://user:password@host``).
 
 >>> redact("401: echoed 'Authorization: Bearer hf_abcdefghijkl' back")
 "401: echoed 'Authorization: Bearer ***' back"
+>>> redact("cannot reach https://me:s3cret@hub.example.org/api")
+'cannot reach https://***@hub.example.org/api'
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, TextIO
 
-__all__ = ["REDACTED", "remember_secret", "known_secrets", "redact"]
+__all__ = ["REDACTED", "remember_secret", "known_secrets", "redact", "redacted_output"]
 
 REDACTED = "***"
 
@@ -35,6 +42,8 @@ _PATTERNS = [
     ),
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(\b(?:hf|api_org)_)[A-Za-z0-9]{6,}"),
+    # The user information of a URL (https://user:password@host): all of it.
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s@'\"]+(?=@)"),
 ]
 
 _remembered: set[str] = set()
@@ -81,3 +90,35 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda match: match.group(1) + REDACTED, text)
     return text
+
+
+class _RedactedStream:
+    """A text stream that writes through :func:`redact` into another one."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # fileno, isatty, flush, encoding, ...
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def redacted_output() -> Iterator[None]:
+    """Pass everything written to ``sys.stdout`` and ``sys.stderr`` through :func:`redact`.
+
+    Loggers, warnings and progress bars created inside the block write through it as well.
+    """
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _RedactedStream(sys.stdout), _RedactedStream(sys.stderr)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved

@@ -44,6 +44,10 @@ DEFAULT_COMPRESS_LEVEL = 6
 
 ALE_MAX_INT = 2**31 - 1
 """The largest value ALE's integer settings take (a C ``int``)."""
+MAX_EPISODE_EMULATOR_FRAMES = 10_000_000
+"""The most emulator frames an episode may run (46 hours of play at 60 frames/s, 92 times
+v5's length limit): the action applied on each one is recorded (``applied_actions``), so
+an episode's memory and ``episode.json`` grow with them."""
 
 _DECLARATION = "setting"
 """The key of a field's :class:`Setting` in its ``dataclasses.field`` metadata."""
@@ -328,6 +332,16 @@ class EpisodeSettings:
         # One level is a float, as before lists; several are a set, kept in increasing order.
         levels = sorted(_levels_of(self.randomness))
         object.__setattr__(self, "randomness", levels[0] if len(levels) == 1 else tuple(levels))
+        ale = self.ale
+        longest = min(self.frame_cap * ale.frameskip, ale.max_num_frames_per_episode)
+        if max(longest, ale.frameskip) > MAX_EPISODE_EMULATOR_FRAMES:
+            raise InvalidArgumentError(
+                f"--frames-per-env {self.frame_cap}, --frameskip {ale.frameskip} and "
+                f"--max-num-frames-per-episode {ale.max_num_frames_per_episode} let an episode "
+                f"run {max(longest, ale.frameskip):,} emulator frames, and the action of each "
+                f"is recorded: at most {MAX_EPISODE_EMULATOR_FRAMES:,}; lower --frameskip (the "
+                "v5 default is 4) or --max-num-frames-per-episode"
+            )
 
     @property
     def levels(self) -> Levels:

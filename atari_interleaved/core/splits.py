@@ -29,6 +29,7 @@ __all__ = [
     "parse_splits",
     "parse_test_games",
     "episode_fraction",
+    "check_split_name",
     "split_plan",
 ]
 
@@ -36,6 +37,24 @@ DEFAULT_SPLIT = "train"
 TEST_SPLIT = "test"
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _TOLERANCE = 1e-6
+
+
+def check_split_name(split: object, argument: str = "split") -> str:
+    """Return ``split`` if it is a split name (letters, digits and ``_``).
+
+    A name is also part of shard file names and of the patterns that find them (on the Hub
+    too), so ``*`` or ``/`` in one would mix splits.
+
+    Raises:
+        InvalidArgumentError: naming ``argument`` and the value.
+
+    """
+    if not isinstance(split, str) or not _NAME.match(split):
+        raise InvalidArgumentError(
+            f"{argument}={split!r} is not a split name: give one of letters, digits and _, "
+            f"such as {DEFAULT_SPLIT!r}"
+        )
+    return split
 
 
 def episode_fraction(environment: str, seed: int | None, episode: str) -> float:

@@ -54,6 +54,7 @@ from atari_interleaved.dataset.reader import (
     warn_skipped,
 )
 from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
+from atari_interleaved.storage.output_check import check_output
 from atari_interleaved.storage.parquet_writer import (
     DEFAULT_MAX_SHARD_BYTES,
     DEFAULT_ROW_GROUP_BYTES,
@@ -355,13 +356,9 @@ def convert(
 
     """
     config_name = check_config_name(config_name)
-    tree = scan_input(input_dir, num_proc=num_proc, on_bad_episodes=on_bad_episodes)
     output = Path(output_file)
-    if output.is_dir():
-        raise InvalidArgumentError(
-            f"--output-file {str(output)!r} is a folder; give a file path such as "
-            "atari_training_data.parquet"
-        )
+    check_output(output, "--output-file", kind="file")
+    tree = scan_input(input_dir, num_proc=num_proc, on_bad_episodes=on_bad_episodes)
     with output_lock(output):
         if output.exists() and not overwrite:
             raise OutputExistsError(

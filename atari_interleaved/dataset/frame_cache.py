@@ -9,12 +9,18 @@ time, into a folder of the cache:
     <cache>/<key>/<array>.npy      offsets (int64, frames + 1), actions, rewards,
                                    terminated, truncated, is_first (one value per frame),
                                    episode_starts (int64, episodes + 1)
-    <cache>/<key>/episodes.json    the environment and episode name of each episode
+    <cache>/<key>/index.json       written last: the environment and episode name of each
+                                   episode, the counts of frames and episodes, the size of
+                                   frames.bin and the sha256 of every .npy file
 
 ``<key>`` is a hash of the source files' paths, sizes and modification times and of the
-split, so changed data gets a new cache. The folder is written under a temporary name and
-renamed when complete: a cache folder is always whole, and processes that build the same
-one at once (ranks of a training job) each keep a valid copy. The arrays are opened as
+split, so changed data gets a new cache. The folder is written under a temporary name of
+its own (:class:`~atari_interleaved.storage.atomic.Staged`) and renamed when complete:
+builders that run at once (ranks of a training job, threads, containers sharing a cache
+volume) never write into one folder, and the first to finish wins. Opening a cache checks
+it against its index (counts, sizes, checksums), so a cache damaged later (a truncated
+file, a changed array, a folder left half-written by an older version) is never trusted:
+the builder moves it aside and builds it again. The arrays are opened as
 memory maps, so a process holds only the pages it reads; a window is then one ``os.pread``
 of the contiguous bytes of its frames. Nothing here depends on the number of frames but the
 files' sizes on disk (about the size of the parquet shards).
@@ -25,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from atari_interleaved.core.errors import InvalidInputError
-from atari_interleaved.storage.atomic import Staged
+from atari_interleaved.storage.atomic import Staged, temporary_path
 
 __all__ = [
     "CACHE_FORMAT",
@@ -57,7 +64,21 @@ FRAME_ARRAYS = {
 }
 """The per-frame arrays of a cache and their types."""
 _FRAMES_FILE = "frames.bin"
-_EPISODES_FILE = "episodes.json"
+_INDEX_FILE = "index.json"
+_INDEX_ARRAYS = ("offsets", "episode_starts")
+"""The arrays that place frames and episodes (with :data:`FRAME_ARRAYS`, every .npy file)."""
+
+
+class _DamagedCache(Exception):
+    """A cache folder that does not match its index (the message says how)."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -176,7 +197,17 @@ class _Writer:
             raw.unlink()
         np.save(self.folder / "offsets.npy", np.concatenate(self.offsets))
         np.save(self.folder / "episode_starts.npy", np.array([*self.starts, frames], np.int64))
-        (self.folder / _EPISODES_FILE).write_text(json.dumps(self.episodes), encoding="utf-8")
+        index = {
+            "format": CACHE_FORMAT,
+            "frames": frames,
+            "frames_bytes": self.size,
+            "episodes": self.episodes,
+            "sha256": {
+                name: _sha256(self.folder / f"{name}.npy")
+                for name in (*_INDEX_ARRAYS, *FRAME_ARRAYS)
+            },
+        }
+        (self.folder / _INDEX_FILE).write_text(json.dumps(index), encoding="utf-8")
 
 
 @dataclass
@@ -195,41 +226,90 @@ class FrameCache:
 
     @classmethod
     def build(cls, tables: Iterable[pa.Table], folder: Path, description: str) -> FrameCache:
-        """Write ``tables`` (``simple`` rows in order) to ``folder`` unless it exists, then open it.
+        """Write ``tables`` (``simple`` rows in order) to ``folder`` unless valid, then open it.
+
+        A damaged cache in ``folder`` is moved aside and built again.
 
         Raises:
             InvalidInputError: if the rows are not whole episodes in frame order, or none.
 
         """
         folder = Path(folder)
-        if not (folder / _EPISODES_FILE).is_file():
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            with Staged(folder, folder=True, replace=False) as staged:
-                writer = _Writer(staged.temporary, description)
-                for table in tables:
-                    writer.write(table)
-                writer.finish()
-                try:
-                    staged.commit()
-                except OSError:  # another process finished the same cache first
-                    if not (folder / _EPISODES_FILE).is_file():
-                        raise
+        if os.path.lexists(folder):
+            try:
+                return cls._checked(folder)
+            except _DamagedCache:
+                _move_aside(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with Staged(folder, folder=True, replace=False) as staged:
+            writer = _Writer(staged.temporary, description)
+            for table in tables:
+                writer.write(table)
+            writer.finish()
+            try:
+                staged.commit()
+            except OSError:  # another builder finished the same cache first: use its copy
+                if not (folder / _INDEX_FILE).is_file():
+                    raise
         return cls.open(folder)
 
     @classmethod
     def open(cls, folder: Path) -> FrameCache:
-        """Open a complete cache folder (memory-mapping its arrays)."""
+        """Open a complete cache folder (memory-mapping its arrays), checked against its index.
 
-        def load(name: str) -> np.ndarray:
-            return np.load(folder / f"{name}.npy", mmap_mode="r")
+        Raises:
+            InvalidInputError: naming the folder and what is wrong, if it is not a whole
+                cache (delete it: it is built again on the next use).
 
-        episodes = json.loads((folder / _EPISODES_FILE).read_text(encoding="utf-8"))
+        """
+        try:
+            return cls._checked(Path(folder))
+        except _DamagedCache as error:
+            raise InvalidInputError(
+                f"the frame cache {str(folder)!r} is damaged ({error}); delete that folder, "
+                "and it is built again from the data on the next use"
+            ) from None
+
+    @classmethod
+    def _checked(cls, folder: Path) -> FrameCache:
+        """Open ``folder`` if its files match its index (counts, sizes, sha256 of the arrays).
+
+        Raises:
+            _DamagedCache: saying what does not match.
+
+        """
+        try:
+            index = json.loads((folder / _INDEX_FILE).read_text(encoding="utf-8"))
+            frames, episodes = int(index["frames"]), [tuple(pair) for pair in index["episodes"]]
+            frames_bytes, digests = int(index["frames_bytes"]), dict(index["sha256"])
+            if index["format"] != CACHE_FORMAT:
+                raise _DamagedCache(f"format {index['format']!r}, not {CACHE_FORMAT}")
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise _DamagedCache(f"no readable {_INDEX_FILE}: {error}") from None
+        arrays: dict[str, np.ndarray] = {}
+        lengths = {"offsets": frames + 1, "episode_starts": len(episodes) + 1}
+        for name in (*_INDEX_ARRAYS, *FRAME_ARRAYS):
+            path = folder / f"{name}.npy"
+            try:
+                if _sha256(path) != digests.get(name):
+                    raise _DamagedCache(f"{path.name} is not the file its index records")
+                arrays[name] = np.load(path, mmap_mode="r")
+            except (OSError, ValueError) as error:
+                raise _DamagedCache(f"{path.name} cannot be read: {error}") from None
+            if arrays[name].shape != (lengths.get(name, frames),):
+                raise _DamagedCache(f"{path.name} has shape {arrays[name].shape}")
+        try:
+            size = (folder / _FRAMES_FILE).stat().st_size
+        except OSError as error:
+            raise _DamagedCache(f"{_FRAMES_FILE} cannot be read: {error}") from None
+        if size != frames_bytes or int(arrays["offsets"][-1]) != frames_bytes:
+            raise _DamagedCache(f"{_FRAMES_FILE} holds {size} bytes, not {frames_bytes}")
         return cls(
             folder=folder,
-            offsets=load("offsets"),
-            arrays={name: load(name) for name in FRAME_ARRAYS},
-            episode_starts=load("episode_starts"),
-            episodes=[tuple(pair) for pair in episodes],
+            offsets=arrays.pop("offsets"),
+            episode_starts=arrays.pop("episode_starts"),
+            arrays=arrays,
+            episodes=episodes,
         )
 
     def read(self, first: int, end: int) -> tuple[bytes, np.ndarray]:
@@ -238,6 +318,19 @@ class FrameCache:
         offsets = np.asarray(self.offsets[first : end + 1])
         data = os.pread(fd, int(offsets[-1] - offsets[0]), int(offsets[0]))
         return data, offsets - offsets[0]
+
+
+def _move_aside(folder: Path) -> None:
+    """Rename a damaged cache folder to a temporary name of its own, then delete it."""
+    aside = temporary_path(folder, "old-")
+    try:
+        os.rename(folder, aside)
+    except FileNotFoundError:  # another builder moved it first
+        return
+    if aside.is_dir() and not aside.is_symlink():
+        shutil.rmtree(aside)
+    else:
+        aside.unlink()
 
 
 _descriptors: dict[tuple[int, Path], int] = {}

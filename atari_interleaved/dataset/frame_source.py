@@ -21,21 +21,29 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.core.features import arrow_schema
 from atari_interleaved.core.folder_kind import EXPECTED_FOLDERS, folder_kind
+from atari_interleaved.core.network import network_errors
+from atari_interleaved.core.redaction import redact
 from atari_interleaved.core.rows import simple_rows
-from atari_interleaved.core.splits import DEFAULT_SPLIT
+from atari_interleaved.core.splits import DEFAULT_SPLIT, check_split_name
+from atari_interleaved.dataset.frame_cache import image_bytes
 from atari_interleaved.dataset.reader import EpisodeDir, read_episode, scan_tree
+from atari_interleaved.storage.lock import check_not_in_use
 from atari_interleaved.storage.parquet_writer import existing_shards, rows_to_table
+from atari_interleaved.storage.png_check import frame_header_problem
+from atari_interleaved.storage.shard_check import reading_shard
 
 __all__ = ["FRAME_COLUMNS", "FrameSource", "resolve_source"]
 
@@ -87,17 +95,105 @@ class FrameSource:
             episode = read_episode(unit)
             yield rows_to_table(list(simple_rows(episode)), arrow_schema(_CONFIG))
             return
-        opened = self.filesystem.open(unit, "rb") if self.filesystem else open(unit, "rb")
-        with opened as stream:
-            shard = pq.ParquetFile(stream)
-            missing = set(FRAME_COLUMNS) - set(shard.schema_arrow.names)
-            if missing:
-                raise InvalidInputError(
-                    f"{unit!s} of {self.description} lacks the columns {sorted(missing)} of "
-                    "the 'simple' config; give data written by atari-interleaved"
-                )
-            for group in range(shard.num_row_groups):
-                yield shard.read_row_group(group, columns=FRAME_COLUMNS)
+        with self._reading(unit):
+            opened = self.filesystem.open(unit, "rb") if self.filesystem else open(unit, "rb")
+            with opened as stream:
+                shard = pq.ParquetFile(stream)
+                problem = _columns_problem(shard.schema_arrow)
+                if problem is not None:
+                    raise InvalidInputError(
+                        f"{unit!s} of {self.description}: {problem}; give data written by "
+                        "atari-interleaved"
+                    )
+                for group in range(shard.num_row_groups):
+                    table = shard.read_row_group(group, columns=FRAME_COLUMNS)
+                    _check_rows(table, f"{unit!s} of {self.description}")
+                    yield table
+
+    @contextmanager
+    def _reading(self, unit: Any) -> Iterator[None]:
+        """Turn the errors of reading a shard (damaged, or unreachable) into one naming it."""
+        from huggingface_hub import constants
+        from huggingface_hub.errors import HfHubHTTPError
+
+        try:
+            with reading_shard(unit, "write it again, or download it again"):
+                yield
+        except (HfHubHTTPError, *network_errors()) as error:
+            raise InvalidInputError(
+                f"{unit!s} of {self.description} cannot be read from the Hub at "
+                f"{constants.ENDPOINT} ({redact(str(error)) or type(error).__name__}); check "
+                "the network, proxy settings and HF_ENDPOINT, then try again"
+            ) from None
+
+
+def _columns_problem(found: pa.Schema) -> str | None:
+    """Return how the ``simple`` columns of a shard differ from what windows are made of."""
+    missing = sorted(set(FRAME_COLUMNS) - set(found.names))
+    if missing:
+        return f"it lacks the columns {missing} of the 'simple' config"
+    for name in FRAME_COLUMNS:
+        kind = found.field(name).type
+        if not _COLUMN_KINDS[name](kind):
+            expected = arrow_schema(_CONFIG).field(name).type
+            return f"its column {name!r} holds {kind}, not {expected}"
+    return None
+
+
+def _is_image(kind: pa.DataType) -> bool:
+    """Whether ``kind`` holds PNG bytes: binary, or datasets' ``{bytes, path}`` struct."""
+    if pa.types.is_struct(kind):
+        index = kind.get_field_index("bytes")
+        return index >= 0 and _is_image(kind.field(index).type)
+    return pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+_COLUMN_KINDS = {
+    "environment": _is_text,
+    "episode": _is_text,
+    "frame_number": pa.types.is_integer,
+    "image": _is_image,
+    "action_index": pa.types.is_integer,
+    "reward": lambda kind: pa.types.is_floating(kind) or pa.types.is_integer(kind),
+    "terminated": pa.types.is_boolean,
+    "truncated": pa.types.is_boolean,
+    "is_first": pa.types.is_boolean,
+}
+"""What each column a window is made of may hold."""
+_REQUIRED = ("environment", "episode", "frame_number", "image", "action_index")
+"""The columns that may not hold a null (a missing reward or flag has a meaning)."""
+
+
+def _check_rows(table: pa.Table, where: str) -> None:
+    """Refuse rows with a null where a value is needed, or an image that is not a frame.
+
+    Each image is checked from its header only (:func:`frame_header_problem`), so a file
+    that is not a PNG, or claims another size, is named here rather than when decoded.
+
+    Raises:
+        InvalidInputError: naming ``where``, the row and the problem.
+
+    """
+    for name in _REQUIRED:
+        column = table[name]
+        if column.null_count:
+            row = pc.index(pc.is_null(column), True).as_py()
+            raise InvalidInputError(
+                f"{where}: row {row} has no {name} (null); give data written by atari-interleaved"
+            )
+    data, offsets = image_bytes(table["image"])
+    for row in range(table.num_rows):
+        problem = frame_header_problem(data[offsets[row] : offsets[row + 1]])
+        if problem is not None:
+            raise InvalidInputError(
+                f"{where}: the image of row {row} ({table['environment'][row]}/"
+                f"{table['episode'][row]} frame {table['frame_number'][row]}) is not an Atari "
+                f"frame: {problem}"
+            )
 
 
 def _file_identity(path: Path) -> list[Any]:
@@ -129,6 +225,7 @@ def _folder_source(path: Path, split: str) -> FrameSource:
         return FrameSource(description, split, tuple(scan_tree(path).episodes))
     # An export, a direct folder, or shards of one copied into a folder of their own.
     description = f"{_FOLDER_DESCRIPTIONS.get(kind, 'dataset folder')} {str(path)!r}"
+    check_not_in_use(path, "source")  # shards a running sample or export still writes
     shards = existing_shards(path / _CONFIG, "*")
     if not shards:
         raise InvalidInputError(
@@ -225,8 +322,7 @@ def resolve_source(
         InvalidInputError: for a source that holds nothing this project wrote.
 
     """
-    if not isinstance(split, str) or not split:
-        raise InvalidArgumentError(f"split must be a split name such as 'train', got {split!r}")
+    check_split_name(split)
     path = Path(source)
     if path.is_dir():
         return _folder_source(path, split)

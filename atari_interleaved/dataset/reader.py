@@ -45,6 +45,7 @@ from atari_interleaved.core.layout import (
     parse_episode_dir_name,
     parse_frame_file_name,
 )
+from atari_interleaved.storage.lock import check_not_in_use
 from atari_interleaved.storage.png_check import frame_problem
 
 __all__ = [
@@ -173,6 +174,9 @@ def scan_tree(
         )
     if not root.is_dir():
         raise InvalidInputError(f"input {str(root)!r} is not a folder; give a frame tree folder")
+    check_not_in_use(root, "input folder")  # a tree a running sample still writes
+    if root.resolve().name.startswith(GAME_DIR_PREFIX):  # one game of a tree
+        check_not_in_use(root.resolve().parent, "input folder")
     children = _folders(root)
     bad: list[BadInput] = []
     episodes: list[EpisodeDir] = []
@@ -270,6 +274,12 @@ MAX_METADATA_BYTES_PER_FRAME = 1024
 _METADATA_BASE_BYTES = 1 << 20
 
 
+_FIRST_READ = 1 << 16
+"""Bytes asked for by the first read of a file. Frames are 1-3 KB: asking for the whole
+limit (1 MiB) at once makes Python allocate, and the kernel map and unmap, a 1 MiB buffer
+per file, which cost four times the read itself."""
+
+
 def _read(path: str, limit: int, kind: str) -> bytes:
     """Return the content of a file of at most ``limit`` bytes (unbuffered: fast on small files).
 
@@ -277,8 +287,14 @@ def _read(path: str, limit: int, kind: str) -> bytes:
         InvalidInputError: if the file is larger, before reading more than ``limit + 1`` bytes.
 
     """
-    with open(path, "rb", buffering=0) as file:
-        data = file.read(limit + 1)
+    first = min(limit + 1, _FIRST_READ)
+    file = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # no file object: cheaper per file
+    try:
+        data = os.read(file, first)
+        if len(data) == first and first <= limit:  # a large file: read on, to the limit
+            data += os.read(file, limit + 1 - first)
+    finally:
+        os.close(file)
     if len(data) > limit:
         raise InvalidInputError(f"{path}: too large for {kind} (over {limit} bytes)")
     return data

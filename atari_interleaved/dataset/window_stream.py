@@ -121,6 +121,8 @@ class StreamingFrameWindows:
             raise InvalidArgumentError(f"shuffle_buffer must be an integer, got {shuffle_buffer!r}")
         if shuffle_buffer < 0:
             raise InvalidArgumentError(f"shuffle_buffer must be >= 0, got {shuffle_buffer!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise InvalidArgumentError(f"seed must be an integer >= 0, got {seed!r}")
         if not isinstance(world_size, int) or world_size < 1:
             raise InvalidArgumentError(f"world_size must be an integer >= 1, got {world_size!r}")
         if not isinstance(rank, int) or not 0 <= rank < world_size:

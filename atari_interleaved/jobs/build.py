@@ -48,6 +48,7 @@ from atari_interleaved.publishing.export import (
 from atari_interleaved.publishing.manifest import file_entry, read_manifest, verify
 from atari_interleaved.storage.atomic import Staged
 from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
+from atari_interleaved.storage.output_check import check_output
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 
 __all__ = [
@@ -217,6 +218,10 @@ def build(
             f"--interleaved-file and --simple-file are the same file {str(interleaved_file)!r}; "
             "give two file names"
         )
+    check_output(frames_dir, "--frames-dir", kind="folder")
+    for config, path in files.items():
+        check_output(path, f"--{config}-file", kind="file")
+    check_output(hub_dir, "--hub-dir", kind="replaced folder")
     with ExitStack() as locks:
         for output in (frames_dir, *files.values(), hub_dir):
             locks.enter_context(output_lock(output))

@@ -65,7 +65,7 @@ PLACEHOLDERS = frozenset(
         "animation", "animation_caption", "frameskip", "repeat_action_probability",
         "action_set_note", "tool_version", "commands", "settings_table", "policy_description",
         "ale_py_version", "ale_table", "games_table", "schema_interleaved", "schema_simple",
-        "frames_per_env_note", "splits_note", "reference_scores_note",
+        "frames_per_env_note", "splits_note", "reference_scores_note", "example_split",
     }
 )  # fmt: skip
 """The ``${name}`` placeholders a card template may use."""
@@ -414,6 +414,12 @@ def _versions(provenance: Provenance, package: str) -> str:
     return ", ".join(found) if found else "unknown"
 
 
+def _example_split(inputs: CardInputs) -> str:
+    """Return the split the card's loading examples read: ``train``, else the first one."""
+    splits = list(inputs.splits["interleaved"])
+    return DEFAULT_SPLIT if DEFAULT_SPLIT in splits or not splits else splits[0]
+
+
 def card_values(inputs: CardInputs) -> dict[str, str]:
     """Return the value of every placeholder of :data:`PLACEHOLDERS` for ``inputs``."""
     stats, provenance = inputs.stats, inputs.provenance
@@ -460,6 +466,7 @@ def card_values(inputs: CardInputs) -> dict[str, str]:
         "rows_simple": str(_rows(inputs, "simple")),
         "interleaved_shard": next(iter(inputs.splits["interleaved"].values())).shards[0],
         "splits_note": _splits_note(inputs),
+        "example_split": _example_split(inputs),
         "contact_sheet": inputs.previews.contact_sheet,
         "animation": inputs.previews.animation,
         "animation_caption": f"An episode of {inputs.previews.episode_label}",

@@ -25,6 +25,8 @@ from atari_interleaved.core.games import display_name
 from atari_interleaved.core.layout import game_from_dir_name
 from atari_interleaved.dataset.reader import read_episode, scan_tree
 from atari_interleaved.storage.atomic import Staged
+from atari_interleaved.storage.lock import check_not_in_use
+from atari_interleaved.storage.output_check import check_output
 from atari_interleaved.storage.parquet_writer import existing_shards
 from atari_interleaved.storage.png_check import frame_problem
 from atari_interleaved.storage.shard_check import open_shard, reading_shard
@@ -251,6 +253,7 @@ def write_previews_of(source: Path, output_dir: Path, *, overwrite: bool = False
 
     """
     source, output_dir = Path(source), Path(output_dir)
+    check_output(output_dir, "--output-dir", kind="folder")
     existing = [
         name for name in (CONTACT_SHEET_NAME, ANIMATION_NAME) if (output_dir / name).exists()
     ]
@@ -260,6 +263,7 @@ def write_previews_of(source: Path, output_dir: Path, *, overwrite: bool = False
             "replace the preview pictures, or choose another --output-dir"
         )
     if require_folder_kind(source, "SOURCE") != "frame_tree":
+        check_not_in_use(source, "SOURCE")  # shards a running sample or export still writes
         frames = preview_frames_from_parquet(source)
     else:
         firsts = {}

@@ -32,6 +32,7 @@ from atari_interleaved.generate.parquet_store import (
     plan_shards,
     shard_plan,
 )
+from atari_interleaved.storage.lock import check_not_in_use
 
 __all__ = [
     "Provenance",
@@ -155,6 +156,7 @@ def read_provenance(
             "was exported from (or publish it as it is)"
         )
     if kind == "direct":
+        check_not_in_use(root, "--input-dir")  # shards a running sample still writes
         return _read_direct(root, read_sampling_config(root))
     tree = scan_tree(input_dir, on_bad_episodes=on_bad_episodes)
     if root.name.startswith(GAME_DIR_PREFIX) and not (root / SAMPLING_CONFIG_NAME).exists():

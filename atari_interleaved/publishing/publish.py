@@ -21,8 +21,6 @@ PNG bytes: publishing the exported folder keeps the parquet files of PIPELINE.md
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import tempfile
 from collections.abc import Iterator
@@ -46,6 +44,7 @@ from atari_interleaved.core.errors import (
 )
 from atari_interleaved.core.folder_kind import require_folder_kind
 from atari_interleaved.core.layout import MANIFEST_NAME
+from atari_interleaved.core.network import network_errors
 from atari_interleaved.core.redaction import redact, remember_secret
 from atari_interleaved.core.splits import DEFAULT_PLAN, SplitPlan
 from atari_interleaved.dataset.reader import OnBadEpisodes
@@ -71,13 +70,6 @@ REPLACED_PATTERNS = [
     MANIFEST_NAME,
 ]
 """Remote files a publish deletes unless it uploads them again: everything an export writes."""
-
-_TRANSPORT_ERRORS = {
-    "httpx2": ("TransportError",),
-    "httpx": ("TransportError",),
-    "requests": ("ConnectionError", "Timeout"),
-}
-"""The errors of each HTTP library raised when a request gets no answer (by module)."""
 
 
 @dataclass
@@ -132,19 +124,6 @@ def check_repo_id(repo_id: str) -> str:
     except HFValidationError as error:
         raise InvalidArgumentError(f"--repo-id {repo_id!r} is not valid: {error}") from None
     return repo_id
-
-
-def _network_errors() -> tuple[type[Exception], ...]:
-    """Return the errors of a request that got no answer, for the HTTP libraries installed.
-
-    huggingface_hub 2.x sends requests with httpx2, 1.x with httpx, 0.x with requests.
-    """
-    errors: list[type[Exception]] = []
-    for module_name, names in _TRANSPORT_ERRORS.items():
-        if importlib.util.find_spec(module_name) is not None:
-            module = importlib.import_module(module_name)
-            errors += [getattr(module, name) for name in names if hasattr(module, name)]
-    return tuple(errors)
 
 
 def _endpoint_origin() -> str:
@@ -221,7 +200,7 @@ def upload_exported_folder(
             f"{redact(str(error), [token])}. Check the token's write access; rerun the same "
             "command to resume (files already uploaded are not sent again)."
         ) from None
-    except _network_errors() as error:
+    except network_errors() as error:
         raise AtariInterleavedError(
             f"publishing to {repo_id!r} failed: cannot reach the Hub at {api.endpoint}"
             f"{_endpoint_origin()} ({redact(str(error), [token]) or type(error).__name__}). "

@@ -7,11 +7,14 @@ second run on the same output is refused with a message naming the output and th
 using it. The kernel releases a ``flock`` when the last process holding it ends, however it
 ends (``kill -9`` included), so a lock left by a dead run never blocks a rerun; worker
 processes forked by a run inherit it, so an orphaned worker still writing would keep it.
-The lock file is removed when the lock is released.
+The lock file is removed when the lock is released. It is never opened through a symbolic
+link, and never if it is not a plain file: a user's file behind ``.<name>.lock`` is left
+as it is and the run is refused, naming the path.
 
-Temporary files and folders of an output (``.tmp-<name>-<pid>``, see
-:func:`~atari_interleaved.storage.atomic.temporary_path`) that a killed run left behind are
-removed by :func:`remove_stale_temporaries` once their pid is dead.
+Temporary files and folders of an output (``.tmp-<name>-<pid>-<token>``, see
+:func:`~atari_interleaved.storage.atomic.temporary_path`, and temporaries of those) that a
+killed run left behind are removed by :func:`remove_stale_temporaries` once their writers'
+pids are dead.
 
 >>> import tempfile
 >>> output = Path(tempfile.mkdtemp()) / "data.parquet"
@@ -28,9 +31,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import shlex
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -39,8 +42,15 @@ from pathlib import Path
 
 from atari_interleaved.core.errors import InvalidArgumentError, OutputInUseError
 from atari_interleaved.core.layout import TEMP_PREFIX
+from atari_interleaved.storage.atomic import temporary_pids
 
-__all__ = ["lock_path", "output_lock", "pid_is_alive", "remove_stale_temporaries"]
+__all__ = [
+    "lock_path",
+    "output_lock",
+    "check_not_in_use",
+    "pid_is_alive",
+    "remove_stale_temporaries",
+]
 
 _held: dict[Path, int] = {}
 """Outputs this process holds the lock of, with how many nested holds."""
@@ -72,14 +82,39 @@ def _holder(file: int) -> str:
         return "another process"
 
 
+def _open_lock_file(output: Path, path: Path) -> int:
+    """Open (or create) the lock file ``path``, never through a link, never anything but a file.
+
+    Raises:
+        InvalidArgumentError: naming ``path`` if it is a link, a folder or another non-file
+            (a user's file behind a link is never truncated), or cannot be created.
+
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        file = os.open(path, flags, 0o644)
+    except PermissionError:
+        raise InvalidArgumentError(
+            f"{str(output)!r} cannot be written: no permission to create {str(path)!r}"
+        ) from None
+    except OSError as error:
+        what = "a symbolic link" if os.path.islink(path) else f"not a file ({error.strerror})"
+        raise InvalidArgumentError(
+            f"{str(output)!r} cannot be locked: its lock file {str(path)!r} is {what}; "
+            "move that away, then rerun"
+        ) from None
+    if not stat.S_ISREG(os.fstat(file).st_mode):
+        os.close(file)
+        raise InvalidArgumentError(
+            f"{str(output)!r} cannot be locked: its lock file {str(path)!r} is not a file; "
+            "move that away, then rerun"
+        )
+    return file
+
+
 def _acquire(output: Path, path: Path) -> int:
     while True:
-        try:
-            file = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except PermissionError:
-            raise InvalidArgumentError(
-                f"{str(output)!r} cannot be written: no permission to create {str(path)!r}"
-            ) from None
+        file = _open_lock_file(output, path)
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -93,7 +128,7 @@ def _acquire(output: Path, path: Path) -> int:
             os.close(file)
             raise
         try:
-            same = os.stat(path).st_ino == os.fstat(file).st_ino
+            same = os.lstat(path).st_ino == os.fstat(file).st_ino
         except FileNotFoundError:
             same = False
         if same:
@@ -146,6 +181,44 @@ def output_lock(output: str | os.PathLike[str]) -> Iterator[None]:
         os.close(file)
 
 
+def check_not_in_use(source: str | os.PathLike[str], what: str) -> None:
+    """Refuse to read ``source`` while another run writes it (holds its :func:`output_lock`).
+
+    Every reader of sampled data or an export calls it first, so a tree that ``sample`` is
+    still writing is never read half-done. Nothing is created: with no lock file, nobody
+    writes ``source``. A lock this process holds (``build`` reading what it wrote) passes.
+
+    Args:
+        source: the folder (or file) to read.
+        what: how the user named it (``--input-dir``), for the message.
+
+    Raises:
+        OutputInUseError: naming ``source`` and the process writing it.
+
+    """
+    target = _canonical(source)
+    if target in _held:
+        return
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        file = os.open(lock_path(target), flags)
+    except OSError:  # no lock file (or not one a run made): nobody is writing it
+        return
+    try:
+        if not stat.S_ISREG(os.fstat(file).st_mode):
+            return
+        try:
+            fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputInUseError(
+                f"{what} {os.fspath(source)!r} is being written by another run: "
+                f"{_holder(file)}. Wait for it to finish, or stop it, then rerun."
+            ) from None
+        fcntl.flock(file, fcntl.LOCK_UN)
+    finally:
+        os.close(file)
+
+
 def pid_is_alive(pid: int) -> bool:
     """Return whether process ``pid`` exists on this machine (a zombie counts as dead)."""
     try:
@@ -155,27 +228,28 @@ def pid_is_alive(pid: int) -> bool:
     except PermissionError:
         return True
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        status = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return True
-    return stat.rpartition(")")[2].split()[0] != "Z"
+    return status.rpartition(")")[2].split()[0] != "Z"
 
 
 def remove_stale_temporaries(output: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporaries of ``output`` whose writer is dead, and return them.
 
-    Those are ``.tmp-<name>-<pid>`` (a file or folder being written) and
-    ``.tmp-<name>-old-<pid>`` (an earlier output being replaced; it is moved back if the
-    output itself is missing, else removed). Hold :func:`output_lock` of ``output`` first.
+    Those are ``.tmp-<name>-<pid>-<token>`` (a file or folder being written, or a
+    temporary of one: :func:`~atari_interleaved.storage.atomic.temporary_pids`) and
+    ``.tmp-<name>-old-<pid>-<token>`` (an earlier output being replaced; it is moved back
+    if the output itself is missing, else removed). Hold :func:`output_lock` of ``output``
+    first.
     """
     path = Path(output)
-    pattern = re.compile(rf"^{re.escape(TEMP_PREFIX + path.name)}-(?P<old>old-)?(?P<pid>\d+)$")
     removed = []
     for candidate in sorted(path.parent.glob(f"{TEMP_PREFIX}*")) if path.parent.is_dir() else []:
-        match = pattern.match(candidate.name)
-        if match is None or pid_is_alive(int(match["pid"])):
+        found = temporary_pids(candidate.name, path.name)
+        if found is None or any(pid_is_alive(pid) for pid in found[0]):
             continue
-        if match["old"] and not path.exists():
+        if found[1] and not path.exists():
             os.rename(candidate, path)
             continue
         if candidate.is_dir() and not candidate.is_symlink():

@@ -27,6 +27,7 @@ __all__ = [
     "FRAME_HEIGHT",
     "FRAME_FORMATS",
     "png_problem",
+    "frame_header_problem",
     "frame_problem",
 ]
 
@@ -50,6 +51,12 @@ FRAME_HEIGHT = 210
 """The size of an ALE screen, in pixels."""
 FRAME_FORMATS = {3: (1, 2, 4, 8), 2: (8,)}
 """The bit depths a frame may have, by PNG colour type (3: palette, 2: RGB)."""
+_RAW_FRAME = FRAME_HEIGHT * (1 + 3 * FRAME_WIDTH)
+"""The bytes of the largest frame (8-bit RGB) before compression: a filter byte per row."""
+_MAX_FRAME_DATA = _RAW_FRAME + 5 * (_RAW_FRAME // 65535 + 1) + 6
+"""The most compressed data a frame can need: zlib's header and checksum, and deflate's
+stored blocks (5 bytes each) when nothing compresses. A frame with more hides a stream
+that inflates beyond any frame (deflate compresses at most 1032:1)."""
 
 
 def _header_problem(data: bytes | memoryview) -> str | None:
@@ -74,41 +81,85 @@ def png_problem(data: bytes) -> str | None:
         ``"CRC mismatch in chunk IDAT"``; None for a well-formed PNG.
 
     """
+    return _walk_chunks(data)[0]
+
+
+def _walk_chunks(data: bytes) -> tuple[str | None, int]:
+    """Return :func:`png_problem`'s answer and the bytes of image data (``IDAT``) seen."""
     if not data.startswith(PNG_SIGNATURE):
-        return "not a PNG file (bad signature)"
+        return "not a PNG file (bad signature)", 0
     view = memoryview(data)
     size = len(data)
     position = len(PNG_SIGNATURE)
     seen_palette = seen_data = False
+    image_bytes = 0
     colour_type = None
     while position + 12 <= size:
         length, kind = _HEADER.unpack_from(data, position)
         end = position + 8 + length
         if end + 4 > size:
-            return f"truncated in chunk {kind.decode('latin-1')}"
+            return f"truncated in chunk {kind.decode('latin-1')}", image_bytes
         if crc32(view[position + 4 : end]) != _CRC.unpack_from(data, end)[0]:
-            return f"CRC mismatch in chunk {kind.decode('latin-1')} (corrupt data)"
+            return f"CRC mismatch in chunk {kind.decode('latin-1')} (corrupt data)", image_bytes
         if colour_type is None:
             if kind != b"IHDR" or length != _IHDR.size:
-                return "the first chunk is not a valid IHDR"
+                return "the first chunk is not a valid IHDR", image_bytes
             problem = _header_problem(view[position + 8 : end])
             if problem is not None:
-                return problem
+                return problem, image_bytes
             colour_type = data[position + 8 + 9]
         elif kind == b"IDAT":
             if colour_type == 3 and not seen_palette:
-                return "palette image without a PLTE chunk before its image data"
+                return "palette image without a PLTE chunk before its image data", image_bytes
             seen_data = True
+            image_bytes += length
         elif kind == b"PLTE":
             seen_palette = True
         elif kind == b"IEND":
             if not seen_data:
-                return "no IDAT chunk (no image data)"
+                return "no IDAT chunk (no image data)", image_bytes
             if end + 4 != size:
-                return f"{size - end - 4} unexpected bytes after the IEND chunk"
-            return None
+                return f"{size - end - 4} unexpected bytes after the IEND chunk", image_bytes
+            return None, image_bytes
         position = end + 4
-    return "truncated: the file ends before its IEND chunk"
+    return "truncated: the file ends before its IEND chunk", image_bytes
+
+
+def frame_header_problem(data: bytes | memoryview) -> str | None:
+    """Return why bytes do not start as an Atari frame's PNG does, reading the header only.
+
+    The signature, an ``IHDR`` first, and in it a 160x210 palette or RGB image: what
+    :func:`frame_problem` checks besides the chunk structure, in constant time per frame,
+    so a reader can check every frame it reads (a file that is not a PNG, or one claiming
+    30000x30000 pixels, is refused before anything is decoded).
+    """
+    view = memoryview(data)
+    if bytes(view[: len(PNG_SIGNATURE)]) != PNG_SIGNATURE:
+        return "not a PNG file (bad signature)"
+    start = len(PNG_SIGNATURE)
+    if len(view) < start + 8 + _IHDR.size or bytes(view[start : start + 8]) != (
+        _HEADER.pack(_IHDR.size, b"IHDR")
+    ):
+        return "not a valid PNG: the first chunk is not a valid IHDR"
+    header = view[start + 8 : start + 8 + _IHDR.size]
+    return _header_problem(header) or _frame_format_problem(header)
+
+
+def _frame_format_problem(header: bytes | memoryview) -> str | None:
+    """Return what in a valid ``IHDR`` differs from an Atari frame's, or None."""
+    width, height, depth, colour = struct.unpack_from(">IIBB", header)
+    if (width, height) != (FRAME_WIDTH, FRAME_HEIGHT):
+        return (
+            f"{width}x{height} pixels (width x height), but an Atari frame is "
+            f"{FRAME_WIDTH}x{FRAME_HEIGHT}"
+        )
+    if depth not in FRAME_FORMATS.get(colour, ()):
+        return (
+            f"{_COLOUR_TYPE_NAMES.get(colour, 'an unknown')} PNG of {depth} bits per sample "
+            f"(colour type {colour}), but a frame is a palette PNG of 1, 2, 4 or 8 bits per "
+            "pixel or an 8-bit RGB PNG"
+        )
+    return None
 
 
 def frame_problem(data: bytes) -> str | None:
@@ -122,19 +173,15 @@ def frame_problem(data: bytes) -> str | None:
         palette or RGB PNG (``"64x48 pixels, but ..."``); None for a valid frame.
 
     """
-    problem = png_problem(data)
+    problem, image_bytes = _walk_chunks(data)
     if problem is not None:
         return f"not a valid PNG: {problem}"
-    width, height, depth, colour = struct.unpack_from(">IIBB", data, len(PNG_SIGNATURE) + 8)
-    if (width, height) != (FRAME_WIDTH, FRAME_HEIGHT):
+    start = len(PNG_SIGNATURE) + 8
+    problem = _frame_format_problem(memoryview(data)[start : start + _IHDR.size])
+    if problem is None and image_bytes > _MAX_FRAME_DATA:
         return (
-            f"{width}x{height} pixels (width x height), but an Atari frame is "
-            f"{FRAME_WIDTH}x{FRAME_HEIGHT}"
+            f"{image_bytes} bytes of compressed image data, more than a {FRAME_WIDTH}x"
+            f"{FRAME_HEIGHT} frame holds even uncompressed ({_MAX_FRAME_DATA}): its data "
+            "would inflate far beyond a frame"
         )
-    if depth not in FRAME_FORMATS.get(colour, ()):
-        return (
-            f"{_COLOUR_TYPE_NAMES.get(colour, 'an unknown')} PNG of {depth} bits per sample "
-            f"(colour type {colour}), but a frame is a palette PNG of 1, 2, 4 or 8 bits per "
-            "pixel or an 8-bit RGB PNG"
-        )
-    return None
+    return problem

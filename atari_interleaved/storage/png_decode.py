@@ -12,6 +12,12 @@ interlacing, transparency) is decoded by Pillow and converted to RGB. Both give 
 ``rgb=False`` gives, per pixel, the value ``ALEInterface.getScreen`` gives: an index into
 ALE's NTSC palette (:mod:`atari_interleaved.core.palette`), even numbers 0..254, the same for every
 frame and game; not the PNG's own palette index.
+
+Nothing in a PNG is trusted for sizes: its header must be an Atari frame's (160x210,
+:func:`~atari_interleaved.storage.png_check.frame_header_problem`) before anything is
+decoded, and the fast path inflates at most the bytes such a frame holds, so a small file
+claiming 30000x30000 pixels, or one whose data inflates to a gigabyte, costs no more than
+a frame and is refused.
 """
 
 from __future__ import annotations
@@ -23,12 +29,16 @@ from functools import cache, lru_cache
 import numpy as np
 from PIL import Image
 
+from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.palette import ale_values_of
+from atari_interleaved.storage.png_check import FRAME_HEIGHT, FRAME_WIDTH, frame_header_problem
 
 try:  # zlib-ng inflates these small streams faster (the "fast" extra; see bench/README.md)
-    from zlib_ng.zlib_ng import decompress as _inflate
+    from zlib_ng.zlib_ng import decompressobj as _inflater
+    from zlib_ng.zlib_ng import error as _InflateError
 except ImportError:
-    from zlib import decompress as _inflate
+    from zlib import decompressobj as _inflater
+    from zlib import error as _InflateError
 
 __all__ = ["decode_png"]
 
@@ -128,7 +138,29 @@ def _palette_png(data: bytes) -> tuple[int, int, int, bytes, bytes] | None:
     width, height, bits, colour_type, _, _, interlace = header
     if colour_type != _PALETTE_COLOUR_TYPE or bits not in (1, 2, 4, 8) or interlace:
         return None
+    if (width, height) != (FRAME_WIDTH, FRAME_HEIGHT):  # refused by decode_png's check
+        return None
     return width, height, bits, palette, b"".join(idat)
+
+
+def _bounded_inflate(compressed: bytes, size: int) -> bytes:
+    """Inflate ``compressed``, refusing it if it holds more than ``size`` bytes.
+
+    Raises:
+        InvalidInputError: if the stream inflates to more than ``size`` bytes.
+
+    """
+    inflater = _inflater()
+    try:
+        raw = inflater.decompress(compressed, size + 1)
+    except _InflateError:
+        return b""  # damaged: Pillow's decode says how
+    if len(raw) > size or inflater.unconsumed_tail:
+        raise InvalidInputError(
+            f"not an Atari frame: its image data inflates to more than the {size} bytes a "
+            "frame of its size holds"
+        )
+    return raw
 
 
 def _fast(data: bytes, rgb: bool, out: np.ndarray | None) -> np.ndarray | None:
@@ -138,7 +170,7 @@ def _fast(data: bytes, rgb: bool, out: np.ndarray | None) -> np.ndarray | None:
         return None
     width, height, bits, palette, idat = parsed
     stride = (width * bits + 7) // 8 + 1
-    raw = np.frombuffer(_inflate(idat), dtype=np.uint8)
+    raw = np.frombuffer(_bounded_inflate(idat, stride * height), dtype=np.uint8)
     if raw.size != stride * height:
         return None
     rows = raw.reshape(height, stride)
@@ -160,7 +192,10 @@ def _fast(data: bytes, rgb: bool, out: np.ndarray | None) -> np.ndarray | None:
 
 
 def _with_pillow(data: bytes, rgb: bool) -> np.ndarray:
-    image = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    try:
+        image = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    except (OSError, ValueError, SyntaxError) as error:  # what Pillow raises on bad PNGs
+        raise InvalidInputError(f"not a decodable PNG frame ({error})") from None
     if rgb:
         return image
     colours, inverse = np.unique(image.reshape(-1, 3), axis=0, return_inverse=True)
@@ -176,13 +211,18 @@ def decode_png(data: bytes, *, rgb: bool = True, out: np.ndarray | None = None) 
         out: a C-contiguous ``uint8`` array of the result's shape to write into.
 
     Raises:
+        InvalidInputError: if ``data`` is not an Atari frame (its header, or pixel data
+            that inflates to more than such a frame holds) or cannot be decoded.
         ValueError: with ``rgb=False``, if the image has a colour that is not ALE's; if
             ``out`` has another shape than the image.
 
     """
-    fast = _fast(data, rgb, out)
+    fast = _fast(data, rgb, out)  # only a 160x210 palette PNG, inflated within bounds
     if fast is not None:
         return fast
+    problem = frame_header_problem(data)
+    if problem is not None:
+        raise InvalidInputError(f"not an Atari frame: {problem}")
     image = _with_pillow(data, rgb)
     if out is None:
         return image

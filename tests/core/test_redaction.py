@@ -77,3 +77,30 @@ def test_publish_to_an_unreachable_endpoint_names_it_in_a_short_error(
     )
     assert "Check the network, proxy settings and HF_ENDPOINT" in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_password_in_the_endpoint_url_is_never_printed(
+    hub_server, exported_folder, capsys, monkeypatch
+):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://me:endpoint-password@127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("HF_ENDPOINT", closed)
+    monkeypatch.setattr(hf_constants, "ENDPOINT", closed)
+    argv = ["publish", "--input-dir", str(exported_folder), "--repo-id", REPO_ID]
+    assert cli_main([*argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Hub at http://***@127.0.0.1:" in err
+    assert "endpoint-password" not in err and "Traceback" not in err
+
+
+@pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
+def test_every_line_a_command_prints_is_redacted_the_success_summary_too(
+    hub_server, exported_folder, capsys
+):
+    repo_id = "hf_AbCdEf123456/atari_interleaved"  # a token pasted as the namespace
+    argv = ["publish", "--input-dir", str(exported_folder), "--repo-id", repo_id]
+    assert cli_main([*argv, "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "Published" in captured.out and "load_dataset('hf_***/atari_interleaved'" in captured.out
+    assert "AbCdEf123456" not in captured.out + captured.err

@@ -96,3 +96,11 @@ def test_several_randomness_levels_are_a_set_in_increasing_order():
         settings.at_level(0.5)
     with pytest.raises(InvalidArgumentError, match="--randomness must be at least one level"):
         EpisodeSettings(randomness=())
+
+
+def test_an_episode_whose_recorded_emulator_frames_would_not_fit_in_memory_is_refused():
+    huge = AleSettings(frameskip=1_000_000_000, max_num_frames_per_episode=2**31 - 1)
+    with pytest.raises(InvalidArgumentError, match=r"let an episode run 2,147,483,647 emulator"):
+        EpisodeSettings(frame_cap=60, ale=huge)
+    long = AleSettings(max_num_frames_per_episode=2**31 - 1)  # capped by the frames recorded
+    assert EpisodeSettings(frame_cap=60, ale=long).ale.max_steps > 0

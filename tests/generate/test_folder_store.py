@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import errno
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -84,6 +86,17 @@ def test_prepare_removes_leftover_temporaries_and_keeps_episodes(tmp_path, episo
     store.prepare(SETTINGS, overwrite=False)
     assert not leftover.exists()
     assert store.is_complete("alien", 0, 0.5)
+
+
+@pytest.mark.parametrize("config_left", [True, False])
+def test_a_direct_folder_is_never_turned_into_a_frame_tree(direct_folder, tmp_path, config_left):
+    folder = Path(shutil.copytree(direct_folder, tmp_path / "direct"))
+    if not config_left:
+        (folder / "sampling_config.json").unlink()
+    before = tree_digest(folder)
+    with pytest.raises(OutputExistsError, match=r"holds the parquet shards of 'sample --to-parq"):
+        FolderStore(folder).prepare(SETTINGS, overwrite=True)
+    assert tree_digest(folder) == before
 
 
 def test_other_settings_are_refused_then_overwritten(tmp_path, episode):

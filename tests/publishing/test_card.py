@@ -20,9 +20,11 @@ from atari_interleaved.cli.sample import add_arguments
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.core.features import CONFIG_NAMES, features
 from atari_interleaved.core.settings import SETTINGS, EpisodeSettings
+from atari_interleaved.core.splits import split_plan
 from atari_interleaved.generate.parquet_store import plan_shards
 from atari_interleaved.publishing.card import (
     FIELD_DESCRIPTIONS,
+    PLACEHOLDER_REPO_ID,
     PLACEHOLDERS,
     CardInputs,
     card_values,
@@ -272,3 +274,13 @@ def test_every_setting_has_a_row_in_the_card_and_is_unknown_without_a_config(
         row = next(row for row in rows if row.startswith(f"| {setting.card_label} |"))
         assert row.removeprefix(f"| {setting.card_label} | ") in ("unknown |", "`unknown` |")
     assert values["frames_per_env_note"] == "see the table of games"
+
+
+def test_the_loading_examples_read_a_split_the_export_has(frame_tree, tmp_path, capsys):
+    folder = tmp_path / "hub"
+    export(frame_tree, folder, split_plan=split_plan("test=1"))
+    card = (folder / "README.md").read_text()
+    assert 'split="train"' not in card and card.count('split="test"') == 4
+    loading = code_blocks(card, "python")[0].replace(f'"{PLACEHOLDER_REPO_ID}"', repr(str(folder)))
+    exec(compile(loading, "<card>", "exec"), {})
+    assert "frame 0 (160, 210)" in capsys.readouterr().out

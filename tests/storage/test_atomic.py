@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import threading
 
 import pytest
 
@@ -13,7 +15,9 @@ from atari_interleaved.storage.lock import remove_stale_temporaries
 def test_a_file_is_written_under_its_temporary_name_then_renamed(tmp_path):
     target = tmp_path / "config.json"
     with Staged(target) as staged:
-        assert staged.temporary == tmp_path / f".tmp-config.json-{os.getpid()}"
+        name = staged.temporary.name
+        assert re.fullmatch(rf"\.tmp-config\.json-{os.getpid()}-[0-9a-f]{{8}}", name)
+        assert staged.temporary.parent == tmp_path
         staged.temporary.write_text("new")
         assert not target.exists()
     assert target.read_text() == "new"
@@ -59,14 +63,38 @@ def test_a_folder_that_may_not_replace_refuses_a_full_final_folder(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["cache"]
 
 
-def test_a_leftover_of_this_pid_is_replaced_and_a_live_writer_is_not_cleaned(tmp_path):
+def test_writers_of_one_pid_never_share_or_delete_a_temporary(tmp_path):
     target = tmp_path / "episode_000_rand0.2"
-    leftover = tmp_path / f".tmp-episode_000_rand0.2-{os.getpid()}"
-    leftover.mkdir()
-    (leftover / "frame_00000.png").write_bytes(b"half")
-    staged = Staged(target, folder=True, replace=False)
-    assert staged.temporary == leftover
-    assert list(leftover.iterdir()) == []
-    assert remove_stale_temporaries(target) == []
-    staged.discard()
-    assert list(tmp_path.iterdir()) == []
+    first = Staged(target, folder=True, replace=False)
+    (first.temporary / "frame_00000.png").write_bytes(b"first writer's")
+    second = Staged(target, folder=True, replace=False)
+    assert second.temporary != first.temporary
+    assert (first.temporary / "frame_00000.png").read_bytes() == b"first writer's"
+    assert remove_stale_temporaries(target) == []  # both writers are alive
+    second.discard()
+    first.commit()
+    assert [path.name for path in tmp_path.iterdir()] == [target.name]
+
+
+def test_threads_staging_the_same_folder_each_commit_their_own_whole_copy(tmp_path):
+    target = tmp_path / "cache"
+    written = {}
+
+    def build(name: str) -> None:
+        with Staged(target, folder=True, replace=False) as staged:
+            for index in range(50):
+                (staged.temporary / f"{index}.txt").write_text(name)
+            written[name] = sorted(path.name for path in staged.temporary.iterdir())
+            try:
+                staged.commit()
+            except OSError:
+                written[name] = "lost the race"
+
+    threads = [threading.Thread(target=build, args=(f"t{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    contents = {path.read_text() for path in target.iterdir()}
+    assert len(list(target.iterdir())) == 50 and len(contents) == 1  # one writer's, whole
+    assert [path.name for path in tmp_path.iterdir()] == ["cache"]

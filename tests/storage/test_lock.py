@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from atari_interleaved.core.errors import OutputInUseError
+from atari_interleaved import FrameWindows, StreamingFrameWindows
+from atari_interleaved.core.errors import InvalidArgumentError, OutputInUseError
+from atari_interleaved.publishing.export import export
 from atari_interleaved.storage.lock import lock_path, output_lock, remove_stale_temporaries
 
 HOLDER = textwrap.dedent(
@@ -108,6 +110,41 @@ def test_sample_convert_and_export_refuse_an_output_in_use(frame_tree, tmp_path,
     assert sorted(path.name for path in output.parent.iterdir()) == [f".{output.name}.lock"]
 
 
+def test_readers_refuse_data_that_a_run_is_still_writing(
+    tree_copy, direct_folder, holder, tmp_path
+):
+    writer = holder(tree_copy)
+    for args in (
+        ["export", "--input-dir", str(tree_copy), "--output-dir", "hub"],
+        ["convert", "--input-dir", str(tree_copy / "atari_pong"), "--output-file", "x.parquet"],
+        ["preview", str(tree_copy)],
+    ):
+        result = cli(*args, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert f"'{tree_copy}' is being written by another run: process {writer.pid} (" in (
+            result.stderr
+        )
+        assert "Traceback" not in result.stderr
+        assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+            [tree_copy.name, f".{tree_copy.name}.lock"]
+        )
+    with pytest.raises(OutputInUseError, match=rf"process {writer.pid} "):
+        FrameWindows(tree_copy, 4, cache_dir=tmp_path / "cache")
+    writer.stdin.close()
+    writer.wait(timeout=30)
+    assert len(FrameWindows(tree_copy, 4, cache_dir=tmp_path / "cache")) > 0
+    shards = holder(direct_folder)
+    with pytest.raises(OutputInUseError, match=rf"process {shards.pid} "):
+        StreamingFrameWindows(direct_folder, 4)
+    with pytest.raises(OutputInUseError, match=rf"process {shards.pid} "):
+        export(direct_folder, tmp_path / "hub")
+    shards.stdin.close()  # released: the shared folder is left as it was
+    shards.wait(timeout=30)
+    assert not lock_path(direct_folder).exists()
+    with output_lock(tree_copy):  # this process's own output (build reads what it sampled)
+        assert len(FrameWindows(tree_copy, 4, cache_dir=tmp_path / "cache")) > 0
+
+
 def test_a_rerun_removes_the_temporaries_of_dead_runs_only(frame_tree, tmp_path):
     dead, alive = dead_pid(), os.getpid()
     stale = tmp_path / f".tmp-data.parquet-{dead}"
@@ -122,6 +159,37 @@ def test_a_rerun_removes_the_temporaries_of_dead_runs_only(frame_tree, tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
         ["data.parquet", running.name, unrelated.name]
     )
+
+
+@pytest.mark.parametrize("kind", ["link to a file", "dangling link", "folder"])
+def test_a_lock_path_that_is_not_a_plain_file_is_refused_untouched(tmp_path, kind):
+    output = tmp_path / "data.parquet"
+    users = tmp_path / "notes.txt"
+    users.write_text("the user's own file")
+    path = lock_path(output)
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(users if kind == "link to a file" else tmp_path / "nowhere")
+    with pytest.raises(InvalidArgumentError, match=rf"lock file '{path}' is .*move that away"):
+        with output_lock(output):
+            pass
+    assert users.read_text() == "the user's own file"
+    assert not (tmp_path / "nowhere").exists()
+    assert path.is_dir() if kind == "folder" else path.is_symlink()
+
+
+def test_temporaries_of_temporaries_of_a_killed_run_are_removed(tmp_path):
+    dead = dead_pid()
+    nested = tmp_path / f".tmp-.tmp-data.parquet-{dead}-0a1b2c3d-{dead}-4e5f6a7b"
+    nested.write_bytes(b"what a killed build's convert left")
+    live = tmp_path / f".tmp-.tmp-data.parquet-{dead}-0a1b2c3d-{os.getpid()}-4e5f6a7b"
+    live.write_bytes(b"still being written")
+    other = tmp_path / f".tmp-data.parquet-2-{dead}-0a1b2c3d"  # a temporary of data.parquet-2
+    other.write_bytes(b"not ours")
+    with output_lock(tmp_path / "data.parquet"):
+        assert remove_stale_temporaries(tmp_path / "data.parquet") == [nested]
+    assert sorted(tmp_path.iterdir()) == sorted([live, other])
 
 
 def test_an_export_killed_while_swapping_gets_its_old_folder_back(tmp_path):

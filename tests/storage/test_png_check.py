@@ -77,6 +77,13 @@ def test_a_decompression_bomb_is_refused_from_its_header():
     )
 
 
+def test_a_frame_whose_data_inflates_far_beyond_a_frame_is_refused_uninflated():
+    bomb = palette_header_png(160, 210, 160, 2**20)  # 160 MiB of zero rows
+    assert len(bomb) < 400_000 and png_problem(bomb) is None  # a well-formed 160x210 PNG
+    problem = frame_problem(bomb)
+    assert problem is not None and "bytes of compressed image data, more than a 160x210" in problem
+
+
 @pytest.mark.parametrize(
     ("mode", "size", "problem"),
     [

@@ -12,6 +12,7 @@ import pytest
 from ale_py import ALEInterface, roms
 from PIL import Image
 
+from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.palette import NTSC_PALETTE, ale_values_of
 from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
 from atari_interleaved.storage import png_decode
@@ -68,7 +69,8 @@ def test_the_frames_of_an_export_decode_as_pillow_does(
 ):
     monkeypatch.setattr(png_decode, "_OVERLAPPING_WRITES", overlapping_writes)
     if inflate is not None:  # the standard library's zlib, where zlib-ng is not installed
-        monkeypatch.setattr(png_decode, "_inflate", inflate.decompress)
+        monkeypatch.setattr(png_decode, "_inflater", inflate.decompressobj)
+        monkeypatch.setattr(png_decode, "_InflateError", inflate.error)
     images = pq.read_table(sorted((exported_folder / "simple").glob("*.parquet"))[0])["image"]
     out = np.empty((210, 160, 3), dtype=np.uint8)
     for data in images.to_pylist():
@@ -89,10 +91,10 @@ def test_other_pngs_are_decoded_by_pillow(screens):
         assert np.array_equal(decode_png(data), rgb)
         assert np.array_equal(decode_png(data, rgb=False), screen)
     buffer = io.BytesIO()
-    Image.fromarray(np.full((4, 4, 3), 7, dtype=np.uint8)).save(buffer, format="PNG")
+    Image.fromarray(np.full((210, 160, 3), 7, dtype=np.uint8)).save(buffer, format="PNG")
     with pytest.raises(ValueError, match=r"the colour #070707 is not one of ALE's NTSC palette"):
         decode_png(buffer.getvalue(), rgb=False)
-    assert np.array_equal(decode_png(buffer.getvalue()), np.full((4, 4, 3), 7))
+    assert np.array_equal(decode_png(buffer.getvalue()), np.full((210, 160, 3), 7))
     with pytest.raises(ValueError, match=r"not one of ALE's NTSC palette"):
         ale_values_of(np.array([[1, 2, 3]]))
 
@@ -125,3 +127,39 @@ def test_a_palette_png_with_filtered_rows_is_left_to_pillow(screens):
     assert np.array_equal(pillow_rgb(data), rgb)
     assert np.array_equal(decode_png(data), rgb)
     assert np.array_equal(decode_png(data, rgb=False), screen)
+
+
+def _frame_png(header: bytes, palette: bytes, pixels: bytes) -> bytes:
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _chunk(b"IHDR", header),
+            _chunk(b"PLTE", palette),
+            _chunk(b"IDAT", zlib.compress(pixels, 9)),
+            _chunk(b"IEND", b""),
+        )
+    )
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_sizes_are_never_trusted_from_the_file(monkeypatch, fast):
+    if not fast:  # the standard library's zlib, where zlib-ng is not installed
+        monkeypatch.setattr(png_decode, "_inflater", zlib.decompressobj)
+        monkeypatch.setattr(png_decode, "_InflateError", zlib.error)
+    palette = bytes(3 * 2)
+    frame = struct.pack(">IIBBBBB", 160, 210, 8, 3, 0, 0, 0)
+    rows = 210 * (1 + 160)
+    whole = _frame_png(frame, palette, bytes(rows))
+    assert decode_png(whole).shape == (210, 160, 3)
+    bomb = _frame_png(frame, palette, bytes(rows + 64 * 2**20))  # 64 MiB more than a frame
+    assert len(bomb) < 100_000
+    with pytest.raises(InvalidInputError, match=r"inflates to more than the 33810 bytes"):
+        decode_png(bomb)
+    huge = whole[:16] + struct.pack(">II", 30000, 30000) + whole[24:]
+    with pytest.raises(InvalidInputError, match=r"not an Atari frame: 30000x30000 pixels"):
+        decode_png(huge)
+    with pytest.raises(InvalidInputError, match=r"not an Atari frame: not a PNG file"):
+        decode_png(b"GIF89a" + bytes(64))
+    truncated = whole[: len(whole) // 2]
+    with pytest.raises(InvalidInputError, match=r"not a decodable PNG frame"):
+        decode_png(truncated)
