@@ -10,7 +10,7 @@ from PIL import Image
 from atari_interleaved.core.errors import InvalidArgumentError
 from atari_interleaved.core.palette import NTSC_GRAY
 from atari_interleaved.dataset.frame_format import PRESETS, SCREEN, FrameFormat
-from tests.fixtures.prerequisites import missing_prerequisite
+from tests.fixtures.prerequisites import required_module
 
 GAMES = ("alien", "ms_pacman", "riverraid", "seaquest", "pong", "breakout", "enduro", "asterix")
 SIZES = [(64, 64), (84, 84), (105, 80), (96, 72), (1, 1), (210, 160)]
@@ -36,11 +36,7 @@ def screens() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
 
 @pytest.fixture(scope="module")
 def cv2():
-    try:
-        import cv2
-    except ImportError:
-        missing_prerequisite("opencv-python-headless is not installed (the test extra has it)")
-    return cv2
+    return required_module("cv2", "pip install -e '.[test]' installs opencv-python-headless")
 
 
 def test_the_grey_table_is_ales_own_greyscale(screens):

@@ -17,7 +17,7 @@ from atari_interleaved.publishing.publish import publish
 from tests.dataset.test_windows import assert_same_items, by_key, simple_rows
 from tests.fixtures.export_utils import REPO_ID
 from tests.fixtures.frame_trees import EPISODES, FRAMES, GAMES, drop_metadata, give_returns
-from tests.fixtures.prerequisites import missing_prerequisite
+from tests.fixtures.prerequisites import required_module
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"
@@ -33,11 +33,7 @@ def rows(exported_folder):
 
 @pytest.fixture(scope="module")
 def cv2():
-    try:
-        import cv2
-    except ImportError:
-        missing_prerequisite("opencv-python-headless is not installed (the test extra has it)")
-    return cv2
+    return required_module("cv2", "pip install -e '.[test]' installs opencv-python-headless")
 
 
 def trainer_frame(name: str, rgb: np.ndarray, cv2) -> np.ndarray:

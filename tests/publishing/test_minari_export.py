@@ -23,7 +23,7 @@ from atari_interleaved.core.settings import AleSettings, EpisodeSettings
 from atari_interleaved.generate.sampler import sample
 from atari_interleaved.publishing.export import export
 from tests.fixtures.paths import REPO
-from tests.fixtures.prerequisites import missing_prerequisite
+from tests.fixtures.prerequisites import required_module
 from tests.fixtures.tree_utils import tree_digest
 
 GAMES = ["alien", "breakout"]
@@ -40,11 +40,7 @@ SETTINGS = EpisodeSettings(
 
 @pytest.fixture(scope="module")
 def minari():
-    try:
-        import minari
-    except ImportError:
-        missing_prerequisite("minari is not installed (pip install -e '.[test]')")
-    return minari
+    return required_module("minari", "pip install -e '.[test]'")
 
 
 @pytest.fixture(scope="module")
