@@ -277,7 +277,7 @@ class EpisodeSettings:
         flag="--policy",
         metavar="SPEC",
         help="base policy: 'search' (plan with the emulator's saved states: play that scores, "
-        "5-20 recorded frames/s per core), 'repeat' (repeat the previous action: fast random "
+        "about 25 recorded frames/s per core), 'repeat' (repeat the previous action: fast random "
         "data, about 2,000 frames/s) or an importable factory 'module.path:make_policy' (see "
         "README)",
         card_label="Base policy (`--policy`)",
