@@ -23,14 +23,13 @@ from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
-from atari_interleaved.core.errors import DependencyNotInstalledError, InvalidArgumentError
+from atari_interleaved.core.errors import InvalidArgumentError
+from atari_interleaved.core.optional import import_optional
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.worker_loop import EpisodeSink, EpisodeSummary, Report, sample_chunk
 
-__all__ = ["INSTALL_HINT", "CONNECT_TIMEOUT_SECONDS", "check_address", "import_ray", "run_ray"]
-
-INSTALL_HINT = 'pip install "atari-interleaved[ray]"'
+__all__ = ["CONNECT_TIMEOUT_SECONDS", "check_address", "import_ray", "run_ray"]
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 """How long :func:`check_address` waits for a cluster's head node to answer."""
@@ -46,14 +45,7 @@ def import_ray() -> ModuleType:
         DependencyNotInstalledError: if Ray is not installed, with the command that installs it.
 
     """
-    try:
-        import ray
-    except ImportError as error:
-        raise DependencyNotInstalledError(
-            f"--backend ray needs Ray, which is not installed ({error}); "
-            f"install it with: {INSTALL_HINT}"
-        ) from error
-    return ray
+    return import_optional("ray", "--backend ray", "ray")
 
 
 def check_address(address: str | None) -> None:

@@ -47,11 +47,11 @@ from typing import Any
 import numpy as np
 
 from atari_interleaved.core.errors import (
-    DependencyNotInstalledError,
     InvalidArgumentError,
     OutputExistsError,
 )
 from atari_interleaved.core.games import env_id
+from atari_interleaved.core.optional import import_optional
 from atari_interleaved.core.reference_scores import REFERENCE_CITATION, REFERENCE_SCORES
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.core.versions import library_versions
@@ -63,7 +63,6 @@ from atari_interleaved.storage.png_decode import decode_png
 
 __all__ = [
     "MINARI_NAMESPACE",
-    "INSTALL_HINT",
     "MinariReport",
     "minari_dataset_id",
     "import_minari",
@@ -72,7 +71,6 @@ __all__ = [
 
 MINARI_NAMESPACE = "atari_interleaved"
 """The Minari namespace of the datasets: ids are ``atari_interleaved/<game>-v0``."""
-INSTALL_HINT = 'pip install "atari-interleaved[minari]"'
 
 _FRAME_SHAPE = (210, 160, 3)
 _UNSET_WARNINGS = r"`(author|author_email|code_permalink)` is set to None"
@@ -91,14 +89,7 @@ def import_minari() -> ModuleType:
         DependencyNotInstalledError: if it is not installed, with the command that installs it.
 
     """
-    try:
-        import minari
-    except ImportError as error:
-        raise DependencyNotInstalledError(
-            f"--format minari needs the minari package, which is not installed ({error}); "
-            f"install it with: {INSTALL_HINT}"
-        ) from error
-    return minari
+    return import_optional("minari", "--format minari", "minari")
 
 
 @dataclass
