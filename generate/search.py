@@ -126,7 +126,7 @@ class SearchPolicy:
         self._max_depth = max(1, MAX_DEPTH_FRAMES // self._step_frames)
         self._table = NoveltyTable()
         self._first_frame: int | None = None
-        self._tree: Tree | None = None  # the last decision's tree, its chosen child at 1..
+        self._tree: Tree | None = None  # the last decision's tree, to reuse a subtree of
         self._held = 0
         self._hold_left = 0
         self._next_frame = -1
@@ -149,7 +149,7 @@ class SearchPolicy:
         allowance = min(self._budget * steps - stats.frames, share * MAX_DECISION_BUDGET)
         action = previous_action
         if not emulator.terminated():
-            tree = self._root(emulator.ram(), previous_action)
+            tree = self._root(emulator.ram())
             self._grow(tree, allowance)
             if tree.children[0] is not None:
                 action = self._choose(tree, previous_action)
@@ -159,20 +159,16 @@ class SearchPolicy:
         stats.seconds += time.perf_counter() - started
         return action
 
-    def _root(self, ram: np.ndarray, previous_action: int) -> Tree:
+    def _root(self, ram: np.ndarray) -> Tree:
         """Return the tree to grow from the real state: a kept subtree if one starts here."""
         emulator, stats, table = self._emulator, self.stats, self._table
         stats.ram_reads += 1
         kept, self._tree = self._tree, None
         state = emulator.clone_state()
         stats.clones += 1
-        match = -1
-        if kept is not None:
-            match = next(
-                (c for c in kept.children[0] or () if c >= 0 and np.array_equal(kept.ram[c], ram)),
-                -1,
-            )
-        if match < 0 or kept is None:
+        children = () if kept is None else kept.children[0] or ()
+        match = next((c for c in children if c >= 0 and np.array_equal(kept.ram[c], ram)), -1)
+        if kept is None or match < 0:
             table.clear()
             table.add(ram, 0)
             return Tree(ram, state, emulator.num_actions)

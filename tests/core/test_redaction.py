@@ -61,14 +61,20 @@ def test_an_endpoint_echoing_the_authorization_header_never_prints_the_token(
     assert FAKE_HF_TOKEN not in captured.out + captured.err
 
 
+def point_at_a_closed_port(monkeypatch, user: str = "") -> str:
+    """Point the Hub endpoint at a local port nobody listens on; return its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://{user}127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("HF_ENDPOINT", closed)
+    monkeypatch.setattr(hf_constants, "ENDPOINT", closed)
+    return closed
+
+
 def test_publish_to_an_unreachable_endpoint_names_it_in_a_short_error(
     hub_server, exported_folder, capsys, monkeypatch
 ):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    monkeypatch.setenv("HF_ENDPOINT", closed)
-    monkeypatch.setattr(hf_constants, "ENDPOINT", closed)
+    closed = point_at_a_closed_port(monkeypatch)
     argv = ["publish", "--input-dir", str(exported_folder), "--repo-id", REPO_ID]
     assert cli_main([*argv, "--no-progress"]) == 2
     err = capsys.readouterr().err
@@ -82,11 +88,7 @@ def test_publish_to_an_unreachable_endpoint_names_it_in_a_short_error(
 def test_a_password_in_the_endpoint_url_is_never_printed(
     hub_server, exported_folder, capsys, monkeypatch
 ):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        closed = f"http://me:endpoint-password@127.0.0.1:{probe.getsockname()[1]}"
-    monkeypatch.setenv("HF_ENDPOINT", closed)
-    monkeypatch.setattr(hf_constants, "ENDPOINT", closed)
+    point_at_a_closed_port(monkeypatch, user="me:endpoint-password@")
     argv = ["publish", "--input-dir", str(exported_folder), "--repo-id", REPO_ID]
     assert cli_main([*argv, "--no-progress"]) == 2
     err = capsys.readouterr().err

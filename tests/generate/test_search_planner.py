@@ -113,7 +113,7 @@ def test_the_novelty_table_after_reuse_is_the_one_of_the_kept_states():
     kept_ram = tree.ram[chosen]
     assert np.array_equal(world.ram(), kept_ram)
     planner._hold_left = 0
-    new_tree = planner._root(world.ram(), first)
+    new_tree = planner._root(world.ram())
     # Recomputed from scratch: the lowest depth of each atom over the kept living states.
     expected = {}
     for node in range(len(new_tree)):
