@@ -5,6 +5,11 @@ every file checked), a ``sample --to-parquet`` folder (its shards checked comple
 exported folder (the ``interleaved`` shards of every split), and gives each game's episodes
 as :class:`RecordedEpisode` (frames as PNG bytes, one episode in memory at a time) with the
 settings the data was sampled with.
+
+Nothing is made up for what an input lacks: a game folder that names no game of the installed
+ale-py is refused, and so is an episode written before ``applied_actions`` and
+``start_actions`` were recorded (older frame trees), since the exports record them and
+replay lives from them; re-sampling it with this version records them.
 """
 
 from __future__ import annotations
@@ -19,7 +24,12 @@ import pyarrow.parquet as pq
 
 from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.folder_kind import FolderKind, require_folder_kind
-from atari_interleaved.core.layout import game_dir_name, game_from_dir_name
+from atari_interleaved.core.games import all_games
+from atari_interleaved.core.layout import (
+    EPISODE_METADATA_NAME,
+    game_dir_name,
+    game_from_dir_name,
+)
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.reader import EpisodeDir, read_episode, scan_tree
 from atari_interleaved.publishing.export import direct_shards
@@ -86,6 +96,7 @@ class RecordedSource:
         if self.kind == "frame_tree":
             self._tree = scan_tree(self.path).episodes
             self.games = list(dict.fromkeys(episode.game for episode in self._tree))
+            self._check_games()
             return
         if self.kind == "direct":
             provenance = read_provenance(self.path)
@@ -94,6 +105,18 @@ class RecordedSource:
         else:
             self._shards = existing_shards(self.path / "interleaved", "*")
         self.games = list(self.sampling.get("episodes_per_game") or {})
+        self._check_games()
+
+    def _check_games(self) -> None:
+        """Refuse a game the installed ale-py does not know (a renamed or foreign folder)."""
+        known = set(all_games())
+        unknown = [game for game in self.games if game not in known]
+        if unknown:
+            raise InvalidInputError(
+                f"--input-dir {str(self.path)!r} holds the game {game_dir_name(unknown[0])!r}, "
+                "which names no Atari game of the installed ale-py; remove or rename that "
+                "folder (known names: 'atari-interleaved sample --list-envs')"
+            )
 
     def episodes(self, game: str) -> Iterator[RecordedEpisode]:
         """Yield the episodes of ``game``, in the order of the input's files."""
@@ -131,6 +154,12 @@ def _tree_episodes(sources: list[EpisodeDir]) -> Iterator[RecordedEpisode]:
             raise InvalidInputError(
                 f"{source.path}: no episode.json (made by another tool?): "
                 "the export needs the recorded rewards, ends and seed"
+            )
+        if len(metadata.applied_actions) != episode.num_frames:
+            raise InvalidInputError(
+                f"{source.path / EPISODE_METADATA_NAME} has no applied_actions and "
+                "start_actions (written by an older atari-interleaved), which the export "
+                "records and cannot make up; sample the episode again with this version"
             )
         yield RecordedEpisode(
             game=episode.game,
