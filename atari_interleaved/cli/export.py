@@ -149,9 +149,8 @@ def _run_format(args: argparse.Namespace) -> int:
         import_minari()  # before anything is read: says how to install it
         report = export_minari(args.input_dir, output_dir, overwrite=args.overwrite)
     else:
-        from atari_interleaved.publishing.lerobot_export import export_lerobot, import_lerobot
+        from atari_interleaved.publishing.lerobot_export import export_lerobot
 
-        import_lerobot()
         report = export_lerobot(
             args.input_dir, output_dir, repo_id=args.repo_id, overwrite=args.overwrite
         )

@@ -28,11 +28,9 @@ settings, this project's version and the game's reference scores (``ref_min_scor
 ``ref_max_score`` human). The output folder is written and replaced as
 :mod:`~atari_interleaved.publishing.format_output` says.
 
-The input is a frame tree, a ``sample --to-parquet`` folder or an exported folder. Lives are
-read from ``episode.json`` in a frame tree; the parquet configs do not hold them, so for the
-other two they are replayed on ALE from the recorded start and applied actions (which
-reproduce every recorded frame). Episodes written before ``applied_actions`` were recorded
-are refused (:mod:`~atari_interleaved.publishing.recorded_episodes`).
+The input is a frame tree, a ``sample --to-parquet`` folder or an exported folder, read by
+:mod:`~atari_interleaved.publishing.recorded_episodes` (which replays lives the parquet
+configs do not hold, and refuses episodes written before ``applied_actions`` were recorded).
 """
 
 from __future__ import annotations
@@ -55,7 +53,6 @@ from atari_interleaved.core.optional import import_optional
 from atari_interleaved.core.reference_scores import REFERENCE_CITATION, REFERENCE_SCORES
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.core.versions import library_versions
-from atari_interleaved.generate.emulator import GameEmulator
 from atari_interleaved.publishing.format_output import format_output
 from atari_interleaved.publishing.recorded_episodes import RecordedEpisode, RecordedSource
 from atari_interleaved.storage.atomic import Staged
@@ -137,7 +134,7 @@ def _env_spec(game: str, settings: EpisodeSettings) -> Any:
     return replace(spec, kwargs=kwargs)
 
 
-def _buffer(episode_id: int, episode: RecordedEpisode, frameskip: int, lives: list[int]) -> Any:
+def _buffer(episode_id: int, episode: RecordedEpisode, frameskip: int) -> Any:
     """Return the Minari ``EpisodeBuffer`` of a recorded episode (frames decoded to RGB)."""
     count = len(episode.frames)
     observations = np.empty((count, *_FRAME_SHAPE), dtype=np.uint8)
@@ -156,7 +153,7 @@ def _buffer(episode_id: int, episode: RecordedEpisode, frameskip: int, lives: li
         rewards=list(episode.rewards[:-1]),
         terminations=list(episode.terminated[1:]),
         truncations=list(episode.truncated[1:]),
-        infos={"lives": list(lives), "applied_actions": applied},
+        infos={"lives": list(episode.lives), "applied_actions": applied},
     )
 
 
@@ -219,7 +216,6 @@ def _write_dataset(
 ) -> tuple[int, int]:
     """Write the dataset of ``game`` under the current Minari root; return episodes, frames."""
     frameskip = settings.ale.frameskip
-    emulator: GameEmulator | None = None
     random, human = REFERENCE_SCORES.get(game, (None, None))
     spec = _env_spec(game, settings)
     with warnings.catch_warnings():
@@ -246,12 +242,7 @@ def _write_dataset(
         )
     written: list[RecordedEpisode] = []
     for episode_id, episode in enumerate(episodes):
-        lives = episode.lives
-        if lives is None:  # replayed: the parquet configs do not hold them
-            if emulator is None:
-                emulator = GameEmulator(game, replace(settings, policy="repeat"))
-            lives = emulator.replay_lives(episode.start_actions, episode.applied_actions)
-        dataset.update_dataset_from_buffer([_buffer(episode_id, episode, frameskip, lives)])
+        dataset.update_dataset_from_buffer([_buffer(episode_id, episode, frameskip)])
         _compress_episode(dataset.storage.data_path / str(episode_id))
         written.append(replace(episode, frames=[], lives=[]))  # the metadata only
     dataset.storage.update_metadata(_dataset_metadata(game, sampling, settings))

@@ -4,7 +4,9 @@
 every file checked), a ``sample --to-parquet`` folder (its shards checked complete) or an
 exported folder (the ``interleaved`` shards of every split), and gives each game's episodes
 as :class:`RecordedEpisode` (frames as PNG bytes, one episode in memory at a time) with the
-settings the data was sampled with.
+settings the data was sampled with. Lives are read from ``episode.json`` in a frame tree; the
+parquet configs do not hold them, so for the other two they are replayed on ALE from the
+recorded start and applied actions (which reproduce every recorded frame).
 
 Nothing is made up for what an input lacks: a game folder that names no game of the installed
 ale-py is refused, and so is an episode written before ``applied_actions`` and
@@ -15,7 +17,7 @@ replay lives from them; re-sampling it with this version records them.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from atari_interleaved.core.layout import (
 )
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.reader import EpisodeDir, read_episode, scan_tree
+from atari_interleaved.generate.emulator import GameEmulator
 from atari_interleaved.publishing.export import direct_shards
 from atari_interleaved.publishing.manifest import read_manifest
 from atari_interleaved.publishing.provenance import read_provenance
@@ -48,10 +51,7 @@ _ROW_COLUMNS = [
 
 @dataclass(frozen=True)
 class RecordedEpisode:
-    """An episode as recorded, read from any kind of input (frames as PNG bytes).
-
-    ``lives`` is None where the input does not hold them (the parquet configs).
-    """
+    """An episode as recorded, read from any kind of input (frames as PNG bytes)."""
 
     game: str
     name: str
@@ -66,7 +66,7 @@ class RecordedEpisode:
     start_actions: list[int]
     end_reason: str
     episode_return: float
-    lives: list[int] | None = None
+    lives: list[int]
 
 
 class RecordedSource:
@@ -93,6 +93,7 @@ class RecordedSource:
         self.settings = EpisodeSettings.from_dict(self.sampling["settings"])
         self._tree: list[EpisodeDir] = []
         self._shards: list[Path] = []
+        self._emulators: dict[str, GameEmulator] = {}
         if self.kind == "frame_tree":
             self._tree = scan_tree(self.path).episodes
             self.games = list(dict.fromkeys(episode.game for episode in self._tree))
@@ -118,11 +119,25 @@ class RecordedSource:
                 "folder (known names: 'atari-interleaved sample --list-envs')"
             )
 
+    def emulator(self, game: str) -> GameEmulator:
+        """Return the ROM of ``game`` loaded with the recorded ALE settings (made once)."""
+        if game not in self._emulators:
+            # Only replayed: the recorded policy (perhaps a plug-in) is not needed.
+            self._emulators[game] = GameEmulator(game, replace(self.settings, policy="repeat"))
+        return self._emulators[game]
+
+    def action_names(self, game: str) -> list[str]:
+        """Return the names of ``game``'s actions, by the index the episodes record."""
+        return list(self.emulator(game).action_meanings)
+
     def episodes(self, game: str) -> Iterator[RecordedEpisode]:
         """Yield the episodes of ``game``, in the order of the input's files."""
         if self.kind == "frame_tree":
-            return _tree_episodes([episode for episode in self._tree if episode.game == game])
-        return _parquet_episodes(self._shards, game)
+            yield from _tree_episodes([episode for episode in self._tree if episode.game == game])
+            return
+        for episode in _parquet_episodes(self._shards, game):
+            lives = self.emulator(game).replay_lives(episode.start_actions, episode.applied_actions)
+            yield replace(episode, lives=lives)
 
 
 def _sampling(input_dir: Path, kind: FolderKind) -> dict[str, Any]:
@@ -203,6 +218,7 @@ def _row_episode(row: dict[str, Any], where: Path) -> RecordedEpisode:
         start_actions=row["start_actions"],
         end_reason=row["end_reason"],
         episode_return=row["episode_return"],
+        lives=[],  # replayed by RecordedSource.episodes
     )
 
 

@@ -179,3 +179,19 @@ def test_bench_policy_prints_every_figure(tmp_path):
                      published, re.M)  # fmt: skip
     assert re.search(r"^measured here: search r=0, default budget\s+-?\d+\.\d\d$", published, re.M)
     assert_ratio(ratios, "median share of planner time inside ALE", PERCENT, ">= 75%")
+
+
+@pytest.mark.slow
+def test_bench_export_formats_prints_every_ratio(tmp_path):
+    output = run_quick("bench_export_formats.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+    ratios = summary(output)
+    assert_ratio(ratios, "minari export / PNG frames", RATIO, "<= 10.00x")
+    assert_ratio(ratios, "minari episodes (data/) / PNG frames", RATIO)
+    assert_ratio(ratios, "Minari arrow, uncompressed / PNG frames", RATIO)
+    lerobot = "lerobot export / PNG frames"
+    if os.environ.get("ATARI_INTERLEAVED_LEROBOT_PYTHON") or importlib.util.find_spec("lerobot"):
+        assert_ratio(ratios, lerobot, RATIO)
+    else:
+        assert_ratio(ratios, lerobot, "skipped: no lerobot")
