@@ -28,13 +28,14 @@ is written and replaced as :mod:`~atari_interleaved.publishing.format_output` sa
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
 import shlex
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -148,7 +149,7 @@ def _features(action_names: dict[str, list[str]], frameskip: int) -> dict[str, d
     }
 
 
-@contextmanager
+@contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Hide the progress bars of lerobot's ``datasets`` calls, and a warning of its statistics.
 
@@ -166,27 +167,36 @@ def _task(game: str) -> str:
 
 
 def _add_episode(dataset: Any, episode: RecordedEpisode, frameskip: int) -> None:
-    """Add the frames of ``episode`` to ``dataset`` and save it as one LeRobot episode."""
+    """Add the frames of ``episode`` to ``dataset`` and save it as one LeRobot episode.
+
+    Raises:
+        OSError: if lerobot could not write a frame's PNG (it prints why and goes on).
+
+    """
     count = len(episode.frames)
     task = _task(episode.game)
     frame = np.empty(_FRAME_SHAPE, dtype=np.uint8)
-    for index in range(count):
-        decode_png(episode.frames[index], rgb=True, out=frame)
-        last = index == count - 1
-        applied = [-1] * frameskip if last else episode.applied_actions[index]
-        dataset.add_frame(
-            {
-                "observation.image": frame,
-                "action": np.array([episode.actions[index]], dtype=np.int64),
-                "next.reward": np.array([episode.rewards[index]], dtype=np.float32),
-                "next.done": np.array([last]),
-                "terminated": np.array([episode.terminated[index]]),
-                "truncated": np.array([episode.truncated[index]]),
-                "lives": np.array([episode.lives[index]], dtype=np.int64),
-                "applied_actions": np.asarray(applied, dtype=np.int64),
-                "task": task,
-            }
-        )
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        for index in range(count):
+            decode_png(episode.frames[index], rgb=True, out=frame)
+            last = index == count - 1
+            applied = [-1] * frameskip if last else episode.applied_actions[index]
+            dataset.add_frame(
+                {
+                    "observation.image": frame,
+                    "action": np.array([episode.actions[index]], dtype=np.int64),
+                    "next.reward": np.array([episode.rewards[index]], dtype=np.float32),
+                    "next.done": np.array([last]),
+                    "terminated": np.array([episode.terminated[index]]),
+                    "truncated": np.array([episode.truncated[index]]),
+                    "lives": np.array([episode.lives[index]], dtype=np.int64),
+                    "applied_actions": np.asarray(applied, dtype=np.int64),
+                    "task": task,
+                }
+            )
+    if printed.getvalue():
+        raise OSError(printed.getvalue().splitlines()[0])
     dataset.save_episode()
 
 

@@ -31,6 +31,7 @@ from PIL import Image
 from atari_interleaved.core.episode import read_metadata
 from atari_interleaved.core.settings import AleSettings, EpisodeSettings
 from atari_interleaved.generate.sampler import sample
+from tests.fixtures.mounts import tmpfs
 from tests.fixtures.paths import REPO
 from tests.fixtures.prerequisites import missing_prerequisite
 from tests.fixtures.tree_utils import tree_digest
@@ -105,6 +106,11 @@ def exported(lerobot_python, tmp_path_factory) -> dict[str, Path]:
     return {"root": root, **read}
 
 
+def load(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as saved:
+        return dict(saved)
+
+
 def rgb(path: Path) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(path.read_bytes())).convert("RGB"))
 
@@ -119,7 +125,7 @@ def recorded_episodes(frames: Path) -> list[Path]:
 
 @pytest.mark.parametrize("kind", ["frames", "direct"])
 def test_every_frame_action_and_reward_is_the_recorded_one(exported, kind):
-    read = np.load(exported[kind])
+    read = load(exported[kind])
     folders = recorded_episodes(exported["root"] / "frames")
     assert int(read["fps"]) == 60 // FRAMESKIP
     assert len(read["episode_from"]) == len(folders) == 2
@@ -156,7 +162,7 @@ def test_every_frame_action_and_reward_is_the_recorded_one(exported, kind):
 
 
 def test_delta_timestamps_windows_stay_inside_their_episode(exported):
-    read = np.load(exported["frames"])
+    read = load(exported["frames"])
     starts = read["episode_from"].tolist()
     stops = read["episode_to"].tolist()
     for row in range(len(read["images"])):
@@ -189,21 +195,27 @@ def test_the_card_and_metadata_name_this_project_the_policy_and_settings(exporte
     )
 
 
-def test_bad_input_is_one_error_line_and_writes_nothing(lerobot_python, exported, tmp_path):
+def test_bad_input_or_a_full_disk_is_one_error_line_and_writes_nothing(
+    lerobot_python, exported, tmp_path
+):
     frames = str(exported["root"] / "frames")
     earlier = exported["root"] / "frames-lerobot"
     before = tree_digest(earlier)
     export = ["export", "--format", "lerobot", "--input-dir", frames, "--output-dir"]
-    commands = [
-        [*export, str(earlier), "--repo-id", REPO_ID],
-        [*export, str(tmp_path / "out"), "--repo-id", "tester/a b"],
-        [*export, str(exported["root"] / "direct")],
-    ]
-    results = run_commands(lerobot_python, commands)
+    with tmpfs(tmp_path / "disk", "300k") as disk:
+        commands = [
+            [*export, str(earlier), "--repo-id", REPO_ID],
+            [*export, str(tmp_path / "out"), "--repo-id", "tester/a b"],
+            [*export, str(exported["root"] / "direct")],
+            [*export, str(disk / "out")],
+        ]
+        results = run_commands(lerobot_python, commands)
+        assert list(disk.iterdir()) == []
     messages = [
         "already holds an earlier --format lerobot export; pass --overwrite to replace it",
         "error: --repo-id 'tester/a b' is not valid",
         "holds a folder of 'sample --to-parquet', which --format lerobot never replaces",
+        "No space left on device",
     ]
     for result, message in zip(results, messages, strict=True):
         assert result["status"] == 2
