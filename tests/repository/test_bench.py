@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from atari_interleaved.core.optional import install_hint
 from tests.fixtures.paths import REPO
 
 RATIO = r"\d+\.\d\dx"
@@ -106,7 +107,7 @@ def test_bench_sample_prints_every_ratio(tmp_path):
         assert_ratio(ratios, f"parallel efficiency, {mode}, {WORKERS} workers", PERCENT, ">= 95%")
     ray_label = f"Ray backend (local instance) / local backend, {WORKERS} workers"
     if importlib.util.find_spec("ray") is None:
-        assert 'ray is not installed (pip install "atari-interleaved[ray]")' in output
+        assert f"ray is not installed ({install_hint('ray')})" in output
         assert_ratio(ratios, ray_label, "skipped: no ray")
     else:
         assert_ratio(ratios, ray_label, RATIO, ">= 0.85x")
