@@ -283,3 +283,21 @@ def test_the_preview_picture_is_a_contact_sheet_of_the_build_games():
     assert picture.width > 5 * 160 and picture.height > 210  # five frames side by side
     assert (REPO / "docs" / "preview.png").stat().st_size < 50_000
     assert np.asarray(picture).std() > 10  # frames, not an empty sheet
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_links_between_pages_reach_a_page_and_heading():
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)\s]+)\)", docs_text(page)):
+            if target.startswith(("http://", "https://")):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (REPO / page).parent / path if path else REPO / page
+            assert linked.exists(), f"{page} links to {target}, which does not exist"
+            if anchor:
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(), flags=re.M)
+                assert anchor in {_anchor(heading) for heading in headings}, f"{page}: {target}"
