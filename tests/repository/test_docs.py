@@ -216,12 +216,13 @@ def test_a_shell_command_is_real(page, words, monkeypatch):
 
 
 def test_the_docs_name_no_flag_the_parsers_lack():
-    """Every ``--flag`` the prose names is one of a command, a benchmark, pip's or pytest's."""
+    """Every ``--flag`` the prose names is one of a command, a benchmark, the flag tables',
+    pip's or pytest's."""
     known = {"--help", "--version", "--index-url", "--dry-run", "--report", "--quick"}
     for parser in flag_tables.command_parsers().values():
         for action in parser._actions:
             known.update(action.option_strings)
-    for script in (REPO / "bench").glob("*.py"):
+    for script in [*(REPO / "bench").glob("*.py"), REPO / "atari_interleaved/cli/flag_tables.py"]:
         known.update(re.findall(r'"(--[a-z][a-z0-9-]*)"', script.read_text()))
     for page in PAGES:
         named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", docs_text(page)))
@@ -253,7 +254,9 @@ def test_the_torch_cpu_command_is_the_one_ci_runs_outside_the_repository():
     training = docs_text("docs/training.md")
     assert f"```bash\n{TORCH_CPU}\n```" in training
     ci = (REPO / ".ci" / "run").read_text()
-    assert TORCH_CPU in ci and "-c .ci/" not in ci
+    assert 'outside="$(mktemp -d)"' in ci  # a new folder, outside the repository
+    assert f'(cd "$outside" && {TORCH_CPU})' in ci  # installed there, as a user would
+    assert "--dry-run --ignore-installed" in ci and '"+cpu" not in' in ci  # after checking it
     assert TORCH_CPU in docs_text("README.md")
 
 
