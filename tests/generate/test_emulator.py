@@ -156,12 +156,12 @@ def test_the_screen_a_plug_in_reads_at_the_first_frame_is_the_episodes(monkeypat
     settings = EpisodeSettings(
         frame_cap=30, randomness=0.0, policy="tests.fixtures.hostile_policies:reads_the_screen"
     )
-    used = GameEmulator("breakout", settings)
+    used = GameEmulator("alien", settings)
     used.run_episode(0)
     hostile_policies.SCREENS.clear()
     again = used.run_episode(1)
     assert np.array_equal(hostile_policies.SCREENS[0], decode(again.frames[0]))
-    assert again == GameEmulator("breakout", settings).run_episode(1)
+    assert again == GameEmulator("alien", settings).run_episode(1)
 
 
 @pytest.mark.slow
@@ -173,7 +173,7 @@ def test_a_plug_in_that_reads_the_screen_writes_the_same_files_whatever_the_para
     )
     for parallel in (1, 2):
         sample(
-            tmp_path / str(parallel), envs=["breakout"], max_episodes=4, parallel=parallel,
+            tmp_path / str(parallel), envs=["alien"], max_episodes=4, parallel=parallel,
             settings=settings, progress=False,
         )  # fmt: skip
     assert tree_digest(tmp_path / "1") == tree_digest(tmp_path / "2")
