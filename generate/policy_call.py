@@ -141,9 +141,12 @@ class PolicyCall:
         saved = ale.cloneState() if self._saves_state else None
         gate.is_open, gate.first_screen = True, first_screen
         try:
-            with self._failing(f"raised {{}} at frame {frame}"):
-                action = self._policy(observation, previous_action)
-                index = action_index(action, self._num_actions)
+            action = self._policy(observation, previous_action)
+            index = action_index(action, self._num_actions)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - SystemExit of a plug-in included
+            raise self._fail(f"raised {_shown(error)} at frame {frame}") from error
         finally:
             gate.is_open, gate.first_screen = False, None
             if saved is not None:
