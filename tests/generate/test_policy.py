@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -20,7 +21,7 @@ from atari_interleaved.generate.policy import (
 )
 from tests.fixtures import hostile_policies
 from tests.fixtures.blocking_policy import environment
-from tests.fixtures.paths import SAMPLE_SCRIPT
+from tests.fixtures.paths import REPO, SAMPLE_SCRIPT
 
 MEANINGS = ["NOOP", "FIRE", "UP"]
 
@@ -184,3 +185,19 @@ def test_a_policy_that_exits_is_one_error_line_and_the_episodes_before_it_are_ke
     for episode in game.iterdir():
         assert len(list(episode.glob("frame_*.png"))) == 10
         assert (episode / "episode.json").is_file()
+
+
+def test_the_policy_of_the_sampling_docs_runs_and_is_reproducible(tmp_path, monkeypatch):
+    docs = (REPO / "docs" / "sampling.md").read_text(encoding="utf-8")
+    section = docs.split("## Writing a policy", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"^```python\n(.*?)^```", section, flags=re.M | re.S)
+    (tmp_path / "greedy_step.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "greedy_step", raising=False)
+    settings = EpisodeSettings(frame_cap=30, randomness=0.0, policy="greedy_step:make_policy")
+    used = GameEmulator("pong", settings)
+    used.run_episode(0)
+    episode = used.run_episode(1)
+    assert len(set(episode.actions)) > 1  # ties broken by the episode's generator
+    assert episode == GameEmulator("pong", settings).run_episode(1)
+    sys.modules.pop("greedy_step", None)
