@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import re
 import shlex
 import subprocess
@@ -16,7 +15,7 @@ import pytest
 
 import atari_interleaved
 from atari_interleaved.cli import flag_tables
-from atari_interleaved.cli.app import build_parser, script_main
+from atari_interleaved.cli.app import build_parser
 from atari_interleaved.publishing.export import export
 from tests.fixtures.docs import PAGES, Block, block, blocks, docs_text
 from tests.fixtures.frame_trees import give_returns
@@ -31,7 +30,7 @@ DEDICATED = {
     "README.md#World-model data in ten lines": "test_the_recipe_keeps_the_better_half",
     "docs/training.md#The training loop": "test_the_training_loop_runs",
     "docs/training.md#Choosing episodes": "test_the_episode_choice_keeps_the_best_tenth",
-    "docs/sampling.md#Your own policy": "test_your_own_policy_samples",
+    "docs/sampling.md#Writing a policy": "tests/generate/test_policy.py",
     "docs/export.md#Minari": "tests/publishing/test_minari_export.py",
 }
 
@@ -117,37 +116,6 @@ def test_the_episode_choice_keeps_the_best_tenth(tree_copy, tmp_path, monkeypatc
     assert windows[0]["frames"].shape == (16, 64, 64, 3)  # DIAMOND's frames, as it says
 
 
-AGENT = """
-class Agent:
-    calls = 0
-
-    def act(self, observation):
-        assert observation.shape == (210, 160, 3)
-        Agent.calls += 1
-        return 2 + Agent.calls % 2  # RIGHT, LEFT, RIGHT, ... in Pong's action set
-
-
-def load_my_agent(game):
-    return Agent()
-"""
-
-
-def test_your_own_policy_samples(tmp_path, monkeypatch, capsys):
-    """The plug-in of the docs, as a module named by --policy; the last frame's action is the
-    previous one, the policy not being asked for it (docs/data.md's semantics)."""
-    (tmp_path / "my_agents.py").write_text(AGENT + block("docs/sampling.md#Your own policy").code)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    argv = ["--policy", "my_agents:make_policy", "--envs", "pong", "--max-episodes", "1"]
-    argv += ["--frames-per-env", "5", "--randomness", "0.0", "--parallel", "1", "--no-progress"]
-    argv += ["--output-dir", str(tmp_path / "frames")]
-    assert script_main("atari_interleaved.cli.sample", "sample_all_envs.py", argv) == 0
-    episode = tmp_path / "frames" / "atari_pong" / "episode_000_rand0.0"
-    actions = [(episode / f"action_{i:06d}.txt").read_text().strip() for i in range(5)]
-    assert actions == ["3: LEFT", "2: RIGHT", "3: LEFT", "2: RIGHT", "2: RIGHT"]
-    assert json.loads((episode / "episode.json").read_text())["policy"] == "my_agents:make_policy"
-
-
 # --- commands ---------------------------------------------------------------------------
 
 
@@ -172,6 +140,8 @@ def _pyproject_extras() -> set[str]:
 
 def check_command(words: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail unless the command is one this project runs, with arguments its parser accepts."""
+    while re.fullmatch(r"[A-Z_]+=\S*", words[0]):  # PYTHONPATH=. atari-interleaved ...
+        words = words[1:]
     program, args = words[0], words[1:]
     if program == "atari-interleaved":
         build_parser().parse_args(args)
