@@ -284,8 +284,8 @@ class EpisodeSettings:
         metavar="SPEC",
         help="base policy: 'search' (plan with the emulator's saved states: play that scores, "
         "about 25 recorded frames/s per core), 'repeat' (repeat the previous action: fast random "
-        "data, about 2,000 frames/s) or an importable factory 'module.path:make_policy' (see "
-        "README)",
+        "data, about 1,400 frames/s per core) or an importable factory 'module.path:make_policy' "
+        "(see docs/sampling.md)",
         card_label="Base policy (`--policy`)",
         card_value=lambda policy: f"`{policy}`",
     )
