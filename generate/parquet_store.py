@@ -46,9 +46,9 @@ from atari_interleaved.generate.emulator import rom_md5, sampling_versions
 from atari_interleaved.generate.folder_store import settings_differences
 from atari_interleaved.generate.policy import planner_of
 from atari_interleaved.storage.atomic import write_atomically
+from atari_interleaved.storage.location import RemoteFolder
 from atari_interleaved.storage.lock import remove_stale_temporaries
 from atari_interleaved.storage.output_check import check_output
-from atari_interleaved.storage.location import RemoteFolder
 from atari_interleaved.storage.parquet_writer import (
     SHARD_PREFIX,
     existing_shards,
@@ -168,7 +168,9 @@ class ParquetStore:
     was lost) is put twice with the same bytes.
     """
 
-    def __init__(self, root: str | os.PathLike[str] | RemoteFolder, shards: Sequence[Chunk]) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str] | RemoteFolder, shards: Sequence[Chunk]
+    ) -> None:
         self.remote = root if isinstance(root, RemoteFolder) else None
         self.root = Path(tempfile.gettempdir()) if self.remote else Path(root)  # type: ignore[arg-type]
         self.shards = tuple(shards)
@@ -326,5 +328,5 @@ class ParquetStore:
             for writer in writers.values():
                 writer.close()
             if self.remote is not None:
-                for config, name in self._names(chunk).items():  # interleaved first
+                for name in self._names(chunk).values():  # interleaved first
                     self.remote.upload(name, root / name)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,7 @@ from atari_interleaved.core.errors import InvalidArgumentError, OutputWriteError
 from atari_interleaved.core.games import resolve_games
 from atari_interleaved.core.layout import check_randomness, episode_dir_name
 from atari_interleaved.core.settings import EpisodeSettings
-from atari_interleaved.generate.chunks import pending_episodes, plan_chunks
+from atari_interleaved.generate.chunks import Chunk, pending_episodes, plan_chunks
 from atari_interleaved.generate.folder_store import FolderStore
 from atari_interleaved.generate.local_backend import run_local
 from atari_interleaved.generate.parquet_store import (
@@ -25,7 +27,7 @@ from atari_interleaved.generate.parquet_store import (
 from atari_interleaved.generate.policy import load_policy_factory
 from atari_interleaved.generate.progress import SamplingProgress
 from atari_interleaved.generate.search import check_search_budget
-from atari_interleaved.generate.worker_loop import EpisodeSummary, Report
+from atari_interleaved.generate.worker_loop import EpisodeSummary, Report, TaskPlaced
 from atari_interleaved.storage.location import RemoteFolder, is_url, local_path, remote_folder
 from atari_interleaved.storage.lock import output_lock
 from atari_interleaved.storage.output_check import check_output
@@ -56,6 +58,8 @@ class SampleReport:
     kept_aside: list[Path] = field(default_factory=list)
     """Incomplete episode folders kept (under a hidden name) for files the layout does
     not name."""
+    task_nodes: list[tuple[Chunk, str]] = field(default_factory=list)
+    """With the Ray backend, each task run (a shard with --to-parquet) and its node's id."""
 
     def summary(self) -> str:
         """Return the human summary printed at the end of a run."""
@@ -76,6 +80,13 @@ class SampleReport:
             lines.append(
                 f"Sampled again {len(self.redone)} incomplete episodes of an earlier run "
                 f"({', '.join(self.redone[:3])}{', ...' if len(self.redone) > 3 else ''})."
+            )
+        nodes = Counter(node for _, node in self.task_nodes)
+        if nodes:
+            lines.append(
+                f"Ray ran {len(self.task_nodes)} tasks on {len(nodes)} nodes: "
+                + ", ".join(f"{node[:8]} ({count})" for node, count in sorted(nodes.items()))
+                + "."
             )
         for folder in self.kept_aside:
             lines.append(
@@ -239,6 +250,15 @@ def _sample(
     shown = SamplingProgress(total, settings.frame_cap, enabled=progress)
 
     def on_report(message: Report) -> None:
+        if isinstance(message, TaskPlaced):
+            report.task_nodes.append((message.chunk, message.node))
+            logging.getLogger(__name__).info(
+                "%s episodes %s: Ray node %s",
+                message.chunk.game,
+                list(message.chunk.indices),
+                message.node,
+            )
+            return
         shown.add(message)
         if not isinstance(message, EpisodeSummary):
             return

@@ -26,17 +26,25 @@ import fnmatch
 import os
 import posixpath
 import re
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from atari_interleaved.core.errors import DependencyNotInstalledError, InvalidArgumentError
+from atari_interleaved.core.errors import (
+    DependencyNotInstalledError,
+    InvalidArgumentError,
+    InvalidInputError,
+    OutputInUseError,
+)
 from atari_interleaved.core.optional import install_hint
 from atari_interleaved.core.redaction import redact, remember_secret
 
 __all__ = [
+    "LOCK_NAME",
     "RemoteFolder",
+    "local_copy",
     "is_url",
     "local_path",
     "remote_folder",
@@ -54,6 +62,8 @@ _EXTRAS = {
     "abfss": ("adlfs", "azure"),
 }
 """The package each protocol needs, and the extra of this project that installs it."""
+LOCK_NAME = ".atari-interleaved.lock"
+"""The lock object of a prefix a run writes (see :mod:`~atari_interleaved.storage.remote_lock`)."""
 _SECRET_OPTIONS = ("secret", "token", "key", "password", "account_key", "sas_token")
 
 
@@ -179,13 +189,15 @@ class RemoteFolder:
     def list(self, pattern: str = "*") -> list[str]:
         """Return the names under the prefix matching ``pattern`` (``simple/train-*``), sorted.
 
-        Names are relative to the prefix; ``*`` does not cross a ``/``.
+        Names are relative to the prefix; ``*`` does not cross a ``/``, ``**`` is every name.
         """
         self.fs.invalidate_cache()
         root = self.path()
         found = self.fs.find(root, withdirs=False)
         names = [posixpath.relpath(path, root) for path in found]
-        regex = re.compile(fnmatch.translate(pattern).replace(".*", "[^/]*"))
+        regex = re.compile(
+            ".*" if pattern == "**" else fnmatch.translate(pattern).replace(".*", "[^/]*")
+        )
         return sorted(name for name in names if regex.fullmatch(name))
 
     def write(self, name: str, data: bytes) -> None:
@@ -215,7 +227,7 @@ class RemoteFolder:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm_file(self.path(name))
 
-    def download(self, folder: Path, patterns: tuple[str, ...] = ("*", "*/*")) -> list[Path]:
+    def download(self, folder: Path, patterns: tuple[str, ...] = ("**",)) -> list[Path]:
         """Copy the objects matching ``patterns`` into ``folder``, keeping their names."""
         copied = []
         for name in sorted({name for pattern in patterns for name in self.list(pattern)}):
@@ -275,3 +287,38 @@ def remote_folder(
             "s3://, gs:// or az:// URL"
         ) from None
     return RemoteFolder(f"{protocol.lower()}://{rest.rstrip('/')}", options)
+
+
+@contextlib.contextmanager
+def local_copy(
+    location: str | os.PathLike[str], flag: str, storage_options: Mapping[str, Any] | None = None
+) -> Iterator[Path]:
+    """Give a local folder holding what ``location`` holds: itself, or a store prefix's copy.
+
+    A prefix is downloaded into a temporary folder, removed when the block ends; readers of
+    a folder (``export``, ``verify``, ``publish``) then read it as they read any folder.
+
+    Raises:
+        InvalidInputError: if the prefix holds nothing.
+        OutputInUseError: if a run is writing it (its lock object is there).
+        InvalidArgumentError: if the store cannot be reached.
+
+    """
+    if not is_url(location):
+        yield Path(local_path(location))
+        return
+    folder = remote_folder(os.fspath(location), flag, storage_options)
+    with tempfile.TemporaryDirectory(prefix="atari-interleaved-") as work:
+        with folder.reaching(flag):
+            names = folder.list("**")
+        if LOCK_NAME in names:
+            raise OutputInUseError(
+                f"{flag} {folder.url!r} is being written by another run (its "
+                f"{LOCK_NAME} object is there). Wait for it to finish, then rerun."
+            )
+        if not names:
+            raise InvalidInputError(f"{flag} {folder.url!r} holds nothing; check the URL")
+        local = Path(work) / posixpath.basename(folder.path())  # its name, as commands record it
+        with folder.reaching(flag):
+            folder.download(local, ("**",))
+        yield local

@@ -14,6 +14,7 @@ another one is still alive.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import socket
 import sys
@@ -23,18 +24,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from atari_interleaved.core.errors import OutputInUseError
-from atari_interleaved.storage.location import RemoteFolder
+from atari_interleaved.storage.location import LOCK_NAME, RemoteFolder
 from atari_interleaved.storage.lock import pid_is_alive
 
-__all__ = ["LOCK_NAME", "remote_lock"]
-
-LOCK_NAME = ".atari-interleaved.lock"
-"""The lock object's name under the prefix."""
+__all__ = ["remote_lock"]
 
 
 def _record() -> bytes:
-    import os
-
     return json.dumps(
         {
             "host": socket.gethostname(),
