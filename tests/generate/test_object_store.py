@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from atari_interleaved.storage.location import LOCK_NAME, RemoteFolder
 from atari_interleaved.storage.remote_lock import remote_lock
 from tests.fixtures.blocking_policy import POLICY as BLOCKING_POLICY
 from tests.fixtures.blocking_policy import blocking_environment, wait_until_blocked
-from tests.fixtures.paths import SAMPLE_SCRIPT
+from tests.fixtures.paths import REPO, SAMPLE_SCRIPT
 from tests.fixtures.s3_server import BUCKET, SECRET, S3Server, start_s3_server
 
 GAMES = ["pong"]
@@ -164,11 +165,13 @@ def test_export_verify_publish_and_windows_read_the_url(
     assert stored(s3, "exported")[shard] == local_run[shard]
     windows = FrameWindows(url, window=4, storage_options=s3.options, cache_dir=tmp_path / "c")
     assert windows.num_frames == 2 * SETTINGS.frame_cap and len(windows[0]["frames"]) == 4
-    from datasets import load_dataset
-
-    rows = load_dataset("parquet", data_files=f"{url}/simple/*.parquet", split="train",
-                        storage_options=s3.options)  # fmt: skip
-    assert rows.num_rows == 2 * SETTINGS.frame_cap
+    # docs/scale.md's loading example, as written, on this prefix (HF_HOME is the test's).
+    text = (REPO / "docs" / "scale.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"^```python\n(.*?)^```", text, flags=re.M | re.S)
+    names: dict[str, object] = {"url": url, "storage_options": s3.options}
+    exec(compile(code, "docs/scale.md", "exec"), names)
+    assert names["frames"].num_rows == 2 * SETTINGS.frame_cap
+    assert len(names["windows"]) == len(windows)
     publish(url, "test-user/from-s3", storage_options=s3.options)
     from huggingface_hub import HfApi
 
