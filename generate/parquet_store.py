@@ -172,12 +172,14 @@ class ParquetStore:
         self, root: str | os.PathLike[str] | RemoteFolder, shards: Sequence[Chunk]
     ) -> None:
         self.remote = root if isinstance(root, RemoteFolder) else None
-        self.root = Path(tempfile.gettempdir()) if self.remote else Path(root)  # type: ignore[arg-type]
+        self.root = None if isinstance(root, RemoteFolder) else Path(root)
+        """The local folder (None for a store prefix, :attr:`remote`)."""
         self.shards = tuple(shards)
         self._index = {chunk: index for index, chunk in enumerate(self.shards)}
 
     def shard_paths(self, chunk: Chunk) -> dict[ConfigName, Path]:
-        """Return the local files of the shard of ``chunk``, per config."""
+        """Return the files of the shard of ``chunk`` in the local folder, per config."""
+        assert self.root is not None, "a store prefix's shards are objects (_names)"
         return planned_shard_paths(self.root, self._index[chunk], len(self.shards))
 
     def _names(self, chunk: Chunk) -> dict[ConfigName, str]:
@@ -208,7 +210,7 @@ class ParquetStore:
                 or another plan and ``overwrite`` is False.
 
         """
-        if self.remote is None:
+        if self.root is not None:
             check_output(self.root, "--output-dir", kind="folder")
         games = sorted({chunk.game for chunk in self.shards})
         wanted = SamplingConfig(
@@ -249,7 +251,8 @@ class ParquetStore:
                     "or pass --overwrite to delete its shards and start again."
                 )
             self._remove(shards)
-        if self.remote is not None:
+        if self.root is None:
+            assert self.remote is not None
             self.remote.write(SAMPLING_CONFIG_NAME, wanted.to_json().encode("utf-8"))
             return
         self.root.mkdir(parents=True, exist_ok=True)
@@ -263,20 +266,23 @@ class ParquetStore:
         write_atomically(config_path, wanted.to_json())
 
     def _recorded(self) -> SamplingConfig | None:
-        if self.remote is None:
+        if self.root is not None:
             return read_sampling_config(self.root)
+        assert self.remote is not None
         text = self.remote.read_bytes(SAMPLING_CONFIG_NAME)
         path = self.remote.url_of(SAMPLING_CONFIG_NAME)
         return None if text is None else SamplingConfig.from_json(text, path)
 
     def _frame_tree(self) -> bool:
-        if self.remote is not None:
+        if self.root is None:
+            assert self.remote is not None
             return any(name.startswith(GAME_DIR_PREFIX) for name in self.remote.list("*/*"))
         children = sorted(self.root.iterdir()) if self.root.is_dir() else []
         return any(path.name.startswith(GAME_DIR_PREFIX) for path in children)
 
     def _existing_shards(self) -> list[Path] | list[str]:
-        if self.remote is not None:
+        if self.root is None:
+            assert self.remote is not None
             return [
                 name
                 for config in CONFIG_NAMES
@@ -301,7 +307,7 @@ class ParquetStore:
         index, count = self._index[chunk], len(self.shards)
         with ExitStack() as stack:
             root = self.root
-            if self.remote is not None:
+            if root is None:  # a store prefix: written here, then put
                 root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=TEMP_PREFIX)))
             writers = {
                 config: stack.enter_context(

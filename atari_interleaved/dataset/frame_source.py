@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
+from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputInUseError
 from atari_interleaved.core.features import arrow_schema
 from atari_interleaved.core.folder_kind import EXPECTED_FOLDERS, folder_kind
 from atari_interleaved.core.network import network_errors
@@ -43,7 +43,7 @@ from atari_interleaved.core.rows import simple_rows
 from atari_interleaved.core.splits import DEFAULT_SPLIT, check_split_name
 from atari_interleaved.dataset.frame_cache import image_bytes
 from atari_interleaved.dataset.reader import EpisodeDir, read_episode, scan_tree
-from atari_interleaved.storage.location import is_url, local_path, remote_folder
+from atari_interleaved.storage.location import LOCK_NAME, is_url, local_path, remote_folder
 from atari_interleaved.storage.lock import check_not_in_use
 from atari_interleaved.storage.parquet_writer import existing_shards, rows_to_table
 from atari_interleaved.storage.png_check import frame_header_problem
@@ -328,6 +328,11 @@ def _store_source(url: str, split: str, storage_options: Mapping[str, Any] | Non
     description = f"object store prefix {folder.url!r}"
     with folder.reaching("source"):
         names = folder.list(f"{_CONFIG}/*")
+        if folder.isfile(LOCK_NAME):  # shards a running sample still writes
+            raise OutputInUseError(
+                f"source {folder.url!r} is being written by another run (its {LOCK_NAME} "
+                "object is there). Wait for it to finish, then rerun."
+            )
     shards = [name for name in names if _split_of(posixpath.basename(name))]
     if not shards:
         raise InvalidInputError(

@@ -12,7 +12,12 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from atari_interleaved.core.errors import InvalidArgumentError, OutputInUseError
+from atari_interleaved.core.errors import (
+    DependencyNotInstalledError,
+    InvalidArgumentError,
+    OutputExistsError,
+    OutputInUseError,
+)
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.windows import FrameWindows
 from atari_interleaved.generate.sampler import sample
@@ -75,6 +80,19 @@ def test_a_run_into_s3_is_the_local_run_and_a_rerun_skips_it(
     again = sample(url, envs=GAMES, max_episodes=EPISODES, settings=SETTINGS, progress=False,
                    to_parquet=True, episodes_per_shard=1, storage_options=s3.options)  # fmt: skip
     assert (again.episodes_written, again.episodes_kept) == (0, EPISODES)
+    other = EpisodeSettings(policy=BLOCKING_POLICY, frame_cap=25, seed=3)
+    with pytest.raises(OutputExistsError, match="frame_cap|frames-per-env"):
+        sample(url, envs=GAMES, max_episodes=EPISODES, settings=other, progress=False,
+               to_parquet=True, episodes_per_shard=1, storage_options=s3.options)  # fmt: skip
+    assert stored(s3, "direct") == local_run
+
+
+def test_a_url_whose_library_is_missing_gets_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "gcsfs", None)
+    with pytest.raises(DependencyNotInstalledError, match=r'atari-interleaved\[gcs\]"'):
+        sample("gs://bucket/run", envs=GAMES, to_parquet=True, progress=False)
 
 
 def test_a_killed_run_holds_the_prefix_then_a_rerun_finishes_it(
