@@ -75,8 +75,8 @@ def run_on(nodes: int, output: str, options: dict[str, Any], **storage: Any) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--games", default="pong,breakout")
-    parser.add_argument("--episodes", type=int, default=4, help="per game")
-    parser.add_argument("--frames-per-env", type=int, default=300)
+    parser.add_argument("--episodes", type=int, default=6, help="per game")
+    parser.add_argument("--frames-per-env", type=int, default=500)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     frames = 20 if args.quick else args.frames_per_env

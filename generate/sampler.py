@@ -160,7 +160,7 @@ def sample(
         raise InvalidArgumentError(f"--parallel must be a positive integer, but got {parallel}")
     for level in settings.levels:
         check_randomness(level)
-    run = _backend_runner(backend, ray_address)
+    run, cpu_bound = _backend_runner(backend, ray_address)
     games = resolve_games(envs)
     load_policy_factory(settings.policy)
     if settings.policy == "search":
@@ -169,8 +169,6 @@ def sample(
         remote.check_writable("--output-dir")
     else:
         check_output(output_dir, "--output-dir", kind="folder")
-    # Processes beyond the CPUs do not help, but a Ray cluster has CPUs of its own.
-    cpu_bound = backend == "local" or ray_address is None
     with remote_lock(remote) if remote else output_lock(output_dir):
         return _sample(
             remote or Path(output_dir),
@@ -281,18 +279,24 @@ def _sample(
     return report
 
 
-def _backend_runner(backend: str, ray_address: str | None) -> Callable[..., None]:
-    """Return the function running the chunks on ``backend``, checking it can run."""
+def _backend_runner(backend: str, ray_address: str | None) -> tuple[Callable[..., None], bool]:
+    """Return the function running the chunks on ``backend`` (checking it can run), and more.
+
+    The second value says whether its workers share this machine's CPUs (processes beyond
+    them do not help); a Ray cluster, given by its address or already connected in this
+    process, has CPUs of its own.
+    """
     if backend == "local":
         if ray_address is not None:
             raise InvalidArgumentError("--ray-address needs --backend ray")
-        return run_local
+        return run_local, True
     if backend == "ray":
         from atari_interleaved.generate.ray_backend import check_address, import_ray, run_ray
 
-        import_ray()
+        ray = import_ray()
         check_address(ray_address)
-        return functools.partial(run_ray, address=ray_address)
+        local = ray_address is None and not ray.is_initialized()
+        return functools.partial(run_ray, address=ray_address), local
     raise InvalidArgumentError(
         f"--backend must be one of {', '.join(BACKENDS)}, but got {backend!r}"
     )

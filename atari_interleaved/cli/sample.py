@@ -11,7 +11,7 @@ import os
 from atari_interleaved.cli.options import (
     add_setting_arguments,
     integer,
-    output_path,
+    output_location,
     positive_int,
     settings_from_args,
 )
@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--output-dir",
-        type=output_path,
+        type=output_location,
         default=DEFAULT_OUTPUT_DIR,
         metavar="DIR",
         help="root of the frame tree; with --to-parquet also an object store URL, "

@@ -12,6 +12,7 @@ from pathlib import Path
 import fsspec
 import pytest
 
+from atari_interleaved.cli.app import main as cli_main
 from atari_interleaved.core.errors import (
     DependencyNotInstalledError,
     InvalidArgumentError,
@@ -195,3 +196,15 @@ def test_export_verify_publish_and_windows_read_the_url(
 
     files = HfApi().list_repo_files("test-user/from-s3", repo_type="dataset")
     assert {shard, "manifest.json", "interleaved/train-00001-of-00002.parquet"} <= set(files)
+
+
+def test_the_command_line_refuses_urls_where_they_are_not_read(capsys, s3: S3Server) -> None:
+    url = f"s3://{BUCKET}/cli"
+    assert cli_main(["sample", "--output-dir", url, "--envs", "pong", "--no-progress"]) == 2
+    assert cli_main(["export", "--format", "minari", "--input-dir", url]) == 2
+    with pytest.raises(SystemExit):
+        cli_main(["convert", "--input-dir", url])
+    errors = capsys.readouterr().err
+    assert "add --to-parquet" in errors and "--format minari reads and writes local" in errors
+    assert "is an object store URL, which this option does not take" in errors
+    assert "Traceback" not in errors and "cli" not in s3.state()
