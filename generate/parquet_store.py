@@ -197,10 +197,20 @@ class ParquetStore:
         return episode_shards_problem(paths, len(chunk.indices), self.remote.fs)
 
     def pending(self) -> list[Chunk]:
-        """Return the shards still to write."""
-        if self.remote is not None:
-            self.remote.fs.invalidate_cache()
-        return [chunk for chunk in self.shards if self.shard_problem(chunk) is not None]
+        """Return the shards still to write.
+
+        In a store, the prefix is listed once: only shards whose objects are all there have
+        their footers read.
+        """
+        if self.remote is None:
+            return [chunk for chunk in self.shards if self.shard_problem(chunk) is not None]
+        present = set(self._existing_shards())
+        return [
+            chunk
+            for chunk in self.shards
+            if not present.issuperset(self._names(chunk).values())
+            or self.shard_problem(chunk) is not None
+        ]
 
     def prepare(self, settings: EpisodeSettings, *, overwrite: bool) -> None:
         """Make the root ready for this run: check, record the settings and shard plan.

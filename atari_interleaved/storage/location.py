@@ -208,13 +208,19 @@ class RemoteFolder:
         """Put ``data`` as the object ``name`` only if there is none; return whether it did.
 
         On S3 this is ``If-None-Match: *`` (refused with ``PreconditionFailed`` when the
-        object exists), decided by the store, so of two writers exactly one wins.
+        object exists), decided by the store, so of two writers exactly one wins. A library
+        without create-only writes (no ``"xb"`` mode) gets a check then a write, which two
+        writers starting in the same instant can both pass.
         """
         try:
             with self.fs.open(self.path(name), "xb") as file:
                 file.write(data)
         except FileExistsError:
             return False
+        except (ValueError, NotImplementedError):  # no "x" mode in this fsspec library
+            if self.isfile(name):
+                return False
+            self.write(name, data)
         return True
 
     def upload(self, name: str, local: Path) -> None:
