@@ -16,7 +16,9 @@ shards are written by the one shard writer
 (:class:`~atari_interleaved.storage.shard_writer.ShardWriter`, shard ``i`` of the plan under
 its final name once complete); a rerun keeps the shards whose two files are
 whole (:meth:`ParquetStore.shard_problem`) and samples the others again, replacing a
-truncated or unreadable file under a final name.
+truncated or unreadable file under a final name. ``<output-dir>`` may be an object store
+prefix (``s3://bucket/run``): the same files are put there as objects, whole (see
+:class:`ParquetStore`), and the config is read from there by a rerun on any machine.
 """
 
 from __future__ import annotations

@@ -97,31 +97,46 @@ def check_address(address: str | None) -> None:
 _DONE = object()
 
 
+class _Stopped(Exception):
+    """Raised in a task's sampling thread once the task has ended (cancelled, failed)."""
+
+
 def _sample_task(chunk: Chunk, settings: EpisodeSettings, sink: EpisodeSink) -> Iterator[Report]:
     """Sample a chunk in a Ray worker, yielding its node, then its reports as they come.
 
     The sampling runs in a thread, whose reports (frames under way, episodes written) this
-    generator yields: a generator cannot yield from the emulator's per-frame callback.
+    generator yields: a generator cannot yield from the emulator's per-frame callback. When
+    the task ends early (cancelled with the run), the thread stops at its next report, and
+    what it had not finished is removed by the sink.
     """
     import ray
 
     yield TaskPlaced(chunk, ray.get_runtime_context().get_node_id())
     reports: queue.Queue[Any] = queue.Queue()
+    stop = threading.Event()
+
+    def report(message: Report) -> None:
+        if stop.is_set():
+            raise _Stopped
+        reports.put(message)
 
     def work() -> None:
         try:
-            for summary in sample_chunk(chunk, settings, sink, reports.put):
-                reports.put(summary)
+            for summary in sample_chunk(chunk, settings, sink, report):
+                report(summary)
         except BaseException as error:  # handed to the task, which raises it
             reports.put(error)
         else:
             reports.put(_DONE)
 
     threading.Thread(target=work, name="sample-chunk", daemon=True).start()
-    while (report := reports.get()) is not _DONE:
-        if isinstance(report, BaseException):
-            raise report
-        yield report
+    try:
+        while (message := reports.get()) is not _DONE:
+            if isinstance(message, BaseException):
+                raise message
+            yield message
+    finally:
+        stop.set()
 
 
 def _connect(ray: ModuleType, address: str | None, parallel: int) -> None:
