@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -76,7 +76,7 @@ class StreamingFrameWindows:
         source: a Hub dataset repository id, an exported folder, a ``sample --to-parquet``
             folder or a frame tree.
         window, split, stride, pad_start, pad_end, pad_mode, columns, rgb, preset, size,
-            gray, resample, episodes, revision: as for ``FrameWindows`` (frames are
+            gray, resample, episodes, revision, storage_options: as for ``FrameWindows`` (frames are
             decoded and prepared as they stream: nothing is cached).
         shuffle_buffer: windows held to shuffle; 0 or 1 gives the data's order.
         seed: seed of the unit order and of the buffer (with the epoch, see ``set_epoch``).
@@ -111,6 +111,7 @@ class StreamingFrameWindows:
         rank: int = 0,
         world_size: int = 1,
         revision: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.spec = WindowSpec.checked(
             window, stride, pad_start, columns, rgb, pad_end=pad_end, pad_mode=pad_mode,
@@ -127,7 +128,9 @@ class StreamingFrameWindows:
             raise InvalidArgumentError(f"world_size must be an integer >= 1, got {world_size!r}")
         if not isinstance(rank, int) or not 0 <= rank < world_size:
             raise InvalidArgumentError(f"rank must be in 0..{world_size - 1}, got {rank!r}")
-        self.source: FrameSource = resolve_source(source, split, revision=revision, stream=True)
+        self.source: FrameSource = resolve_source(
+            source, split, revision=revision, stream=True, storage_options=storage_options
+        )
         self._metas = None
         self._keep: set[tuple[str, str]] | None = None
         if episodes is not None:

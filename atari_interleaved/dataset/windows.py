@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -299,6 +299,8 @@ class FrameWindows:
         cache_dir: where the frame cache is kept (default:
             ``$HF_HOME/atari_interleaved/frame_windows``).
         revision: the Hub branch, tag or commit of a Hub source.
+        storage_options: the fsspec options of an object store URL source
+            (``s3://bucket/run``: a ``sample --to-parquet`` or exported prefix).
 
     Raises:
         InvalidArgumentError: for a bad argument (the message names it), or an unknown split.
@@ -325,17 +327,18 @@ class FrameWindows:
         episodes: EpisodePredicate | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         revision: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.spec = WindowSpec.checked(
             window, stride, pad_start, columns, rgb, pad_end=pad_end, pad_mode=pad_mode,
             preset=preset, size=size, gray=gray, resample=resample,
         )  # fmt: skip
         check_episodes(episodes)
-        rows = resolve_source(source, split, revision=revision)
+        rows = resolve_source(source, split, revision=revision, storage_options=storage_options)
         self.description = rows.description
         self.split = split
         # A Hub download holds only the simple shards: metas are read remotely (small columns).
-        local = Path(source).is_dir()
+        local = Path(source).is_dir() or rows.filesystem is not None  # read as it is
         self._meta_source = rows if local else (source, split, revision)
         self._metas = None
         if episodes is not None:

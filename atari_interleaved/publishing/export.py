@@ -37,6 +37,7 @@ import functools
 import os
 import shlex
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ from atari_interleaved.publishing.preview import preview_frames_from_parquet, wr
 from atari_interleaved.publishing.provenance import Provenance, read_provenance
 from atari_interleaved.publishing.stats import DatasetStats, stats_from_parquet
 from atari_interleaved.storage.atomic import Staged
+from atari_interleaved.storage.location import is_url, local_copy, remote_folder
 from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
 from atari_interleaved.storage.output_check import check_output
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES, existing_shards
@@ -312,6 +314,50 @@ def _convert_tree(
 
 
 def export(
+    input_dir: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    **options: Any,
+) -> ExportReport:
+    """Export ``input_dir`` to ``output_dir``, either of them a local folder or a store URL.
+
+    An object store prefix given as ``input_dir`` (``s3://bucket/run``) is downloaded into a
+    temporary folder first; one given as ``output_dir`` gets the export, written locally,
+    put file by file, ``manifest.json`` last (``verify`` then tells a whole upload). See
+    :func:`export_folder` for the options; ``storage_options`` are the store's fsspec options.
+
+    Raises:
+        OutputExistsError: if ``output_dir`` is a prefix holding objects, unless
+            ``overwrite`` and they are an earlier export.
+
+    """
+    if not is_url(output_dir):
+        with local_copy(input_dir, "--input-dir", storage_options) as local:
+            return export_folder(local, output_dir, overwrite=overwrite, **options)
+    remote = remote_folder(os.fspath(output_dir), "--output-dir", storage_options)
+    with remote.reaching("--output-dir"):
+        remote.check_writable("--output-dir")
+        existing = remote.list("**")
+    if existing and not (overwrite and MANIFEST_NAME in existing):
+        raise OutputExistsError(
+            f"--output-dir {remote.url!r} already holds objects ({existing[0]}, ...); give "
+            "another prefix, or --overwrite to replace an earlier export there"
+        )
+    with (
+        local_copy(input_dir, "--input-dir", storage_options) as local,
+        tempfile.TemporaryDirectory(prefix="atari-interleaved-export-") as work,
+    ):
+        report = export_folder(local, Path(work) / "export", **options)
+        with remote.reaching("--output-dir"):
+            remote.remove(existing)
+            remote.upload_folder(report.output_dir, last=MANIFEST_NAME)
+    report.output_dir = remote.url  # type: ignore[assignment]
+    return report
+
+
+def export_folder(
     input_dir: str | os.PathLike[str],
     output_dir: str | os.PathLike[str],
     *,
