@@ -29,25 +29,18 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
-from atari_interleaved.core.splits import DEFAULT_SPLIT
 from atari_interleaved.dataset.episode_meta import episode_metas
 from atari_interleaved.dataset.frame_cache import frame_values, image_bytes
-from atari_interleaved.dataset.frame_format import Resample
 from atari_interleaved.dataset.frame_source import FrameSource, resolve_source
-from atari_interleaved.dataset.windows import (
-    EpisodePredicate,
-    PadMode,
-    WindowSpec,
-    check_episodes,
-    select_episodes,
-)
+from atari_interleaved.dataset.window_options import WindowOptions
+from atari_interleaved.dataset.windows import select_episodes
 from atari_interleaved.storage.split_writer import episode_tables
 
 __all__ = ["StreamingFrameWindows"]
@@ -75,8 +68,8 @@ class StreamingFrameWindows:
     Args:
         source: a Hub dataset repository id, an exported folder, a ``sample --to-parquet``
             folder or a frame tree.
-        window, split, stride, pad_start, pad_end, pad_mode, columns, rgb, preset, size,
-            gray, resample, episodes, revision: as for ``FrameWindows`` (frames are
+        window, options, **choices: as for ``FrameWindows``: the fields of
+            :class:`~atari_interleaved.dataset.window_options.WindowOptions` (frames are
             decoded and prepared as they stream: nothing is cached).
         shuffle_buffer: windows held to shuffle; 0 or 1 gives the data's order.
         seed: seed of the unit order and of the buffer (with the epoch, see ``set_epoch``).
@@ -84,6 +77,7 @@ class StreamingFrameWindows:
         world_size: number of ranks sharing the data.
 
     Raises:
+        TypeError: for a keyword argument that is not an option.
         InvalidArgumentError: for a bad argument (the message names it), or an unknown split.
         InvalidInputError: for a source that holds nothing atari-interleaved wrote.
 
@@ -92,31 +86,16 @@ class StreamingFrameWindows:
     def __init__(
         self,
         source: str | os.PathLike[str],
-        window: int = 16,
+        window: int | None = None,
         *,
-        split: str = DEFAULT_SPLIT,
-        stride: int = 1,
-        pad_start: bool = False,
-        pad_end: bool = False,
-        pad_mode: PadMode = "zeros",
-        columns: Sequence[str] | None = None,
-        rgb: bool = True,
-        preset: str | None = None,
-        size: tuple[int, int] | None = None,
-        gray: bool | None = None,
-        resample: Resample | None = None,
-        episodes: EpisodePredicate | None = None,
+        options: WindowOptions | None = None,
         shuffle_buffer: int = 1024,
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
-        revision: str | None = None,
+        **choices: Any,
     ) -> None:
-        self.spec = WindowSpec.checked(
-            window, stride, pad_start, columns, rgb, pad_end=pad_end, pad_mode=pad_mode,
-            preset=preset, size=size, gray=gray, resample=resample,
-        )  # fmt: skip
-        check_episodes(episodes)
+        self.spec = WindowOptions.of("StreamingFrameWindows", options, window, choices)
         if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int):
             raise InvalidArgumentError(f"shuffle_buffer must be an integer, got {shuffle_buffer!r}")
         if shuffle_buffer < 0:
@@ -127,6 +106,7 @@ class StreamingFrameWindows:
             raise InvalidArgumentError(f"world_size must be an integer >= 1, got {world_size!r}")
         if not isinstance(rank, int) or not 0 <= rank < world_size:
             raise InvalidArgumentError(f"rank must be in 0..{world_size - 1}, got {rank!r}")
+        split, revision, episodes = self.spec.split, self.spec.revision, self.spec.episodes
         self.source: FrameSource = resolve_source(source, split, revision=revision, stream=True)
         self._metas = None
         self._keep: set[tuple[str, str]] | None = None
