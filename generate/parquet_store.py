@@ -6,7 +6,8 @@ disk than the PNG and millions of inodes at scale) and writes the dataset's shar
     <output-dir>/
     ├── sampling_config.json                        # settings, shard plan, ROMs, versions
     ├── interleaved/train-00000-of-0000N.parquet    # one row per episode
-    └── simple/train-00000-of-0000N.parquet         # one row per frame
+    ├── simple/train-00000-of-0000N.parquet         # one row per frame
+    └── branches/train-00000-of-0000N.parquet       # with --branch-every: one per branch step
 
 The rows are those ``convert`` writes from the frame folders of the same run. Shard ``i`` of
 both configs holds one fixed chunk of episodes of one game at one randomness level: the plan
@@ -29,7 +30,14 @@ from pathlib import Path
 
 from atari_interleaved.core.episode import Episode
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
-from atari_interleaved.core.features import CONFIG_NAMES, ConfigName, arrow_schema, image_columns
+from atari_interleaved.core.features import (
+    ALL_CONFIG_NAMES,
+    BRANCHES_CONFIG,
+    CONFIG_NAMES,
+    ConfigName,
+    arrow_schema,
+    image_columns,
+)
 from atari_interleaved.core.games import env_id
 from atari_interleaved.core.layout import (
     GAME_DIR_PREFIX,
@@ -48,7 +56,11 @@ from atari_interleaved.storage.atomic import write_atomically
 from atari_interleaved.storage.lock import remove_stale_temporaries
 from atari_interleaved.storage.output_check import check_output
 from atari_interleaved.storage.parquet_writer import existing_shards, rows_to_table
-from atari_interleaved.storage.shard_check import episode_shards_problem, planned_shard_paths
+from atari_interleaved.storage.shard_check import (
+    episode_shards_problem,
+    planned_shard_paths,
+    shard_problem,
+)
 from atari_interleaved.storage.shard_writer import ShardWriter, by_episodes
 
 __all__ = [
@@ -158,6 +170,7 @@ class ParquetStore:
         self.root = Path(root)
         self.shards = tuple(shards)
         self._index = {chunk: index for index, chunk in enumerate(self.shards)}
+        self._configs: tuple[ConfigName, ...] = CONFIG_NAMES  # and branches (see prepare)
 
     def shard_paths(self, chunk: Chunk) -> dict[ConfigName, Path]:
         """Return the files of the shard of ``chunk``, per config."""
@@ -166,9 +179,15 @@ class ParquetStore:
     def shard_problem(self, chunk: Chunk) -> tuple[Path, str] | None:
         """Return a file of the shard of ``chunk`` that is missing or not whole, and why.
 
-        See :func:`~atari_interleaved.storage.shard_check.episode_shards_problem`.
+        See :func:`~atari_interleaved.storage.shard_check.episode_shards_problem`; with
+        branches, the ``branches`` shard must be whole too (footer and columns).
         """
-        return episode_shards_problem(self.shard_paths(chunk), len(chunk.indices))
+        problem = episode_shards_problem(self.shard_paths(chunk), len(chunk.indices))
+        if problem is None and BRANCHES_CONFIG in self._configs:
+            path = self.root / BRANCHES_CONFIG / self.shard_paths(chunk)["simple"].name
+            found = shard_problem(path, arrow_schema(BRANCHES_CONFIG))
+            problem = None if found is None else (path, found)
+        return problem
 
     def pending(self) -> list[Chunk]:
         """Return the shards still to write."""
@@ -183,6 +202,8 @@ class ParquetStore:
 
         """
         check_output(self.root, "--output-dir", kind="folder")
+        if settings.branch_every:
+            self._configs = ALL_CONFIG_NAMES
         games = sorted({chunk.game for chunk in self.shards})
         wanted = SamplingConfig(
             PARQUET_CONFIG_FORMAT,
@@ -213,7 +234,7 @@ class ParquetStore:
                 changed.append(
                     "the games, --randomness levels, --max-episodes or --episodes-per-shard differ"
                 )
-        has_shards = any(existing_shards(self.root / config) for config in CONFIG_NAMES)
+        has_shards = any(existing_shards(self.root / config) for config in ALL_CONFIG_NAMES)
         if has_shards and (changed or recorded is None):
             if not overwrite:
                 reason = "; ".join(changed) if changed else f"no {SAMPLING_CONFIG_NAME}"
@@ -222,11 +243,11 @@ class ParquetStore:
                     "Sample into another --output-dir, rerun with the same settings to resume, "
                     "or pass --overwrite to delete its shards and start again."
                 )
-            for config in CONFIG_NAMES:
+            for config in ALL_CONFIG_NAMES:
                 for shard in existing_shards(self.root / config):
                     shard.unlink()
         self.root.mkdir(parents=True, exist_ok=True)
-        for config in CONFIG_NAMES:
+        for config in self._configs:
             folder = self.root / config
             folder.mkdir(exist_ok=True)
             for leftover in folder.glob(f"{TEMP_PREFIX}*"):
@@ -253,7 +274,7 @@ class ParquetStore:
                         binary_columns=image_columns(config),
                     )
                 )
-                for config in CONFIG_NAMES
+                for config in self._configs
             }
 
             def write(episode: Episode) -> int:

@@ -21,7 +21,6 @@ from huggingface_hub import DatasetCardData
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.core.features import (
-    CONFIG_NAMES,
     ConfigName,
     dataset_info_features_yaml,
     features,
@@ -209,10 +208,10 @@ def card_metadata(inputs: CardInputs) -> dict[str, Any]:
             ],
             **({"default": True} if name == DEFAULT_CONFIG else {}),
         }
-        for name in CONFIG_NAMES
+        for name in inputs.splits  # the two configs, and branches when the data has them
     ]
     dataset_info = []
-    for name in CONFIG_NAMES:
+    for name in inputs.splits:
         sizes = inputs.splits[name]
         dataset_info.append(
             {
