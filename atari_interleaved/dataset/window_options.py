@@ -116,6 +116,16 @@ class WindowOptions:
     returns True for are read."""
     revision: str | None = None
     """The Hub branch, tag or commit of a Hub source."""
+    branches: bool = False
+    """Add the counterfactual branches of the window's last frame, for data sampled with
+    ``--branch-every``: ``branch_frames`` (``uint8`` (18, H, *frame*), the next H frames
+    under each action index, prepared as ``frames``), ``branch_actions`` (int64 (18,), the
+    action index of each slot, -1 where there is no branch), ``branch_rewards`` (float32
+    (18, H)) and ``branch_mask`` (bool (18, H), False where a slot or step has no frame;
+    all False when the window does not end at a branch point). See
+    :mod:`atari_interleaved.dataset.branch_frames`."""
+    branch_points_only: bool = False
+    """Keep only the windows whose last frame is a branch point (needs ``branches``)."""
     form: FrameFormat = field(init=False, repr=False)
     """How frames are prepared, resolved from ``preset``, ``size``, ``gray`` and
     ``resample``."""
@@ -126,7 +136,7 @@ class WindowOptions:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidArgumentError(f"{name} must be an integer >= 1, but got {value!r}")
         check_split_name(self.split)
-        for name in ("pad_start", "pad_end", "rgb"):
+        for name in ("pad_start", "pad_end", "rgb", "branches", "branch_points_only"):
             _check_bool(name, getattr(self, name))
         if self.pad_mode not in PAD_MODES:
             raise InvalidArgumentError(
@@ -146,6 +156,11 @@ class WindowOptions:
             raise InvalidArgumentError(
                 f"episodes must be a function of an episode's meta that returns True to keep "
                 f"it, but got episodes={self.episodes!r}"
+            )
+        if self.branch_points_only and not self.branches:
+            raise InvalidArgumentError(
+                "branch_points_only=True keeps the windows ending at a branch point: give "
+                "branches=True with it"
             )
         if self.revision is not None and not isinstance(self.revision, str):
             raise InvalidArgumentError(

@@ -8,7 +8,8 @@ epoch, dealt to ranks (``rank``/``world_size``) and to ``DataLoader`` workers, a
 process assembles whole episodes, cuts them into windows and shuffles those through a
 buffer of ``shuffle_buffer`` windows. An epoch gives exactly the windows of the map-style
 form (same items), in a shuffled order; memory holds a row group, an episode and the
-buffer's windows (their PNG bytes, about ``window`` x 0.5-2 KB each). Frames are decoded,
+buffer's windows (their PNG bytes, about ``window`` x 0.5-2 KB each), and with
+``branches=True`` the split's branch frames, read first (their PNG bytes). Frames are decoded,
 and resized when asked (``size``, ``preset``), as windows leave the buffer: nothing is
 cached, so a resize costs its time at every epoch (an area reduction to 64x64 takes a few
 times a frame's decoding). ``episodes=`` skips the episodes it does not keep as they are
@@ -36,6 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
+from atari_interleaved.dataset.branch_frames import BranchFrames
 from atari_interleaved.dataset.episode_meta import episode_metas
 from atari_interleaved.dataset.frame_cache import frame_values, image_bytes
 from atari_interleaved.dataset.frame_source import FrameSource, resolve_source
@@ -108,6 +110,7 @@ class StreamingFrameWindows:
             raise InvalidArgumentError(f"rank must be in 0..{world_size - 1}, got {rank!r}")
         split, revision, episodes = self.spec.split, self.spec.revision, self.spec.episodes
         self.source: FrameSource = resolve_source(source, split, revision=revision, stream=True)
+        self._branches = BranchFrames(self.source) if self.spec.branches else None
         self._metas = None
         self._keep: set[tuple[str, str]] | None = None
         if episodes is not None:
@@ -168,6 +171,9 @@ class StreamingFrameWindows:
         values = frame_values(table)
         first_start, count = self.spec.starts(table.num_rows)
         for start in range(first_start, first_start + count * self.spec.stride, self.spec.stride):
+            last = (environment, name, start + self.spec.window - 1)
+            if self.spec.branch_points_only and last not in self._branches:  # type: ignore[operator]
+                continue
             first, end = max(start, 0), min(start + self.spec.window, table.num_rows)
             piece = bytes(data[offsets[first] : offsets[end]])
             yield (
@@ -182,7 +188,12 @@ class StreamingFrameWindows:
     def _item(self, record: _Record) -> dict[str, Any]:
         environment, name, start, data, offsets, values = record
         frames = self.spec.decode(data, offsets) if "frames" in self.spec.columns else None
-        return self.spec.item(environment, name, start, frames, values)
+        item = self.spec.item(environment, name, start, frames, values)
+        if self._branches is not None:
+            item |= self._branches.item(
+                (environment, name, start + self.spec.window - 1), self.spec
+            )
+        return item
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         worker, workers = _worker()

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
+from atari_interleaved.dataset.branch_frames import BranchFrames
 from atari_interleaved.dataset.episode_meta import EPISODE_KEYS, episode_metas
 from atari_interleaved.dataset.frame_cache import FrameCache, cache_key, default_cache_dir
 from atari_interleaved.dataset.frame_source import FrameSource, resolve_source
@@ -109,7 +110,8 @@ class FrameWindows:
         **choices: the fields of :class:`~atari_interleaved.dataset.window_options.WindowOptions`
             (``split``, ``stride``, ``pad_start``, ``pad_end``, ``pad_mode``, ``columns``,
             ``rgb``, ``preset``, ``size``, ``gray``, ``resample``, ``episodes``,
-            ``revision``), documented there; they replace those of ``options``.
+            ``revision``, ``branches``, ``branch_points_only``), documented there; they
+            replace those of ``options``.
 
     Raises:
         TypeError: for a keyword argument that is not an option.
@@ -135,6 +137,12 @@ class FrameWindows:
         # A Hub download holds only the simple shards: metas are read remotely (small columns).
         local = Path(source).is_dir()
         self._meta_source = rows if local else (source, split, revision)
+        self._branches = None
+        if self.spec.branches:
+            remote = (
+                rows if local else resolve_source(source, split, revision=revision, stream=True)
+            )
+            self._branches = BranchFrames(remote)
         self._metas = None
         if episodes is not None:
             self._metas = select_episodes(self._read_metas(), episodes, rows.description)
@@ -149,7 +157,7 @@ class FrameWindows:
         starts = [self.spec.starts(int(length)) for length in lengths]
         self._first_starts = np.array([first for first, _ in starts], dtype=np.int64)
         self._window_ends = np.cumsum([count for _, count in starts], dtype=np.int64)
-        self._positions = range(int(self._window_ends[-1]))
+        self._positions: range | np.ndarray = range(int(self._window_ends[-1]))
         self._num_frames = int(lengths.sum())
         if not self._positions:
             raise InvalidArgumentError(
@@ -157,9 +165,27 @@ class FrameWindows:
                 f"(the longest has {int(lengths.max())} frames): give a smaller window, or "
                 "pad_start=True or pad_end=True"
             )
+        if self.spec.branch_points_only:
+            self._positions = self._at_branch_points(starts)
+            if not len(self._positions):
+                raise InvalidArgumentError(
+                    f"branch_points_only=True keeps no window of {self.description}: none "
+                    f"ends at a branch point; give pad_start=True, or a smaller window or stride"
+                )
         self._prepared = None
         if self.spec.form.size is not None and "frames" in self.spec.columns:
             self._prepared = PreparedFrames.build(self._cache, self.spec.form, self.spec.decode)
+
+    def _at_branch_points(self, starts: list[tuple[int, int]]) -> np.ndarray:
+        """Return the positions of the windows whose last frame is a branch point."""
+        assert self._branches is not None and self._cache is not None
+        kept, position = [], 0
+        for number, (first, count) in zip(self._numbers, starts, strict=True):
+            points = self._branches.points_of(*self._cache.episodes[int(number)])
+            ends = first + np.arange(count) * self.spec.stride + self.spec.window - 1
+            kept.append(position + np.flatnonzero(np.isin(ends, list(points))))
+            position += count
+        return np.concatenate(kept).astype(np.int64)
 
     def _read_metas(self) -> list[dict[str, Any]]:
         if isinstance(self._meta_source, FrameSource):
@@ -248,7 +274,11 @@ class FrameWindows:
             frames = self.spec.decode(*cache.read(first, end))
         values = {name: array[first:end] for name, array in cache.arrays.items()}
         environment, name = cache.episodes[episode]
-        return self.spec.item(environment, name, start, frames, values)
+        item = self.spec.item(environment, name, start, frames, values)
+        if self._branches is not None:
+            end = (environment, name, start + self.spec.window - 1)
+            item |= self._branches.item(end, self.spec)
+        return item
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for index in range(len(self)):
