@@ -55,6 +55,7 @@ from atari_interleaved.core.features import (
     image_columns,
 )
 from atari_interleaved.core.layout import MANIFEST_NAME
+from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.core.splits import DEFAULT_PLAN, DEFAULT_SPLIT, SplitPlan
 from atari_interleaved.core.versions import library_versions
 from atari_interleaved.dataset.convert import (
@@ -66,6 +67,7 @@ from atari_interleaved.dataset.convert import (
 )
 from atari_interleaved.dataset.reader import OnBadEpisodes, check_on_bad_episodes
 from atari_interleaved.generate.parquet_store import read_shard_plan
+from atari_interleaved.publishing.branch_preview import branch_summary
 from atari_interleaved.publishing.card import (
     PLACEHOLDER_REPO_ID,
     CardInputs,
@@ -438,6 +440,10 @@ def export(
             }
             stats = stats_from_parquet(staging)
             previews = write_previews(preview_frames_from_parquet(staging), staging)
+            branches = None
+            if BRANCHES_CONFIG in provenance.configs:
+                settings = EpisodeSettings.from_dict(provenance.settings or {})
+                branches = branch_summary(staging, settings)
             command = _export_command(input_dir, target, repo_id, max_shard_bytes, split_plan)
             inputs = CardInputs(
                 repo_id=repo_id or PLACEHOLDER_REPO_ID,
@@ -448,6 +454,7 @@ def export(
                 commands=[command],
                 tool_version=library_versions(("atari-interleaved",)).get("atari-interleaved", ""),
                 split_plan=split_plan,
+                branches=branches,
             )
             (staging / CARD_NAME).write_text(render_card(inputs, template), encoding="utf-8")
             extra = extra_generation() if callable(extra_generation) else extra_generation
