@@ -202,9 +202,8 @@ def test_a_killed_run_with_branches_resumes_to_the_clean_tree(runs, tmp_path):
                            text=True, timeout=300)  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr
     assert "Kept 2 complete episodes" in rerun.stdout
-    clean = subprocess.run([*command[:-1], "clean"], cwd=tmp_path, env=environment(),
-                           capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert clean.returncode == 0, clean.stderr
+    settings = EpisodeSettings.from_dict({**BRANCHED.to_dict(), "policy": BLOCKING_POLICY})
+    sample(tmp_path / "clean", parallel=2, settings=settings, **RUN)
     assert tree_digest(tmp_path / "out") == tree_digest(tmp_path / "clean")
 
 
