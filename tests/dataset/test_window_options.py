@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from atari_interleaved import FrameWindows, StreamingFrameWindows
 from atari_interleaved.core.errors import InvalidArgumentError
 from atari_interleaved.dataset.window_options import WindowOptions
+from tests.fixtures.paths import REPO
 
 
 def test_options_as_one_object_give_the_windows_of_the_keyword_arguments(exported_folder, tmp_path):
@@ -65,3 +67,21 @@ def test_unknown_keywords_and_bad_option_objects_are_named(tmp_path):
     with pytest.raises(dataclasses.FrozenInstanceError):
         WindowOptions().window = 3  # type: ignore[misc]
     assert WindowOptions(columns="actions").columns == ("actions",)
+
+
+def docs_blocks(title: str) -> list[str]:
+    """The python blocks of a section of docs/training.md."""
+    text = (REPO / "docs" / "training.md").read_text(encoding="utf-8")
+    section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```python\n(.*?)^```", section, flags=re.M | re.S)
+
+
+def test_the_options_example_of_the_training_docs_runs(exported_folder, tmp_path, monkeypatch):
+    (tmp_path / "atari_interleaved_hub").symlink_to(exported_folder)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # the frame cache's default place
+    [code] = docs_blocks("Window options")
+    names: dict[str, object] = {}
+    exec(compile(code, "docs/training.md", "exec"), names)
+    assert names["windows"].spec == names["stream"].spec == names["diamond"]
+    assert names["shorter"].spec.window == 8 and names["shorter"].spec.form.size == (64, 64)

@@ -9,6 +9,7 @@ the backend, and adds its branches beside them: ``branches/`` in each episode fo
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,7 +33,7 @@ from tests.fixtures.blocking_policy import (
     environment,
     wait_until_blocked,
 )
-from tests.fixtures.paths import SAMPLE_SCRIPT
+from tests.fixtures.paths import REPO, SAMPLE_SCRIPT
 from tests.fixtures.prerequisites import required_module
 from tests.fixtures.tree_utils import tree_digest
 
@@ -83,18 +84,25 @@ def test_episodes_are_byte_identical_with_and_without_branches(runs):
     ]
 
 
-def test_the_branches_config_is_the_same_from_a_tree_and_a_direct_run(runs, tmp_path):
-    export(runs / "tree", tmp_path / "from_tree")
-    export(runs / "direct2", tmp_path / "from_direct")
+@pytest.fixture(scope="module")
+def exports(runs, tmp_path_factory) -> Path:
+    """The exports of the branched tree and direct run: ``from_tree``, ``from_direct``."""
+    root = tmp_path_factory.mktemp("branch_exports")
+    export(runs / "tree", root / "from_tree")
+    export(runs / "direct2", root / "from_direct")
+    return root
+
+
+def test_the_branches_config_is_the_same_from_a_tree_and_a_direct_run(runs, exports, tmp_path):
     convert(runs / "tree", tmp_path / "branches.parquet", "branches")
     for config in ("interleaved", "simple", "branches"):
-        from_tree = load_dataset(str(tmp_path / "from_tree"), config, split="train")
-        from_direct = load_dataset(str(tmp_path / "from_direct"), config, split="train")
+        from_tree = load_dataset(str(exports / "from_tree"), config, split="train")
+        from_direct = load_dataset(str(exports / "from_direct"), config, split="train")
         assert from_tree.to_list() == from_direct.to_list(), config
-    rows = load_dataset(str(tmp_path / "from_tree"), "branches", split="train")
+    rows = load_dataset(str(exports / "from_tree"), "branches", split="train")
     assert rows.num_rows == 120 and rows.features["image"].mode == "RGB"
     assert pq.read_table(tmp_path / "branches.parquet").num_rows == 120
-    simple = load_dataset(str(tmp_path / "from_tree"), "simple", split="train")
+    simple = load_dataset(str(exports / "from_tree"), "simple", split="train")
     frames = {(r["episode"], r["environment"], r["frame_number"]): r for r in simple}
     taken = [row for row in rows if row["taken"] and row["step"] == 1]
     assert len(taken) == 12
@@ -103,13 +111,13 @@ def test_the_branches_config_is_the_same_from_a_tree_and_a_direct_run(runs, tmp_
         if row["applied_actions"] == here["applied_actions"]:
             after = frames[row["episode"], row["environment"], row["frame_number"] + 1]
             assert np.array_equal(np.asarray(row["image"]), np.asarray(after["image"]))
-    card = (tmp_path / "from_tree" / "README.md").read_text()
+    card = (exports / "from_tree" / "README.md").read_text()
     assert "120 rows at 12 branch points (`--branch-every 4 --branch-steps 2`)" in card
     assert "![A branch point of Breakout" in card
-    picture = Image.open(tmp_path / "from_tree" / "previews" / "branch_point.png")
+    picture = Image.open(exports / "from_tree" / "previews" / "branch_point.png")
     assert picture.width > 5 * 160  # the frame and Breakout's 4 actions
     # The loaders: a window ending at a branch point gets every action's next frames.
-    for source in (tmp_path / "from_tree", runs / "tree", runs / "direct1"):
+    for source in (exports / "from_tree", runs / "tree", runs / "direct1"):
         windows = FrameWindows(
             source, 3, preset="dqn", branches=True, branch_points_only=True,
             cache_dir=tmp_path / "cache",
@@ -212,3 +220,19 @@ def test_ray_writes_the_same_branches_as_the_local_backend(runs, tmp_path):
     options = {"settings": BRANCHED, "to_parquet": True, **RUN}
     sample(tmp_path / "ray", parallel=2, backend="ray", **options)
     assert tree_digest(tmp_path / "ray") == tree_digest(runs / "direct2")
+
+
+def test_the_counterfactual_scoring_loop_of_the_training_docs_runs(
+    exports, tmp_path, monkeypatch, capsys
+):
+    text = (REPO / "docs" / "training.md").read_text(encoding="utf-8")
+    section = text.split("\n## Counterfactual branches\n", 1)[1]
+    [code] = re.findall(r"^```python\n(.*?)^```", section, flags=re.M | re.S)
+    (tmp_path / "atari_interleaved_branches").symlink_to(exports / "from_tree")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    names: dict[str, object] = {}
+    exec(compile(code, "docs/training.md", "exec"), names)
+    assert len(names["errors"]) == len(names["windows"]) == 8
+    assert all(error > 0 for error in names["errors"])  # copying the frame misses every action
+    assert re.match(r"counterfactual error \d+\.\d\d; spread", capsys.readouterr().out)

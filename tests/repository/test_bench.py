@@ -179,3 +179,17 @@ def test_bench_policy_prints_every_figure(tmp_path):
                      published, re.M)  # fmt: skip
     assert re.search(r"^measured here: search r=0, default budget\s+-?\d+\.\d\d$", published, re.M)
     assert_ratio(ratios, "median share of planner time inside ALE", PERCENT, ">= 75%")
+
+
+def test_bench_branches_prints_every_figure(tmp_path):
+    output = run_quick("bench_branches.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    for game in ("breakout", "pong"):
+        assert re.search(rf"^{game}\s+\d+\s+{PERCENT[:-1]}\.\d\d%\s+\d+\.\d\d%$", output, re.M)
+    ratios = summary(output)
+    for run in (
+        "repeat, --branch-every 1",
+        "planner, --branch-every 1",
+        "repeat, --branch-every 10000",
+    ):
+        assert_ratio(ratios, f"sampling speed with / without branches, {run}", RATIO)
