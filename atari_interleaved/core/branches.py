@@ -10,10 +10,10 @@ stays byte-identical to a run without branches. A branch stops early at the fram
 game ends, and never goes past the episode's last recorded frame (``t + step`` is at most that
 frame's number).
 
-Step ``s`` (1..H) of branch ``(t, b)`` is the frame ``s`` recorded frames after ``t``: the
-branch of the action the episode took at ``t`` has the episode's frame ``t + 1`` as its step 1
-whenever the same actions were applied (they are, unless sticky actions and a different
-previous action disagree).
+Step ``s`` (1..H) of branch ``(t, b)`` is the frame ``s`` recorded frames after ``t``. The
+branch of the action the episode took at ``t`` applies the episode's own next actions (same
+sticky draws, same previous action), so its step 1 is always the episode's frame ``t + 1``,
+and its later steps are the episode's frames while the episode applies the same actions.
 
 A frame tree keeps an episode's branches beside its frames, in a folder the seed's readers
 do not look into::
