@@ -22,7 +22,7 @@ HELP = "convert episode frame folders to a parquet file (pipeline step 2)"
 
 DEFAULT_INPUT_DIR = "sampled_frames_organized"
 DEFAULT_OUTPUT_FILE = "atari_training_data.parquet"
-FORMATS = ("interleaved", "simple", "branches")
+FORMATS = ("interleaved", "simple")
 
 DESCRIPTION = """\
 Convert the episode folders of the sample step into one parquet file:
@@ -31,9 +31,7 @@ Convert the episode folders of the sample step into one parquet file:
                         ({"type": "image_gen", "has_loss": 1, "image_index": i}), "images"
                         holds the PNG bytes of the frames (text entries have
                         image_index -1, image entries a null text);
-  --format simple       one row per frame: the frame's PNG bytes and the action taken there;
-  --format branches     one row per branch step of a tree sampled with --branch-every: the
-                        frame, the action held, the step and its outcome.
+  --format simple       one row per frame: the frame's PNG bytes and the action taken there.
 Both carry reward, terminated/truncated and the episode seed when episode.json is present.
 
 Every file is checked (frames and action files pair up, PNGs are well formed, action lines
@@ -63,8 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=FORMATS,
         default="interleaved",
-        help="interleaved: one row per episode; simple: one row per frame; branches: one row "
-        "per branch step (--branch-every) (default: %(default)s)",
+        help="interleaved: one row per episode; simple: one row per frame (default: %(default)s)",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace --output-file if it exists"
