@@ -27,12 +27,14 @@ from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.convert import convert
 from atari_interleaved.generate.sampler import sample
 from atari_interleaved.publishing.export import export
+from atari_interleaved.publishing.publish import publish
 from tests.fixtures.blocking_policy import POLICY as BLOCKING_POLICY
 from tests.fixtures.blocking_policy import (
     blocking_environment,
     environment,
     wait_until_blocked,
 )
+from tests.fixtures.export_utils import REPO_ID
 from tests.fixtures.paths import REPO, SAMPLE_SCRIPT
 from tests.fixtures.prerequisites import required_module
 from tests.fixtures.tree_utils import tree_digest
@@ -233,3 +235,19 @@ def test_the_counterfactual_scoring_loop_of_the_training_docs_runs(
     assert len(names["errors"]) == len(names["windows"]) == 8
     assert all(error > 0 for error in names["errors"])  # copying the frame misses every action
     assert re.match(r"counterfactual error \d+\.\d\d; spread", capsys.readouterr().out)
+
+
+@pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
+def test_branches_of_a_hub_repository_are_read_remotely(exports, hub_server, tmp_path):
+    publish(exports / "from_tree", REPO_ID)
+    options = {"preset": "dqn", "branches": True, "branch_points_only": True}
+    local = FrameWindows(exports / "from_tree", 3, cache_dir=tmp_path, **options)
+    for windows in (
+        FrameWindows(REPO_ID, 3, cache_dir=tmp_path / "hub", **options),
+        list(StreamingFrameWindows(REPO_ID, 3, shuffle_buffer=0, **options)),
+    ):
+        assert len(windows) == len(local)
+        for item, expected in zip(windows, local, strict=True):
+            for name in expected:
+                nan = name.endswith("rewards")
+                assert np.array_equal(np.asarray(item[name]), expected[name], equal_nan=nan)
