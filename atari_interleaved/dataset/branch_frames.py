@@ -48,6 +48,14 @@ Point = tuple[str, str, int]
 """A branch point: environment, episode, frame number."""
 
 
+def _no_branches(source: FrameSource) -> InvalidInputError:
+    return InvalidInputError(
+        f"branches=True, but {source.description} has no {BRANCHES_CONFIG} rows of split "
+        f"{source.split!r}: it was sampled without --branch-every; sample with --branch-every "
+        "K, or leave branches out"
+    )
+
+
 def _tables(source: FrameSource) -> Iterator[pa.Table]:
     """Yield the ``branches`` rows of ``source``'s split."""
     if source.units and isinstance(source.units[0], EpisodeDir):
@@ -63,11 +71,7 @@ def _tables(source: FrameSource) -> Iterator[pa.Table]:
     else:
         shards = existing_shards(Path(source.units[0]).parent.parent / BRANCHES_CONFIG, split)
     if not shards:
-        raise InvalidInputError(
-            f"branches=True, but {source.description} has no {BRANCHES_CONFIG} rows of split "
-            f"{split!r}: it was sampled without --branch-every; sample with --branch-every K, "
-            "or leave branches out"
-        )
+        raise _no_branches(source)
     for shard in shards:
         with reading_shard(shard):
             opened = source.filesystem.open(shard, "rb") if source.filesystem else open(shard, "rb")
@@ -101,6 +105,8 @@ class BranchFrames:
                     np.nan if reward is None else reward,
                 )
                 points.setdefault(point, []).append(entry)
+        if not points:  # a frame tree sampled without branches
+            raise _no_branches(source)
         self._points = points
         self.steps = steps
         """The most steps a branch holds (``--branch-steps``)."""

@@ -23,6 +23,7 @@ from PIL import Image
 
 from atari_interleaved import FrameWindows, StreamingFrameWindows
 from atari_interleaved.cli.app import main as cli_main
+from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.convert import convert
 from atari_interleaved.generate.sampler import sample
@@ -147,8 +148,11 @@ def test_the_branches_config_is_the_same_from_a_tree_and_a_direct_run(runs, expo
 
 
 def test_windows_of_data_without_branches_are_refused_with_branches(runs, tmp_path):
-    with pytest.raises(Exception, match="sampled without --branch-every"):
-        FrameWindows(runs / "plain_direct", 3, branches=True, cache_dir=tmp_path)
+    for source in (runs / "plain_direct", runs / "plain"):
+        with pytest.raises(InvalidInputError, match="sampled without --branch-every"):
+            FrameWindows(source, 3, branches=True, cache_dir=tmp_path)
+        with pytest.raises(InvalidInputError, match="sampled without --branch-every"):
+            StreamingFrameWindows(source, 3, branches=True)
 
 
 def test_branches_into_a_folder_sampled_without_them_are_refused(runs, tmp_path, capsys):
