@@ -6,7 +6,8 @@ disk than the PNG and millions of inodes at scale) and writes the dataset's shar
     <output-dir>/
     ├── sampling_config.json                        # settings, shard plan, ROMs, versions
     ├── interleaved/train-00000-of-0000N.parquet    # one row per episode
-    └── simple/train-00000-of-0000N.parquet         # one row per frame
+    ├── simple/train-00000-of-0000N.parquet         # one row per frame
+    └── branches/train-00000-of-0000N.parquet       # with --branch-every: one per branch step
 
 The rows are those ``convert`` writes from the frame folders of the same run. Shard ``i`` of
 both configs holds one fixed chunk of episodes of one game at one randomness level: the plan
@@ -32,7 +33,14 @@ from pathlib import Path
 
 from atari_interleaved.core.episode import Episode
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
-from atari_interleaved.core.features import CONFIG_NAMES, ConfigName, arrow_schema, image_columns
+from atari_interleaved.core.features import (
+    ALL_CONFIG_NAMES,
+    BRANCHES_CONFIG,
+    CONFIG_NAMES,
+    ConfigName,
+    arrow_schema,
+    image_columns,
+)
 from atari_interleaved.core.games import env_id
 from atari_interleaved.core.layout import (
     GAME_DIR_PREFIX,
@@ -57,7 +65,10 @@ from atari_interleaved.storage.parquet_writer import (
     rows_to_table,
     shard_name,
 )
-from atari_interleaved.storage.shard_check import episode_shards_problem, planned_shard_paths
+from atari_interleaved.storage.shard_check import (
+    episode_shards_problem,
+    shard_problem,
+)
 from atari_interleaved.storage.shard_writer import ShardWriter, by_episodes
 
 __all__ = [
@@ -178,25 +189,32 @@ class ParquetStore:
         """The local folder (None for a store prefix, :attr:`remote`)."""
         self.shards = tuple(shards)
         self._index = {chunk: index for index, chunk in enumerate(self.shards)}
-
-    def shard_paths(self, chunk: Chunk) -> dict[ConfigName, Path]:
-        """Return the files of the shard of ``chunk`` in the local folder, per config."""
-        assert self.root is not None, "a store prefix's shards are objects (_names)"
-        return planned_shard_paths(self.root, self._index[chunk], len(self.shards))
+        self._configs: tuple[ConfigName, ...] = CONFIG_NAMES  # and branches (see prepare)
 
     def _names(self, chunk: Chunk) -> dict[ConfigName, str]:
         index, count = self._index[chunk], len(self.shards)
-        return {config: f"{config}/{shard_name(index, count)}" for config in CONFIG_NAMES}
+        return {config: f"{config}/{shard_name(index, count)}" for config in self._configs}
 
     def shard_problem(self, chunk: Chunk) -> tuple[Path | str, str] | None:
         """Return a file of the shard of ``chunk`` that is missing or not whole, and why.
 
-        See :func:`~atari_interleaved.storage.shard_check.episode_shards_problem`.
+        See :func:`~atari_interleaved.storage.shard_check.episode_shards_problem`; with
+        branches, the ``branches`` shard must be whole too (footer and columns).
         """
         if self.remote is None:
-            return episode_shards_problem(self.shard_paths(chunk), len(chunk.indices))
-        paths = {config: self.remote.path(name) for config, name in self._names(chunk).items()}
-        return episode_shards_problem(paths, len(chunk.indices), self.remote.fs)
+            paths: dict[ConfigName, Path | str] = {
+                config: self.root / name for config, name in self._names(chunk).items()
+            }
+            filesystem = None
+        else:
+            paths = {config: self.remote.path(name) for config, name in self._names(chunk).items()}
+            filesystem = self.remote.fs
+        problem = episode_shards_problem(paths, len(chunk.indices), filesystem)
+        if problem is None and BRANCHES_CONFIG in paths:
+            path = paths[BRANCHES_CONFIG]
+            found = shard_problem(path, arrow_schema(BRANCHES_CONFIG), filesystem=filesystem)
+            problem = None if found is None else (path, found)
+        return problem
 
     def pending(self) -> list[Chunk]:
         """Return the shards still to write.
@@ -224,6 +242,8 @@ class ParquetStore:
         """
         if self.root is not None:
             check_output(self.root, "--output-dir", kind="folder")
+        if settings.branch_every:
+            self._configs = ALL_CONFIG_NAMES
         games = sorted({chunk.game for chunk in self.shards})
         wanted = SamplingConfig(
             PARQUET_CONFIG_FORMAT,
@@ -268,7 +288,7 @@ class ParquetStore:
             self.remote.write(SAMPLING_CONFIG_NAME, wanted.to_json().encode("utf-8"))
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        for config in CONFIG_NAMES:
+        for config in self._configs:
             folder = self.root / config
             folder.mkdir(exist_ok=True)
             for leftover in folder.glob(f"{TEMP_PREFIX}*"):
@@ -297,10 +317,12 @@ class ParquetStore:
             assert self.remote is not None
             return [
                 name
-                for config in CONFIG_NAMES
+                for config in ALL_CONFIG_NAMES
                 for name in self.remote.list(f"{config}/{SHARD_PREFIX}-[0-9]*-of-[0-9]*.parquet")
             ]
-        return [shard for config in CONFIG_NAMES for shard in existing_shards(self.root / config)]
+        return [
+            shard for config in ALL_CONFIG_NAMES for shard in existing_shards(self.root / config)
+        ]
 
     def _remove(self, shards: list[Path] | list[str]) -> None:
         if self.remote is not None:
@@ -331,7 +353,7 @@ class ParquetStore:
                         binary_columns=image_columns(config),
                     )
                 )
-                for config in CONFIG_NAMES
+                for config in self._configs
             }
 
             def write(episode: Episode) -> int:

@@ -32,6 +32,8 @@ DEDICATED = {
     "docs/training.md#Choosing episodes": "test_the_episode_choice_keeps_the_best_tenth",
     "docs/sampling.md#Writing a policy": "tests/generate/test_policy.py",
     "docs/export.md#Minari": "tests/publishing/test_minari_export.py",
+    "docs/training.md#Window options": "tests/dataset/test_window_options.py",
+    "docs/training.md#Counterfactual branches": "tests/generate/test_branch_runs.py",
     "docs/scale.md#The cloud case: a Ray cluster writing to an object store": (
         "tests/generate/test_object_store.py"
     ),
