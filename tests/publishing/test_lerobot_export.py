@@ -19,7 +19,6 @@ import importlib.util
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +30,7 @@ from PIL import Image
 from atari_interleaved.core.episode import read_metadata
 from atari_interleaved.core.settings import AleSettings, EpisodeSettings
 from atari_interleaved.generate.sampler import sample
+from tests.fixtures.docs import block
 from tests.fixtures.mounts import tmpfs
 from tests.fixtures.paths import REPO
 from tests.fixtures.prerequisites import missing_prerequisite
@@ -242,9 +242,7 @@ def test_without_lerobot_the_error_says_how_to_install_it(tmp_path):
 
 
 def test_the_docs_example_runs(lerobot_python, exported, tmp_path):
-    docs = (REPO / "docs" / "export.md").read_text(encoding="utf-8")
-    section = docs.split("## LeRobot", 1)[1].split("\n## ", 1)[0]
-    code = re.search(r"^```python\n(.*?)^```", section, flags=re.M | re.S).group(1)
+    code = block("docs/export.md#LeRobot").code
     (tmp_path / "atari_interleaved_lerobot").symlink_to(exported["root"] / "frames-lerobot")
     check = (
         "\nprint(fps, row['observation.image'].shape[0], item['observation.image_is_pad'].tolist())"

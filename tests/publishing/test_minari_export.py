@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from atari_interleaved.core.episode import read_metadata
 from atari_interleaved.core.settings import AleSettings, EpisodeSettings
 from atari_interleaved.generate.sampler import sample
 from atari_interleaved.publishing.export import export
+from tests.fixtures.docs import block
 from tests.fixtures.mounts import tmpfs
 from tests.fixtures.paths import REPO
 from tests.fixtures.prerequisites import required_module
@@ -132,9 +132,7 @@ def test_the_environment_metadata_and_filters_are_minaris(minari, monkeypatch, e
 
 
 def test_the_docs_example_runs(minari, monkeypatch, exports, tmp_path):
-    docs = (REPO / "docs" / "export.md").read_text(encoding="utf-8")
-    section = docs.split("## Minari", 1)[1].split("\n## ", 1)[0]
-    code = re.search(r"^```python\n(.*?)^```", section, flags=re.M | re.S).group(1)
+    code = block("docs/export.md#Minari").code
     (tmp_path / "atari_interleaved_minari").symlink_to(exports["exported"])
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MINARI_DATASETS_PATH", "restored after the test")

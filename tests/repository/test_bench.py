@@ -196,3 +196,33 @@ def test_bench_export_formats_prints_every_ratio(tmp_path):
         assert_ratio(ratios, lerobot, RATIO)
     else:
         assert_ratio(ratios, lerobot, "skipped: no lerobot")
+
+
+@pytest.mark.slow
+def test_bench_branches_prints_every_figure(tmp_path):
+    output = run_quick("bench_branches.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    for game in ("breakout", "pong"):
+        assert re.search(rf"^{game}\s+\d+\s+{PERCENT[:-1]}\.\d\d%\s+\d+\.\d\d%$", output, re.M)
+    ratios = summary(output)
+    for run in (
+        "repeat, --branch-every 1",
+        "planner, --branch-every 1",
+        "repeat, --branch-every 10000",
+    ):
+        assert_ratio(ratios, f"sampling speed with / without branches, {run}", RATIO)
+
+
+@pytest.mark.slow
+def test_bench_guard_prints_every_ratio(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "bench_guard.py"), "--quick"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []
+    ratios = summary(result.stdout)
+    assert_ratio(ratios, "repeat, save forced / as shipped (time per frame)", RATIO)
+    label = "search / search without the guard's save (time per frame)"
+    assert_ratio(ratios, label, RATIO, "<= 1.02x")
+    assert_ratio(ratios, "repeat / repeat without the guard's call (time per frame)", RATIO)
