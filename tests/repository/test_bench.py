@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from atari_interleaved.core.optional import install_hint
 from tests.fixtures.paths import REPO
 
 RATIO = r"\d+\.\d\dx"
@@ -106,7 +107,7 @@ def test_bench_sample_prints_every_ratio(tmp_path):
         assert_ratio(ratios, f"parallel efficiency, {mode}, {WORKERS} workers", PERCENT, ">= 95%")
     ray_label = f"Ray backend (local instance) / local backend, {WORKERS} workers"
     if importlib.util.find_spec("ray") is None:
-        assert 'ray is not installed (pip install "atari-interleaved[ray]")' in output
+        assert f"ray is not installed ({install_hint('ray')})" in output
         assert_ratio(ratios, ray_label, "skipped: no ray")
     else:
         assert_ratio(ratios, ray_label, RATIO, ">= 0.85x")
@@ -179,6 +180,22 @@ def test_bench_policy_prints_every_figure(tmp_path):
                      published, re.M)  # fmt: skip
     assert re.search(r"^measured here: search r=0, default budget\s+-?\d+\.\d\d$", published, re.M)
     assert_ratio(ratios, "median share of planner time inside ALE", PERCENT, ">= 75%")
+
+
+@pytest.mark.slow
+def test_bench_export_formats_prints_every_ratio(tmp_path):
+    output = run_quick("bench_export_formats.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+    ratios = summary(output)
+    assert_ratio(ratios, "minari export / PNG frames", RATIO, "<= 10.00x")
+    assert_ratio(ratios, "minari episodes (data/) / PNG frames", RATIO)
+    assert_ratio(ratios, "Minari arrow, uncompressed / PNG frames", RATIO)
+    lerobot = "lerobot export / PNG frames"
+    if os.environ.get("ATARI_INTERLEAVED_LEROBOT_PYTHON") or importlib.util.find_spec("lerobot"):
+        assert_ratio(ratios, lerobot, RATIO)
+    else:
+        assert_ratio(ratios, lerobot, "skipped: no lerobot")
 
 
 @pytest.mark.slow

@@ -32,6 +32,7 @@ DEDICATED = {
     "docs/training.md#Choosing episodes": "test_the_episode_choice_keeps_the_best_tenth",
     "docs/sampling.md#Writing a policy": "tests/generate/test_policy.py",
     "docs/export.md#Minari": "tests/publishing/test_minari_export.py",
+    "docs/export.md#LeRobot": "tests/publishing/test_lerobot_export.py",
     "docs/training.md#Window options": "tests/dataset/test_window_options.py",
     "docs/training.md#Counterfactual branches": "tests/generate/test_branch_runs.py",
     "docs/scale.md#The cloud case: a Ray cluster writing to an object store": (
@@ -148,6 +149,8 @@ def check_command(words: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     while re.fullmatch(r"[A-Z_]+=\S*", words[0]):  # PYTHONPATH=. atari-interleaved ...
         words = words[1:]
     program, args = words[0], words[1:]
+    if "/bin/" in program:  # a program of a virtual environment: ~/lerobot-env/bin/pip
+        program = program.rsplit("/", 1)[1]
     if program == "atari-interleaved":
         build_parser().parse_args(args)
     elif program == "python3" and args[0] in (
@@ -158,6 +161,8 @@ def check_command(words: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
         parser = argparse.ArgumentParser()
         importlib.import_module(module).add_arguments(parser)
         parser.parse_args(args[1:])
+    elif program == "python3" and args[:2] == ["-m", "venv"]:
+        assert len(args) == 3, "python3 -m venv DIR"
     elif program == "python3" and args[:2] == ["-m", "atari_interleaved.cli.flag_tables"]:
         monkeypatch.chdir(REPO)
         assert flag_tables.main([*args[2:], "--check"]) == 0
