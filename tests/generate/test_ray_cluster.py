@@ -12,14 +12,21 @@ import pytest
 
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.sampler import sample
+from tests.fixtures.blocking_policy import POLICY as BLOCKING_POLICY
+from tests.fixtures.blocking_policy import release
+from tests.fixtures.paths import REPO
 from tests.fixtures.prerequisites import required_module
 from tests.fixtures.s3_server import BUCKET, start_s3_server
+from tests.fixtures.slow_policy import POLICY as SLOW_POLICY
+from tests.fixtures.slow_policy import SECONDS_PER_ACTION
 
 pytestmark = pytest.mark.slow
 
 GAMES = ["pong", "breakout"]
 EPISODES = 3
-SETTINGS = EpisodeSettings(policy="repeat", frame_cap=200, seed=5)
+# The blocking policy (which repeats the previous action) lets a test hold tasks still.
+SETTINGS = EpisodeSettings(policy=BLOCKING_POLICY, frame_cap=200, seed=5)
+RUNTIME_ENV = {"env_vars": {"PYTHONPATH": str(REPO)}}  # Ray's workers import the policy
 OPTIONS = {"envs": GAMES, "max_episodes": EPISODES, "settings": SETTINGS, "progress": False,
            "to_parquet": True, "episodes_per_shard": 1}  # fmt: skip
 
@@ -36,7 +43,7 @@ def cluster():
         for _ in range(2):
             nodes.add_node(num_cpus=1)
         nodes.wait_for_nodes()
-        ray.init(address=nodes.address, include_dashboard=False)
+        ray.init(address=nodes.address, include_dashboard=False, runtime_env=RUNTIME_ENV)
         yield nodes
     finally:
         ray.shutdown()
@@ -69,9 +76,16 @@ def test_progress_on_ray_moves_per_frame(cluster, tmp_path: Path) -> None:
     from atari_interleaved.generate.chunks import Chunk
     from atari_interleaved.generate.parquet_store import ParquetStore
     from atari_interleaved.generate.ray_backend import run_ray
-    from atari_interleaved.generate.worker_loop import EpisodeSummary, FramesSampled, TaskPlaced
+    from atari_interleaved.generate.worker_loop import (
+        FRAME_REPORT_SECONDS,
+        EpisodeSummary,
+        FramesSampled,
+        TaskPlaced,
+    )
 
-    settings = EpisodeSettings(policy="repeat", frame_cap=1500, seed=5)
+    # An episode lasting over twice the report interval, however fast the machine.
+    frame_cap = 1 + round(2 * FRAME_REPORT_SECONDS / SECONDS_PER_ACTION)
+    settings = EpisodeSettings(policy=SLOW_POLICY, frame_cap=frame_cap, seed=5)
     chunk = Chunk("pong", (0,), settings.randomness)
     store = ParquetStore(tmp_path / "direct", [chunk])
     store.prepare(settings, overwrite=False)
@@ -83,42 +97,36 @@ def test_progress_on_ray_moves_per_frame(cluster, tmp_path: Path) -> None:
     assert frames and sum(frames) < reports[-1].num_frames
 
 
-class _Placements(logging.Handler):
-    """The node of each task the sampler logs as placed, in order."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.nodes: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "Ray node" in record.getMessage():
-            self.nodes.append(record.args[-1])
-
-
 def test_a_node_lost_mid_run_has_its_task_rerun_elsewhere_into_the_store(
-    cluster, local_run: dict[str, bytes], caplog: pytest.LogCaptureFixture
+    cluster, local_run: dict[str, bytes], caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
+    """Two episodes run, then the task on each node is held still; one node is removed there."""
     import fsspec
+    import ray
 
-    placements = _Placements()
-    logger = logging.getLogger("atari_interleaved.generate.sampler")
-    logger.addHandler(placements)
-    logger.setLevel(logging.INFO)
+    block = tmp_path / "block"
+    block.mkdir()
+    blocking = {"PYTHONPATH": str(REPO), "BLOCK_DIR": str(block), "BLOCK_AFTER": "2"}
+    ray.shutdown()  # the run's workers get the blocking policy's settings
+    ray.init(address=cluster.address, include_dashboard=False,
+             runtime_env={"env_vars": blocking})  # fmt: skip
     with start_s3_server() as s3:
         url = f"s3://{BUCKET}/cluster"
         fs = fsspec.filesystem("s3", **s3.options)
         removed: list[str] = []
+        ended = threading.Event()
 
         def remove_a_busy_node() -> None:
-            """Once a task has ended, remove the node of the task started next, at its start."""
+            """Once both nodes' tasks are held still, remove one node, then let the rest go on."""
             deadline = time.monotonic() + 120
-            while len(placements.nodes) < 3 and time.monotonic() < deadline:
-                time.sleep(0.005)
-            busy = placements.nodes[-1]
-            for node in cluster.list_all_nodes():
-                if node.node_id == busy:
-                    cluster.remove_node(node, allow_graceful=False)
-                    removed.append(busy)
+            while len(list(block.glob("blocked-*"))) < 2 and time.monotonic() < deadline:
+                if ended.wait(0.01):
+                    return
+            if len(list(block.glob("blocked-*"))) >= 2:  # a task on each one-CPU node
+                node = next(iter(cluster.worker_nodes))
+                cluster.remove_node(node, allow_graceful=False)
+                removed.append(node.node_id)
+            release(block)
 
         remover = threading.Thread(target=remove_a_busy_node)
         remover.start()
@@ -127,11 +135,14 @@ def test_a_node_lost_mid_run_has_its_task_rerun_elsewhere_into_the_store(
                 report = sample(url, parallel=2, backend="ray", storage_options=s3.options,
                                 **OPTIONS)  # fmt: skip
         finally:
+            ended.set()
             remover.join()
-            logger.removeHandler(placements)
+            ray.shutdown()
             cluster.add_node(num_cpus=1)
             cluster.wait_for_nodes()
-        assert removed, "no node was removed"
+            ray.init(address=cluster.address, include_dashboard=False, runtime_env=RUNTIME_ENV)
+        assert removed, "no node was removed while its task was held"
+        assert removed[0] in {node for _, node in report.task_nodes}
         assert "was lost with its worker or node" in caplog.text  # and was run again
         assert len(report.task_nodes) > len(GAMES) * EPISODES
         assert report.episodes_written == len(GAMES) * EPISODES  # each counted once
