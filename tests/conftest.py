@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.frame_tree_fixtures",
     "tests.fixtures.export_fixtures",
     "tests.fixtures.file_reads",
+    "tests.fixtures.small_disk",
 ]
 
 # A test run started in the background of a non-interactive shell inherits SIGINT ignored, and

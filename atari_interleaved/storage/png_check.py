@@ -55,9 +55,7 @@ _RAW_FRAME = FRAME_HEIGHT * (1 + 3 * FRAME_WIDTH)
 """The bytes of the largest frame (8-bit RGB) before compression: a filter byte per row."""
 _STORED_BLOCK = 5
 """The header of a deflate stored block (the data it holds follows as it is)."""
-_MAX_FRAME_DATA = (
-    _RAW_FRAME + _STORED_BLOCK * (2 * FRAME_HEIGHT + _RAW_FRAME // 65535 + 1) + 6
-)
+_MAX_FRAME_DATA = _RAW_FRAME + _STORED_BLOCK * (2 * FRAME_HEIGHT + _RAW_FRAME // 65535 + 1) + 6
 """The most compressed data a frame can need: its bytes stored as they are (an uncompressed
 PNG, Pillow's ``compress_level=0``), in stored blocks of at most 65535 bytes, each with a
 5-byte header; room for two more blocks a row (an encoder that flushes every row starts a

@@ -24,7 +24,6 @@ from tests.fixtures.blocking_policy import (
     wait_until_blocked,
 )
 from tests.fixtures.paths import SAMPLE_SCRIPT
-from tests.fixtures.prerequisites import missing_prerequisite
 from tests.fixtures.tree_utils import tree_digest
 
 
@@ -195,20 +194,6 @@ def test_bad_input_fails_before_any_work(tmp_path, args, message):
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
     assert (tmp_path / "a_file").read_text() == "keep me"
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    mount_point = tmp_path / "small_disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    if mounted.returncode != 0:
-        missing_prerequisite(f"a small tmpfs cannot be mounted here: {mounted.stderr.strip()}")
-    yield mount_point
-    subprocess.run(["umount", str(mount_point)], check=True)
 
 
 @pytest.mark.slow
