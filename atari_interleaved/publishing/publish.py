@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from huggingface_hub import HfApi, get_token
+from huggingface_hub import HfApi, constants, get_token
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 from huggingface_hub.utils import (
     are_progress_bars_disabled,
@@ -58,6 +58,7 @@ __all__ = [
     "PublishReport",
     "resolve_token",
     "check_repo_id",
+    "check_online",
     "publish",
     "upload_exported_folder",
 ]
@@ -126,6 +127,20 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
+def check_online() -> None:
+    """Refuse to publish in huggingface_hub's offline mode (``HF_HUB_OFFLINE``), before any work.
+
+    Raises:
+        InvalidArgumentError: naming the variable and the fix.
+
+    """
+    if constants.HF_HUB_OFFLINE:
+        raise InvalidArgumentError(
+            "publishing needs the Hub, but HF_HUB_OFFLINE is set (huggingface_hub's offline "
+            "mode): rerun with HF_HUB_OFFLINE unset (or HF_HUB_OFFLINE=0)"
+        )
+
+
 def _endpoint_origin() -> str:
     """Say where the endpoint comes from, when it is not the default one."""
     return " (HF_ENDPOINT)" if os.environ.get("HF_ENDPOINT") else ""
@@ -163,6 +178,7 @@ def upload_exported_folder(
             message names the endpoint and says why; token values are redacted).
 
     """
+    check_online()
     report = verify(folder)
     if not report.ok:
         raise InvalidInputError(
@@ -248,11 +264,13 @@ def publish(
         split_plan: the held-out splits when exporting (an exported folder has its own).
 
     Raises:
-        InvalidArgumentError: without a token or for an invalid ``repo_id``.
+        InvalidArgumentError: in offline mode (``HF_HUB_OFFLINE``), without a token or for an
+            invalid ``repo_id``.
         InvalidInputError: for a bad input (tree or folder).
         AtariInterleavedError: if the Hub refuses a request or cannot be reached.
 
     """
+    check_online()
     token = resolve_token(token)
     check_repo_id(repo_id)
     source = Path(input_path)
