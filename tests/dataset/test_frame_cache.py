@@ -45,7 +45,30 @@ def shorten_the_frame_count(folder):
     (folder / "index.json").write_text(json.dumps(index))
 
 
+def zero(path):
+    """What a crash leaves of a file whose blocks were never written: its size, in zeros."""
+    with open(path, "r+b") as file:  # in place: the same file, as readers that hold it see it
+        file.write(bytes(path.stat().st_size))
+
+
+def flip_a_byte(path, at=0.5):
+    with open(path, "r+b") as file:
+        file.seek(int(path.stat().st_size * at))
+        byte = file.read(1)
+        file.seek(-1, 1)
+        file.write(bytes([byte[0] ^ 0x10]))
+
+
+def another_caches_index(folder):
+    index = json.loads((folder / "index.json").read_text())
+    index["key"] = "0" * 32
+    (folder / "index.json").write_text(json.dumps(index))
+
+
 DAMAGES = {
+    "zeroed frames.bin": lambda folder: zero(folder / "frames.bin"),
+    "a changed byte of frames.bin": lambda folder: flip_a_byte(folder / "frames.bin"),
+    "another cache's folder": another_caches_index,
     "truncated frames.bin": lambda folder: truncate(folder / "frames.bin"),
     "truncated actions.npy": lambda folder: truncate(folder / "actions.npy"),
     "changed episode_starts": change_episode_starts,
@@ -123,3 +146,47 @@ def test_builders_of_one_process_at_once_never_share_a_folder(exported_folder, t
     assert [path.name for path in root.iterdir()] == ["key"]
     FrameCache.open(root / "key")
     assert_same(items(FrameWindows(exported_folder, 4, cache_dir=root)), expected)
+
+
+def test_windows_made_after_a_rebuild_read_the_rebuilt_cache(exported_folder, tmp_path):
+    """A process that read the cache before it was damaged and rebuilt reads the new files."""
+    root = tmp_path / "cache"
+    expected = items(FrameWindows(exported_folder, 4, cache_dir=root))  # opens frames.bin
+    zero(cache_folder(root) / "frames.bin")
+    assert_same(items(FrameWindows(exported_folder, 4, cache_dir=root)), expected)
+
+
+def prepared_file(root, form):
+    (path,) = root.glob(f"*.{form}.bin")
+    return path
+
+
+def other_formats_file(path):
+    """The same frames prepared in another format of as many bytes a frame (96x128 grey)."""
+    other = prepared_file(path.parent, "96x128-gray-area")
+    path.write_bytes(other.read_bytes())
+
+
+PREPARED_DAMAGES = {
+    "zeroed": zero,
+    "a changed byte": flip_a_byte,
+    "a changed byte of its digest": lambda path: flip_a_byte(path, at=1 - 1e-6),
+    "another format's frames": other_formats_file,
+    "truncated": truncate,
+}
+
+
+@pytest.mark.parametrize("damage", list(PREPARED_DAMAGES))
+def test_damaged_prepared_frames_are_prepared_again_and_never_served(
+    exported_folder, tmp_path, damage
+):
+    root = tmp_path / "cache"
+    FrameWindows(exported_folder, 4, cache_dir=root, size=(96, 128), gray=True)
+    first = FrameWindows(exported_folder, 4, cache_dir=root, size=(64, 64))
+    expected = items(first)  # the file is read (and open) before it is damaged
+    path = prepared_file(root, "64x64-rgb-area")
+    PREPARED_DAMAGES[damage](path)
+    again = FrameWindows(exported_folder, 4, cache_dir=root, size=(64, 64))
+    assert_same(items(again), expected)
+    assert prepared_file(root, "64x64-rgb-area").read_bytes() != b""
+    assert not [path for path in root.iterdir() if path.name.startswith(".")]
