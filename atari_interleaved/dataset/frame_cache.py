@@ -361,4 +361,3 @@ def _move_aside(folder: Path) -> None:
         shutil.rmtree(aside)
     else:
         aside.unlink()
-
