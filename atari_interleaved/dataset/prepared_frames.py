@@ -114,6 +114,7 @@ class PreparedFrames:
         stamp = _whole(path, frames_bytes, origin)
         if stamp is None:
             with output_lock(path, wait=True):
+                remove_stale_temporaries(path)  # of a builder killed while this one waited
                 stamp = _whole(path, frames_bytes, origin)  # another builder's, waited for
                 if stamp is None:
                     cls._write(path, cache, origin, decode)
