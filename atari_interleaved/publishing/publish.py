@@ -44,7 +44,7 @@ from atari_interleaved.core.errors import (
 )
 from atari_interleaved.core.folder_kind import require_folder_kind
 from atari_interleaved.core.layout import MANIFEST_NAME
-from atari_interleaved.core.network import network_errors
+from atari_interleaved.core.network import endpoint_origin, network_errors
 from atari_interleaved.core.redaction import redact, remember_secret
 from atari_interleaved.core.splits import DEFAULT_PLAN, SplitPlan
 from atari_interleaved.dataset.reader import OnBadEpisodes
@@ -141,11 +141,6 @@ def check_online() -> None:
         )
 
 
-def _endpoint_origin() -> str:
-    """Say where the endpoint comes from, when it is not the default one."""
-    return " (HF_ENDPOINT)" if os.environ.get("HF_ENDPOINT") else ""
-
-
 @contextmanager
 def _hub_progress_bars(enabled: bool) -> Iterator[None]:
     """Hide huggingface_hub's progress bars while uploading, unless ``enabled``."""
@@ -219,7 +214,7 @@ def upload_exported_folder(
     except network_errors() as error:
         raise AtariInterleavedError(
             f"publishing to {repo_id!r} failed: cannot reach the Hub at {api.endpoint}"
-            f"{_endpoint_origin()} ({redact(str(error), [token]) or type(error).__name__}). "
+            f"{endpoint_origin()} ({redact(str(error), [token]) or type(error).__name__}). "
             "Check the network, proxy settings and HF_ENDPOINT, then rerun the same command."
         ) from None
     return PublishReport(
