@@ -33,6 +33,8 @@ class EpisodeSummary:
     episode_return: float
     end_reason: str
     bytes_written: int
+    randomness: float
+    """The episode's level (episodes of several levels share their numbers)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class FramesSampled:
     game: str
     index: int
     count: int
+    randomness: float
 
 
 Report = EpisodeSummary | FramesSampled
@@ -54,8 +57,10 @@ FRAME_REPORT_SECONDS = 0.5
 class _FrameCounter:
     """Count the frames of one episode, reporting them at most every FRAME_REPORT_SECONDS."""
 
-    def __init__(self, game: str, index: int, report: Callable[[Report], None]) -> None:
-        self.game, self.index, self.report = game, index, report
+    def __init__(
+        self, game: str, index: int, randomness: float, report: Callable[[Report], None]
+    ) -> None:
+        self.game, self.index, self.randomness, self.report = game, index, randomness, report
         self.pending = 0
         self.last = time.monotonic()
 
@@ -63,7 +68,7 @@ class _FrameCounter:
         self.pending += 1
         now = time.monotonic()
         if now - self.last >= FRAME_REPORT_SECONDS:
-            self.report(FramesSampled(self.game, self.index, self.pending))
+            self.report(FramesSampled(self.game, self.index, self.pending, self.randomness))
             self.pending, self.last = 0, now
 
 
@@ -110,7 +115,11 @@ def sample_chunk(
     emulator = _CACHE.get(chunk.game, settings)
     with sink.chunk_writer(chunk) as write:
         for index in chunk.indices:
-            counter = None if report is None else _FrameCounter(chunk.game, index, report)
+            counter = (
+                None
+                if report is None
+                else _FrameCounter(chunk.game, index, chunk.randomness, report)
+            )
             episode = emulator.run_episode(index, chunk.randomness, counter)
             written = write(episode)
             metadata = episode.metadata
@@ -121,4 +130,5 @@ def sample_chunk(
                 episode_return=metadata.episode_return if metadata else 0.0,
                 end_reason=metadata.end_reason if metadata else "frame_cap",
                 bytes_written=written,
+                randomness=chunk.randomness,
             )

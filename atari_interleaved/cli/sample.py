@@ -37,7 +37,8 @@ Sample Atari games (ALE/<Game>-v5, ROMs bundled with ale-py) into episode frame 
 ("<index>: <MEANING>", e.g. "8: DOWNRIGHT") and episode.json (seed, rewards, settings).
 
 Frame 0 is the screen after reset. The action file of frame i holds the action taken at
-frame i, which produced frame i+1; the last frame's action was chosen but not executed.
+frame i, which produced frame i+1; the last frame's action is never executed: the policy
+is not asked for it, and it repeats the previous action (or is random, at --randomness).
 Same flags and seed give byte-identical folders, whatever --parallel. An interrupted run
 resumes when rerun with the same command: complete episodes are kept.
 """

@@ -2,8 +2,9 @@
 
 Steps are frame-aligned, as in RLDS: entry ``i`` of every per-step list belongs to frame ``i``.
 ``actions[i]`` is the action taken at frame ``i``, which produced frame ``i + 1``;
-``rewards[i]`` is the reward that action earned. The last frame's action is the one the
-policy chose there; the episode stopped before executing it, so its reward is 0.
+``rewards[i]`` is the reward that action earned. The last frame's action is never executed
+(its reward is 0): the policy is not asked for it, and it repeats the previous action, or is
+random with the episode's randomness.
 ``terminated[i]`` is true on a game-over frame and ``truncated[i]`` on a frame where ALE's
 episode length limit cut the episode; both can only be true on the last frame.
 ``applied_actions[i]`` lists the action indices the emulator actually ran on each of the

@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_SEED",
     "DEFAULT_POLICY",
     "DEFAULT_SEARCH_BUDGET",
+    "MAX_SEARCH_BUDGET",
     "DEFAULT_COMPRESS_LEVEL",
     "setting_value",
     "episode_fields",
@@ -39,6 +40,11 @@ DEFAULT_POLICY = "search"
 """Base policy of ``--policy``."""
 DEFAULT_SEARCH_BUDGET = 400.0
 """Emulator frames simulated per recorded frame by default (``--search-budget``)."""
+MAX_SEARCH_BUDGET = 50_000.0
+"""The largest ``--search-budget``: 125 times the default. A decision of ``--policy search``
+simulates at most six times the budget (its share of three recorded frames, twice over):
+300,000 emulator frames at this bound, about 30 s at the planner's 10,000 or so simulated
+frames/s per core (``bench/bench_policy.py``)."""
 DEFAULT_COMPRESS_LEVEL = 6
 """zlib level of the PNG frames (``--png-compress-level``)."""
 
@@ -278,8 +284,8 @@ class EpisodeSettings:
         metavar="SPEC",
         help="base policy: 'search' (plan with the emulator's saved states: play that scores, "
         "about 25 recorded frames/s per core), 'repeat' (repeat the previous action: fast random "
-        "data, about 2,000 frames/s) or an importable factory 'module.path:make_policy' (see "
-        "README)",
+        "data, about 1,400 frames/s per core) or an importable factory 'module.path:make_policy' "
+        "(see docs/sampling.md)",
         card_label="Base policy (`--policy`)",
         card_value=lambda policy: f"`{policy}`",
     )
@@ -288,12 +294,14 @@ class EpisodeSettings:
         flag="--search-budget",
         metavar="F",
         help="emulator frames the base policy may simulate per recorded frame, averaged over "
-        "the episode (for --policy search and planning plug-ins)",
+        f"the episode, at most {MAX_SEARCH_BUDGET:,.0f} (for --policy search and planning "
+        "plug-ins)",
         card_label="Search budget (`--search-budget`)",
         check=lambda value, ale: (
             None
-            if 0.0 < value < math.inf
-            else "a positive number of emulator frames per recorded frame"
+            if 0.0 < value <= MAX_SEARCH_BUDGET
+            else "a positive number of emulator frames per recorded frame, at most "
+            f"{MAX_SEARCH_BUDGET:,.0f}"
         ),
         recorded_when=lambda settings: settings.policy != "repeat",
     )
@@ -330,7 +338,8 @@ class EpisodeSettings:
             object.__setattr__(self, "randomness", tuple(self.randomness))
         _check_declared(self, self.ale)
         # One level is a float, as before lists; several are a set, kept in increasing order.
-        levels = sorted(_levels_of(self.randomness))
+        # Adding 0.0 turns -0.0 into 0.0: one level, one way to record it.
+        levels = sorted(level + 0.0 for level in _levels_of(self.randomness))
         object.__setattr__(self, "randomness", levels[0] if len(levels) == 1 else tuple(levels))
         ale = self.ale
         longest = min(self.frame_cap * ale.frameskip, ale.max_num_frames_per_episode)

@@ -469,7 +469,7 @@ def card_values(inputs: CardInputs) -> dict[str, str]:
         "example_split": _example_split(inputs),
         "contact_sheet": inputs.previews.contact_sheet,
         "animation": inputs.previews.animation,
-        "animation_caption": f"An episode of {inputs.previews.episode_label}",
+        "animation_caption": inputs.previews.animation_caption,
         "frameskip": str(frameskip),
         "repeat_action_probability": str(ale["repeat_action_probability"]),
         "action_set_note": _action_set_note(ale["full_action_space"]),

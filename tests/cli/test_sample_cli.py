@@ -176,6 +176,7 @@ def test_rerun_with_other_settings_is_refused_then_overwritten(tmp_path):
         (["--search-budget", "0"], "--search-budget must be a positive number of emulator"),
         (["--search-budget", "-5"], "--search-budget must be a positive number of emulator"),
         (["--search-budget", "nan"], "--search-budget must be a positive number of emulator"),
+        (["--search-budget", "1e12"], "recorded frame, at most 50,000, but got 1000000000000.0"),
         (["--search-budget", "lots"], "expected a number, got 'lots'"),
         (["--search-budget", "3"], "--search-budget 3 is too small for --policy search"),
         (["--search-budget", "7", "--frameskip", "8"], "at least --frameskip (8)"),

@@ -8,7 +8,6 @@ source episodes (frames decoded by Pillow, not by this project), from a frame tr
 from __future__ import annotations
 
 import io
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from atari_interleaved.core.episode import read_metadata
 from atari_interleaved.core.settings import AleSettings, EpisodeSettings
 from atari_interleaved.generate.sampler import sample
 from atari_interleaved.publishing.export import export
+from tests.fixtures.docs import block
 from tests.fixtures.paths import REPO
 from tests.fixtures.prerequisites import required_module
 from tests.fixtures.tree_utils import tree_digest
@@ -126,14 +126,13 @@ def test_the_environment_metadata_and_filters_are_minaris(minari, monkeypatch, e
     assert acting.episode_indices.tolist() == [i for i, r in enumerate(levels) if r == 1.0]
 
 
-def test_the_readme_example_runs(minari, monkeypatch, exports, tmp_path):
-    readme = (REPO / "README.md").read_text(encoding="utf-8").split("**Minari.**", 1)[1]
-    code = re.search(r"^```python\n(.*?)^```", readme, flags=re.M | re.S).group(1)
+def test_the_docs_example_runs(minari, monkeypatch, exports, tmp_path):
+    code = block("docs/export.md#Minari").code
     (tmp_path / "atari_interleaved_minari").symlink_to(exports["exported"])
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MINARI_DATASETS_PATH", "restored after the test")
     names: dict[str, object] = {}
-    exec(compile(code, "README.md", "exec"), names)
+    exec(compile(code, "docs/export.md", "exec"), names)
     assert names["episode"].observations.shape == (40, 210, 160, 3)
     assert names["env"].spec.id == "ALE/Alien-v5"
     names["env"].close()

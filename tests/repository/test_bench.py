@@ -179,3 +179,18 @@ def test_bench_policy_prints_every_figure(tmp_path):
                      published, re.M)  # fmt: skip
     assert re.search(r"^measured here: search r=0, default budget\s+-?\d+\.\d\d$", published, re.M)
     assert_ratio(ratios, "median share of planner time inside ALE", PERCENT, ">= 75%")
+
+
+@pytest.mark.slow
+def test_bench_guard_prints_every_ratio(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "bench_guard.py"), "--quick"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []
+    ratios = summary(result.stdout)
+    assert_ratio(ratios, "repeat, save forced / as shipped (time per frame)", RATIO)
+    label = "search / search without the guard's save (time per frame)"
+    assert_ratio(ratios, label, RATIO, "<= 1.02x")
+    assert_ratio(ratios, "repeat / repeat without the guard's call (time per frame)", RATIO)
