@@ -37,7 +37,7 @@ __all__ = ["DIGEST_BYTES", "file_digest", "new_digest", "FileStamp", "descriptor
 
 DIGEST_BYTES = 16
 """The size of a digest (xxh3-128)."""
-_BLOCK = 1 << 22
+_BLOCK = 1 << 20
 """Bytes read at a time while a file is digested."""
 
 
