@@ -26,6 +26,7 @@ from atari_interleaved.core.games import env_id
 from atari_interleaved.core.layout import episode_dir_name
 from atari_interleaved.core.settings import EpisodeSettings, episode_fields
 from atari_interleaved.core.versions import library_versions
+from atari_interleaved.generate.branches import BranchRecorder
 from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
 from atari_interleaved.generate.policy import PolicyContext, load_policy_factory, planner_of
 from atari_interleaved.generate.policy_call import PolicyCall
@@ -136,6 +137,7 @@ class GameEmulator:
 
         ale.restoreState(self._start_state)
         start_actions = self._noop_start(streams.start)
+        branches = BranchRecorder(ale, self.action_set, settings, encoder)
         frames: list[bytes] = []
         actions: list[int] = []
         applied_actions: list[list[int]] = []
@@ -179,6 +181,8 @@ class GameEmulator:
                 if is_terminal or is_truncated:
                     end_reason = "game_over" if is_terminal else "truncated"
                 break
+            if branches.is_point(frame):
+                branches.record(frame, applied, streams.sticky, limit - 1 - frame)
             reward = 0
             step: list[int] = []
             for keep in sticky_keeps(streams.sticky, frameskip, stickiness):
@@ -221,6 +225,7 @@ class GameEmulator:
             actions=actions,
             action_meanings=list(self.action_meanings),
             metadata=metadata,
+            branches=branches.within(len(frames) - 1),
         )
 
     def replay_lives(

@@ -3,7 +3,7 @@
 With the search planner an episode of thousands of frames takes minutes, so a count of
 episodes would sit at 0% for as long. Workers report the frames of the episodes they are
 sampling (:class:`~atari_interleaved.generate.worker_loop.FramesSampled`, every half
-second or so; the Ray backend reports whole episodes), and this counts them beside the
+second or so, on either backend), and this counts them beside the
 episodes done. The total is the most frames the episodes can have (``--frames-per-env``
 each) and comes down as episodes end early. In a terminal a tqdm bar shows frames, the
 episodes done and the frames/s of the last seconds; when stderr is not a terminal (a log

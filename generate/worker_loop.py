@@ -18,7 +18,14 @@ from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.emulator import GameEmulator
 
-__all__ = ["EpisodeSink", "EpisodeSummary", "FramesSampled", "Report", "sample_chunk"]
+__all__ = [
+    "EpisodeSink",
+    "EpisodeSummary",
+    "FramesSampled",
+    "Report",
+    "TaskPlaced",
+    "sample_chunk",
+]
 
 _EMULATORS_PER_WORKER = 2
 
@@ -47,8 +54,17 @@ class FramesSampled:
     randomness: float
 
 
-Report = EpisodeSummary | FramesSampled
-"""What a worker sends while it samples: progress within an episode, or an episode done."""
+@dataclass(frozen=True)
+class TaskPlaced:
+    """A chunk's task started on a node of a Ray cluster (its node id)."""
+
+    chunk: Chunk
+    node: str
+
+
+Report = EpisodeSummary | FramesSampled | TaskPlaced
+"""What a worker sends while it samples: progress within an episode, or an episode done
+(and on Ray, where a chunk's task runs)."""
 
 FRAME_REPORT_SECONDS = 0.5
 """Frames are reported at most this often per worker (a planner records a few a second)."""

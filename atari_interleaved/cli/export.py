@@ -8,8 +8,9 @@ import logging
 from atari_interleaved.cli.options import (
     add_export_options,
     export_options,
+    input_location,
     input_path,
-    output_path,
+    output_location,
 )
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 
@@ -83,18 +84,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--input-dir",
-        type=input_path,
+        type=input_location,
         default="sampled_frames_organized",
         metavar="DIR",
         help="frame tree written by the sample step, or a folder of 'sample --to-parquet' "
-        "(with --format minari also an exported folder) (default: %(default)s)",
+        "(also its object store URL, s3://BUCKET/PREFIX; with --format minari also an exported "
+        "folder) (default: %(default)s)",
     )
     parser.add_argument(
         "--output-dir",
-        type=output_path,
+        type=output_location,
         default=None,
         metavar="DIR",
-        help=f"dataset folder to write (default: {DEFAULT_OUTPUT_DIR}, with --format minari "
+        help="dataset folder to write, or an object store URL (written locally, then put, "
+        f"manifest.json last) (default: {DEFAULT_OUTPUT_DIR}, with --format minari "
         f"{DEFAULT_MINARI_DIR})",
     )
     parser.add_argument(
@@ -122,12 +125,19 @@ def _run_minari(args: argparse.Namespace) -> int:
     """Run ``export --format minari``."""
     from atari_interleaved.core.errors import InvalidArgumentError
     from atari_interleaved.publishing.minari_export import export_minari, import_minari
+    from atari_interleaved.storage.location import is_url
 
     for name, (flag, default) in _HUB_ONLY.items():
         if getattr(args, name) != default:
             raise InvalidArgumentError(f"{flag} is an option of --format hub; leave it out")
     if args.max_shard_bytes != DEFAULT_MAX_SHARD_BYTES:
         raise InvalidArgumentError("--max-shard-bytes is an option of --format hub; leave it out")
+    for flag, value in (("--input-dir", args.input_dir), ("--output-dir", args.output_dir)):
+        if value is not None and is_url(value):
+            raise InvalidArgumentError(
+                f"{flag} {value!r}: --format minari reads and writes local folders; export "
+                "with --format hub to or from an object store"
+            )
     import_minari()  # before anything is read: says how to install it
     report = export_minari(
         args.input_dir, args.output_dir or DEFAULT_MINARI_DIR, overwrite=args.overwrite

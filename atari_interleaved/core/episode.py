@@ -22,10 +22,13 @@ import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.layout import NUM_ALE_ACTIONS, episode_dir_name
+
+if TYPE_CHECKING:
+    from atari_interleaved.core.branches import Branch
 
 __all__ = [
     "METADATA_FORMAT",
@@ -37,6 +40,7 @@ __all__ = [
     "read_metadata",
     "metadata_from_dict",
     "metadata_to_json",
+    "check_field",
 ]
 
 METADATA_FORMAT = "atari-interleaved/episode/1"
@@ -111,6 +115,9 @@ class Episode:
     actions: list[int]
     action_meanings: list[str]
     metadata: EpisodeMetadata | None = None
+    branches: list[Branch] = field(default_factory=list)
+    """The episode's counterfactual branches, by frame, then action; empty without
+    ``--branch-every`` (see :mod:`atari_interleaved.core.branches`)."""
 
     @property
     def name(self) -> str:
@@ -279,6 +286,16 @@ def _scalars(values: list[Any], hint: type) -> list[Any] | None:
     if hint is int and values and (min(values) < _INT64.start or max(values) >= _INT64.stop):
         return None
     return list(values)
+
+
+def check_field(value: Any, hint: Any, where: str) -> Any:
+    """Return parsed JSON ``value`` checked against type ``hint``, as ``episode.json``'s fields.
+
+    Raises:
+        ValueError: naming ``where`` and what it must be.
+
+    """
+    return _checked(value, hint, where)
 
 
 def _checked(value: Any, hint: Any, where: str) -> Any:

@@ -329,6 +329,30 @@ class EpisodeSettings:
         check=lambda value, ale: None if 0 <= value <= 9 else "in 0..9",
         episode_field=None,  # episode.json records it in "png" (with the colour type)
     )
+    branch_every: int = _setting(
+        0,
+        flag="--branch-every",
+        metavar="K",
+        help="counterfactual branches: at every K-th recorded frame, also record what each "
+        "action of the game's action set, held for --branch-steps frames from the same "
+        "emulator state, would have shown (the episode itself does not change; 0: off)",
+        card_label="Branch points every (`--branch-every`, recorded frames)",
+        check=lambda value, ale: None if value >= 0 else "0 (off) or a positive integer",
+        recorded_when=lambda settings: settings.branch_every != 0,
+        card_value=lambda every: str(every) if every else "off",
+        episode_field=None,  # branches.json beside the episode, not episode.json
+    )
+    branch_steps: int = _setting(
+        1,
+        flag="--branch-steps",
+        metavar="H",
+        help="recorded frames each branch holds its action for (a branch stops where its game "
+        "ends and at the episode's last frame)",
+        card_label="Branch length (`--branch-steps`, recorded frames)",
+        check=_positive,
+        recorded_when=lambda settings: settings.branch_every != 0,
+        episode_field=None,
+    )
     ale: AleSettings = AleSettings()
 
     def __post_init__(self) -> None:
@@ -337,6 +361,17 @@ class EpisodeSettings:
         if isinstance(self.randomness, (tuple, list)):
             object.__setattr__(self, "randomness", tuple(self.randomness))
         _check_declared(self, self.ale)
+        if self.branch_every == 0 and self.branch_steps != 1:
+            raise InvalidArgumentError(
+                f"--branch-steps {self.branch_steps} needs --branch-every: give --branch-every "
+                "K to record branches at every K-th frame, or leave --branch-steps out"
+            )
+        if self.branch_every and self.branch_steps >= self.frame_cap:
+            raise InvalidArgumentError(
+                f"--branch-steps {self.branch_steps} goes past the end of every episode: "
+                f"--frames-per-env {self.frame_cap} lets a branch from frame 0 hold at most "
+                f"{self.frame_cap - 1} steps; give --branch-steps below {self.frame_cap}"
+            )
         # One level is a float, as before lists; several are a set, kept in increasing order.
         # Adding 0.0 turns -0.0 into 0.0: one level, one way to record it.
         levels = sorted(level + 0.0 for level in _levels_of(self.randomness))

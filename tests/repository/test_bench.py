@@ -182,6 +182,21 @@ def test_bench_policy_prints_every_figure(tmp_path):
 
 
 @pytest.mark.slow
+def test_bench_branches_prints_every_figure(tmp_path):
+    output = run_quick("bench_branches.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    for game in ("breakout", "pong"):
+        assert re.search(rf"^{game}\s+\d+\s+{PERCENT[:-1]}\.\d\d%\s+\d+\.\d\d%$", output, re.M)
+    ratios = summary(output)
+    for run in (
+        "repeat, --branch-every 1",
+        "planner, --branch-every 1",
+        "repeat, --branch-every 10000",
+    ):
+        assert_ratio(ratios, f"sampling speed with / without branches, {run}", RATIO)
+
+
+@pytest.mark.slow
 def test_bench_guard_prints_every_ratio(tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "bench_guard.py"), "--quick"],
