@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 
-__all__ = ["network_errors"]
+__all__ = ["network_errors", "endpoint_origin"]
 
 _TRANSPORT_ERRORS = {
     "httpx2": ("TransportError",),
@@ -28,3 +29,8 @@ def network_errors() -> tuple[type[Exception], ...]:
             module = importlib.import_module(module_name)
             errors += [getattr(module, name) for name in names if hasattr(module, name)]
     return tuple(errors)
+
+
+def endpoint_origin() -> str:
+    """Say where the Hub's endpoint comes from, for messages: `` (HF_ENDPOINT)`` if set there."""
+    return " (HF_ENDPOINT)" if os.environ.get("HF_ENDPOINT") else ""

@@ -54,7 +54,7 @@ from atari_interleaved.dataset.reader import (
     warn_skipped,
 )
 from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
-from atari_interleaved.storage.output_check import check_output
+from atari_interleaved.storage.output_check import check_output, full_disk_errors
 from atari_interleaved.storage.parquet_writer import (
     DEFAULT_MAX_SHARD_BYTES,
     DEFAULT_ROW_GROUP_BYTES,
@@ -359,7 +359,7 @@ def convert(
     output = Path(output_file)
     check_output(output, "--output-file", kind="file")
     tree = scan_input(input_dir, num_proc=num_proc, on_bad_episodes=on_bad_episodes)
-    with output_lock(output):
+    with output_lock(output), full_disk_errors(output, "--output-file"):
         if output.exists() and not overwrite:
             raise OutputExistsError(
                 f"--output-file {str(output)!r} already exists; pass --overwrite to replace it "

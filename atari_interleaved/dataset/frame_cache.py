@@ -9,21 +9,26 @@ time, into a folder of the cache:
     <cache>/<key>/<array>.npy      offsets (int64, frames + 1), actions, rewards,
                                    terminated, truncated, is_first (one value per frame),
                                    episode_starts (int64, episodes + 1)
-    <cache>/<key>/index.json       written last: the environment and episode name of each
-                                   episode, the counts of frames and episodes, the size of
-                                   frames.bin and the sha256 of every .npy file
+    <cache>/<key>/index.json       written last: the key, the environment and episode name
+                                   of each episode, the counts of frames and episodes, the
+                                   size of frames.bin and the digest of every file
 
 ``<key>`` is a hash of the source files' paths, sizes and modification times and of the
 split, so changed data gets a new cache. The folder is written under a temporary name of
 its own (:class:`~atari_interleaved.storage.atomic.Staged`) and renamed when complete:
 builders that run at once (ranks of a training job, threads, containers sharing a cache
-volume) never write into one folder, and the first to finish wins. Opening a cache checks
-it against its index (counts, sizes, checksums), so a cache damaged later (a truncated
-file, a changed array, a folder left half-written by an older version) is never trusted:
-the builder moves it aside and builds it again. The arrays are opened as
-memory maps, so a process holds only the pages it reads; a window is then one ``os.pread``
-of the contiguous bytes of its frames. Nothing here depends on the number of frames but the
-files' sizes on disk (about the size of the parquet shards).
+volume) never write into one folder, and the first to finish wins. A builder holds a lock on
+its temporary folder while it writes (:func:`~atari_interleaved.storage.lock.
+writing_temporary`), and the temporaries of killed builders are removed by the next build.
+Opening a cache checks every file against its index (key, counts, sizes and the digest of
+every byte, :mod:`~atari_interleaved.dataset.checked_file`), so a cache damaged later (a
+truncated or zeroed file, changed bytes, another cache's files, a folder left half-written)
+is never trusted: the builder moves it aside and builds it again, and reads go to the files
+that were checked (:func:`~atari_interleaved.dataset.checked_file.descriptor`), never to
+those of the damaged copy. The arrays are opened as memory maps, so a process holds only
+the pages it reads; a window is then one ``os.pread`` of the contiguous bytes of its frames.
+Nothing here depends on the number of frames but the files' sizes on disk (about the size
+of the parquet shards).
 """
 
 from __future__ import annotations
@@ -41,7 +46,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from atari_interleaved.core.errors import InvalidInputError
+from atari_interleaved.dataset.checked_file import FileStamp, descriptor, file_digest, new_digest
 from atari_interleaved.storage.atomic import Staged, temporary_path
+from atari_interleaved.storage.lock import remove_stale_temporaries, writing_temporary
 
 __all__ = [
     "CACHE_FORMAT",
@@ -49,7 +56,6 @@ __all__ = [
     "FrameCache",
     "default_cache_dir",
     "cache_key",
-    "descriptor",
     "image_bytes",
     "frame_values",
 ]
@@ -71,14 +77,6 @@ _INDEX_ARRAYS = ("offsets", "episode_starts")
 
 class _DamagedCache(Exception):
     """A cache folder that does not match its index (the message says how)."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -138,10 +136,12 @@ def frame_values(table: pa.Table) -> dict[str, np.ndarray]:
 class _Writer:
     """Append ``simple`` tables to the files of a cache folder, checking episode order."""
 
-    def __init__(self, folder: Path, description: str) -> None:
+    def __init__(self, folder: Path, key: str, description: str) -> None:
         self.folder = folder
+        self.key = key
         self.description = description
         self.frames = open(folder / _FRAMES_FILE, "wb")  # closed by finish (or the GC)
+        self.digest = new_digest()
         self.arrays = {name: open(folder / f"{name}.bin", "wb") for name in FRAME_ARRAYS}
         self.offsets = [np.zeros(1, dtype=np.int64)]
         self.size = 0
@@ -179,6 +179,7 @@ class _Writer:
         self._check_order(table)
         data, offsets = image_bytes(table["image"])
         self.frames.write(data)
+        self.digest.update(data)
         self.offsets.append(offsets[1:] + self.size)
         self.size += int(offsets[-1])
         for name, array in frame_values(table).items():
@@ -197,15 +198,17 @@ class _Writer:
             raw.unlink()
         np.save(self.folder / "offsets.npy", np.concatenate(self.offsets))
         np.save(self.folder / "episode_starts.npy", np.array([*self.starts, frames], np.int64))
+        digests = {
+            f"{name}.npy": file_digest(self.folder / f"{name}.npy")
+            for name in (*_INDEX_ARRAYS, *FRAME_ARRAYS)
+        }
         index = {
             "format": CACHE_FORMAT,
+            "key": self.key,
             "frames": frames,
             "frames_bytes": self.size,
             "episodes": self.episodes,
-            "sha256": {
-                name: _sha256(self.folder / f"{name}.npy")
-                for name in (*_INDEX_ARRAYS, *FRAME_ARRAYS)
-            },
+            "digests": {_FRAMES_FILE: self.digest.hexdigest(), **digests},
         }
         (self.folder / _INDEX_FILE).write_text(json.dumps(index), encoding="utf-8")
 
@@ -214,8 +217,9 @@ class _Writer:
 class FrameCache:
     """An opened cache folder: frames and per-frame arrays of one split.
 
-    The arrays are memory maps; :meth:`read` opens ``frames.bin`` on first use in each
-    process (so DataLoader workers, forked or spawned, each have their own descriptor).
+    The arrays are memory maps; :meth:`read` opens ``frames.bin`` (the file that was
+    checked, :attr:`frames`) on first use in each process (so DataLoader workers, forked or
+    spawned, each have their own descriptor). :attr:`digest` is its digest.
     """
 
     folder: Path
@@ -223,6 +227,8 @@ class FrameCache:
     arrays: dict[str, np.ndarray]
     episode_starts: np.ndarray
     episodes: list[tuple[str, str]]
+    frames: FileStamp
+    digest: str
 
     @classmethod
     def build(cls, tables: Iterable[pa.Table], folder: Path, description: str) -> FrameCache:
@@ -235,14 +241,18 @@ class FrameCache:
 
         """
         folder = Path(folder)
+        remove_stale_temporaries(folder)
         if os.path.lexists(folder):
             try:
                 return cls._checked(folder)
             except _DamagedCache:
                 _move_aside(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        with Staged(folder, folder=True, replace=False) as staged:
-            writer = _Writer(staged.temporary, description)
+        with (
+            Staged(folder, folder=True, replace=False) as staged,
+            writing_temporary(staged.temporary),
+        ):
+            writer = _Writer(staged.temporary, folder.name, description)
             for table in tables:
                 writer.write(table)
             writer.finish()
@@ -272,7 +282,7 @@ class FrameCache:
 
     @classmethod
     def _checked(cls, folder: Path) -> FrameCache:
-        """Open ``folder`` if its files match its index (counts, sizes, sha256 of the arrays).
+        """Open ``folder`` if its files match its index (key, counts, sizes, digests).
 
         Raises:
             _DamagedCache: saying what does not match.
@@ -281,9 +291,11 @@ class FrameCache:
         try:
             index = json.loads((folder / _INDEX_FILE).read_text(encoding="utf-8"))
             frames, episodes = int(index["frames"]), [tuple(pair) for pair in index["episodes"]]
-            frames_bytes, digests = int(index["frames_bytes"]), dict(index["sha256"])
+            frames_bytes, digests = int(index["frames_bytes"]), dict(index["digests"])
             if index["format"] != CACHE_FORMAT:
                 raise _DamagedCache(f"format {index['format']!r}, not {CACHE_FORMAT}")
+            if index["key"] != folder.name:
+                raise _DamagedCache(f"it is the cache {index['key']!r}, another dataset's")
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise _DamagedCache(f"no readable {_INDEX_FILE}: {error}") from None
         arrays: dict[str, np.ndarray] = {}
@@ -291,38 +303,56 @@ class FrameCache:
         for name in (*_INDEX_ARRAYS, *FRAME_ARRAYS):
             path = folder / f"{name}.npy"
             try:
-                if _sha256(path) != digests.get(name):
-                    raise _DamagedCache(f"{path.name} is not the file its index records")
+                _check_digest(path, digests)
                 arrays[name] = np.load(path, mmap_mode="r")
             except (OSError, ValueError) as error:
                 raise _DamagedCache(f"{path.name} cannot be read: {error}") from None
             if arrays[name].shape != (lengths.get(name, frames),):
                 raise _DamagedCache(f"{path.name} has shape {arrays[name].shape}")
+        path = folder / _FRAMES_FILE
         try:
-            size = (folder / _FRAMES_FILE).stat().st_size
+            stamp = FileStamp.of(path)
+            if stamp.size != frames_bytes or int(arrays["offsets"][-1]) != frames_bytes:
+                raise _DamagedCache(f"{_FRAMES_FILE} holds {stamp.size} bytes, not {frames_bytes}")
+            _check_digest(path, digests)
         except OSError as error:
             raise _DamagedCache(f"{_FRAMES_FILE} cannot be read: {error}") from None
-        if size != frames_bytes or int(arrays["offsets"][-1]) != frames_bytes:
-            raise _DamagedCache(f"{_FRAMES_FILE} holds {size} bytes, not {frames_bytes}")
         return cls(
             folder=folder,
             offsets=arrays.pop("offsets"),
             episode_starts=arrays.pop("episode_starts"),
             arrays=arrays,
             episodes=episodes,
+            frames=stamp,
+            digest=digests[_FRAMES_FILE],
         )
 
     def read(self, first: int, end: int) -> tuple[bytes, np.ndarray]:
         """Return the PNG bytes of frames ``first..end-1`` and their offsets in those bytes."""
-        fd = descriptor(self.folder / _FRAMES_FILE)
+        fd = descriptor(self.frames)
         offsets = np.asarray(self.offsets[first : end + 1])
         data = os.pread(fd, int(offsets[-1] - offsets[0]), int(offsets[0]))
         return data, offsets - offsets[0]
 
 
+def _check_digest(path: Path, digests: dict[str, str]) -> None:
+    """Refuse ``path`` unless its bytes have the digest the index records for it.
+
+    Raises:
+        _DamagedCache: if they do not.
+        OSError: if it cannot be read.
+
+    """
+    if file_digest(path) != digests.get(path.name):
+        raise _DamagedCache(f"{path.name} is not the file its index records (changed bytes)")
+
+
 def _move_aside(folder: Path) -> None:
-    """Rename a damaged cache folder to a temporary name of its own, then delete it."""
-    aside = temporary_path(folder, "old-")
+    """Rename a damaged cache folder to a temporary name of its own, then delete it.
+
+    A builder killed while deleting it leaves a temporary the next build removes.
+    """
+    aside = temporary_path(folder)
     try:
         os.rename(folder, aside)
     except FileNotFoundError:  # another builder moved it first
@@ -331,16 +361,3 @@ def _move_aside(folder: Path) -> None:
         shutil.rmtree(aside)
     else:
         aside.unlink()
-
-
-_descriptors: dict[tuple[int, Path], int] = {}
-"""Open descriptors of cache files by (process, path): a forked worker opens its own."""
-
-
-def descriptor(path: Path) -> int:
-    """Return this process's read-only descriptor of the cache file ``path`` (opened once)."""
-    fd = _descriptors.get((os.getpid(), path))
-    if fd is None:
-        fd = os.open(path, os.O_RDONLY)
-        _descriptors[(os.getpid(), path)] = fd
-    return fd

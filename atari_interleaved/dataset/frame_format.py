@@ -6,8 +6,11 @@ does it to a batch of decoded frames, exactly as the trainer's own code does:
 
 - ``resample="area"`` is OpenCV's ``cv2.resize(..., interpolation=cv2.INTER_AREA)``: each
   output pixel is the mean of the input area it covers, partly covered pixels weighted by
-  the part (within one intensity level of OpenCV on every pixel; computed here with numpy, so
-  OpenCV is not needed). It only reduces: ``size`` is at most (210, 160).
+  the part. It is OpenCV's to the bit, computed here with numpy (so OpenCV is not needed):
+  the same ``float32`` weights, added in OpenCV's order and rounded half to even, or, where
+  both sides shrink by whole factors, OpenCV's integer sums. Each frame is computed on its
+  own, so a frame's bytes never depend on the frames prepared with it. It only reduces:
+  ``size`` is at most (210, 160).
 - ``resample="bilinear"`` is Pillow's ``Image.resize(..., Image.BILINEAR)`` (Pillow itself).
 - ``gray=True`` is ALE's own greyscale, what ``ALEInterface.getScreenGrayscale`` gives for the
   same screen: a lookup of each pixel's ALE colour value in
@@ -29,6 +32,8 @@ maximum of two frames in DQN) is the data's sampling, not this.
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -91,13 +96,51 @@ PRESETS: dict[str, Preset] = {
 
 
 @cache
-def _area_weights(size_in: int, size_out: int) -> np.ndarray:
-    """Return the (size_out, size_in) float32 matrix of an area reduction along one axis."""
-    scale = size_in / size_out
-    edges = np.arange(size_out + 1) * scale  # output pixel o covers [edges[o], edges[o + 1])
-    pixels = np.arange(size_in)
-    covered = np.minimum(edges[1:, None], pixels + 1) - np.maximum(edges[:-1, None], pixels)
-    return (np.clip(covered, 0, None) / scale).astype(np.float32)
+def _area_table(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sources and ``float32`` weights of an area reduction along one axis.
+
+    Row ``o`` of both (size_out, k) arrays lists the input pixels output pixel ``o`` covers,
+    in order, and the part of it each one is, as OpenCV's ``computeResizeAreaTab`` computes
+    them (in doubles, then rounded to ``float32``); unused places have weight 0.
+    """
+    scale = 1.0 / (size_out / size_in)
+    entries: list[list[tuple[int, float]]] = []
+    for out in range(size_out):
+        first, last = out * scale, out * scale + scale
+        cell = min(scale, size_in - first)
+        whole_end = min(math.floor(last), size_in - 1)
+        whole_start = min(math.ceil(first), whole_end)
+        row = []
+        if whole_start - first > 1e-3:
+            row.append((whole_start - 1, (whole_start - first) / cell))
+        row += [(pixel, 1.0 / cell) for pixel in range(whole_start, whole_end)]
+        if last - whole_end > 1e-3:
+            row.append((whole_end, min(last - whole_end, 1.0, cell) / cell))
+        entries.append(row)
+    width = max(len(row) for row in entries)
+    sources = np.zeros((size_out, width), dtype=np.intp)
+    weights = np.zeros((size_out, width), dtype=np.float32)
+    for out, row in enumerate(entries):
+        for place, (pixel, weight) in enumerate(row):
+            sources[out, place], weights[out, place] = pixel, weight
+    return sources, weights
+
+
+def _weighted_sums(values: np.ndarray, table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Reduce axis 0 of ``float32`` values by an area table, adding in the table's order."""
+    sources, weights = table
+    shape = (-1,) + (1,) * (values.ndim - 1)
+    total = values[sources[:, 0]] * weights[:, 0].reshape(shape)
+    for place in range(1, sources.shape[1]):
+        total += values[sources[:, place]] * weights[:, place].reshape(shape)
+    return total
+
+
+def _whole_factor(size_in: int, size_out: int) -> int | None:
+    """Return ``size_in / size_out`` if OpenCV takes it for a whole number, else None."""
+    scale = 1.0 / (size_out / size_in)
+    whole = round(scale)
+    return whole if abs(scale - whole) < sys.float_info.epsilon else None
 
 
 def _check_size(size: object) -> tuple[int, int]:
@@ -220,17 +263,24 @@ class FrameFormat:
         return out
 
     def _area(self, frames: np.ndarray) -> np.ndarray:
-        """Area-reduce (n, H, W[, C]) frames: rows, then columns, each one matrix product."""
+        """Area-reduce (n, H, W[, C]) frames as OpenCV's ``INTER_AREA`` does (module doc)."""
         count, height_in, width_in = frames.shape[:3]
-        channels = frames.shape[3] if frames.ndim == 4 else 1
         height, width = self.size  # type: ignore[misc]
-        rows = _area_weights(height_in, height)
-        columns = _area_weights(width_in, width)
-        stacked = frames.reshape(count, height_in, width_in * channels).transpose(1, 0, 2)
-        flat = stacked.reshape(height_in, -1).astype(np.float32)  # (H, n * W * C)
-        reduced = (rows @ flat).reshape(height, count, width_in, channels)
-        by_column = reduced.transpose(1, 0, 3, 2).reshape(-1, width_in)  # (n * h * C, W)
-        result = by_column @ columns.T
+        pixels = frames.reshape(count, height_in, width_in, -1)
+        down, across = _whole_factor(height_in, height), _whole_factor(width_in, width)
+        if down is not None and across is not None:
+            blocks = pixels.reshape(count, height, down, width, across, -1)
+            sums = blocks.sum(axis=(2, 4), dtype=np.int32)
+            if down == across == 2:  # OpenCV's own rounding of this case: half up
+                result = (sums + 2) >> 2
+            else:
+                scale = np.float32(1) / np.float32(down * across)
+                result = np.rint(sums.astype(np.float32) * scale)
+            return result.astype(np.uint8).reshape(count, *self.shape)
+        # Columns of each input row first, then rows, as OpenCV adds them.
+        by_column = np.ascontiguousarray(pixels.transpose(2, 0, 1, 3), dtype=np.float32)
+        rows = _weighted_sums(by_column, _area_table(width_in, width))  # (w, n, H, C)
+        by_row = np.ascontiguousarray(rows.transpose(2, 1, 0, 3))  # (H, n, w, C)
+        result = _weighted_sums(by_row, _area_table(height_in, height))  # (h, n, w, C)
         np.rint(result, out=result)
-        result = result.reshape(count, height, channels, width).transpose(0, 1, 3, 2)
-        return result.astype(np.uint8).reshape(count, *self.shape)
+        return result.transpose(1, 0, 2, 3).astype(np.uint8).reshape(count, *self.shape)

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputInUseError
 from atari_interleaved.core.features import arrow_schema
 from atari_interleaved.core.folder_kind import EXPECTED_FOLDERS, folder_kind
-from atari_interleaved.core.network import network_errors
+from atari_interleaved.core.network import endpoint_origin, network_errors
 from atari_interleaved.core.redaction import redact
 from atari_interleaved.core.rows import simple_rows
 from atari_interleaved.core.splits import DEFAULT_SPLIT, check_split_name
@@ -263,13 +263,28 @@ def _hub_error(repo_id: str, error: Exception) -> InvalidInputError:
 
 
 def _hub_files(repo_id: str, revision: str | None) -> list[str]:
-    from huggingface_hub import HfApi
+    """Return the files of a Hub dataset repository.
+
+    Raises:
+        InvalidInputError: if the Hub has no such repository, or cannot be reached (at once:
+            the first request is one that huggingface_hub does not retry).
+
+    """
+    from huggingface_hub import HfApi, constants
     from huggingface_hub.errors import HfHubHTTPError
 
+    api = HfApi()
     try:
-        return HfApi().list_repo_files(repo_id, repo_type="dataset", revision=revision)
+        api.dataset_info(repo_id, revision=revision)
+        return api.list_repo_files(repo_id, repo_type="dataset", revision=revision)
     except HfHubHTTPError as error:
         raise _hub_error(repo_id, error) from None
+    except network_errors() as error:
+        raise InvalidInputError(
+            f"source {repo_id!r} cannot be read: the Hub at {constants.ENDPOINT}"
+            f"{endpoint_origin()} cannot be reached ({redact(str(error)) or type(error).__name__});"
+            " check the network, proxy settings and HF_ENDPOINT, then try again"
+        ) from None
 
 
 def _hub_splits(repo_id: str, revision: str | None, split: str) -> list[str]:

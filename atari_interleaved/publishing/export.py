@@ -85,7 +85,7 @@ from atari_interleaved.publishing.stats import DatasetStats, stats_from_parquet
 from atari_interleaved.storage.atomic import Staged
 from atari_interleaved.storage.location import is_url, local_copy, remote_folder
 from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
-from atari_interleaved.storage.output_check import check_output
+from atari_interleaved.storage.output_check import check_output, full_disk_errors
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES, existing_shards
 from atari_interleaved.storage.shard_check import (
     planned_shard_paths,
@@ -444,7 +444,7 @@ def export_folder(
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     started = time.perf_counter()
     check_output(output_dir, "--output-dir", kind="replaced folder")
-    with output_lock(output_dir):
+    with output_lock(output_dir), full_disk_errors(output_dir, "--output-dir"):
         remove_stale_temporaries(output_dir.resolve())
         check_on_bad_episodes(on_bad_episodes)
         template = check_template(

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import HfApi, get_token
+from huggingface_hub import HfApi, constants, get_token
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 from huggingface_hub.utils import (
     are_progress_bars_disabled,
@@ -45,7 +45,7 @@ from atari_interleaved.core.errors import (
 )
 from atari_interleaved.core.folder_kind import require_folder_kind
 from atari_interleaved.core.layout import MANIFEST_NAME
-from atari_interleaved.core.network import network_errors
+from atari_interleaved.core.network import endpoint_origin, network_errors
 from atari_interleaved.core.redaction import redact, remember_secret
 from atari_interleaved.core.splits import DEFAULT_PLAN, SplitPlan
 from atari_interleaved.dataset.reader import OnBadEpisodes
@@ -60,6 +60,7 @@ __all__ = [
     "PublishReport",
     "resolve_token",
     "check_repo_id",
+    "check_online",
     "publish",
     "upload_exported_folder",
 ]
@@ -128,9 +129,18 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
-def _endpoint_origin() -> str:
-    """Say where the endpoint comes from, when it is not the default one."""
-    return " (HF_ENDPOINT)" if os.environ.get("HF_ENDPOINT") else ""
+def check_online() -> None:
+    """Refuse to publish in huggingface_hub's offline mode (``HF_HUB_OFFLINE``), before any work.
+
+    Raises:
+        InvalidArgumentError: naming the variable and the fix.
+
+    """
+    if constants.HF_HUB_OFFLINE:
+        raise InvalidArgumentError(
+            "publishing needs the Hub, but HF_HUB_OFFLINE is set (huggingface_hub's offline "
+            "mode): rerun with HF_HUB_OFFLINE unset (or HF_HUB_OFFLINE=0)"
+        )
 
 
 @contextmanager
@@ -165,6 +175,7 @@ def upload_exported_folder(
             message names the endpoint and says why; token values are redacted).
 
     """
+    check_online()
     report = verify(folder)
     if not report.ok:
         raise InvalidInputError(
@@ -205,7 +216,7 @@ def upload_exported_folder(
     except network_errors() as error:
         raise AtariInterleavedError(
             f"publishing to {repo_id!r} failed: cannot reach the Hub at {api.endpoint}"
-            f"{_endpoint_origin()} ({redact(str(error), [token]) or type(error).__name__}). "
+            f"{endpoint_origin()} ({redact(str(error), [token]) or type(error).__name__}). "
             "Check the network, proxy settings and HF_ENDPOINT, then rerun the same command."
         ) from None
     return PublishReport(
@@ -253,11 +264,13 @@ def publish(
             (``s3://bucket/run``, downloaded into a temporary folder first).
 
     Raises:
-        InvalidArgumentError: without a token or for an invalid ``repo_id``.
+        InvalidArgumentError: in offline mode (``HF_HUB_OFFLINE``), without a token or for an
+            invalid ``repo_id``.
         InvalidInputError: for a bad input (tree or folder).
         AtariInterleavedError: if the Hub refuses a request or cannot be reached.
 
     """
+    check_online()
     token = resolve_token(token)
     check_repo_id(repo_id)
     with local_copy(input_path, "--input-dir", storage_options) as source:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.folder_kind import FolderKind, require_folder_kind
@@ -39,6 +38,7 @@ from atari_interleaved.publishing.export import direct_shards
 from atari_interleaved.publishing.manifest import read_manifest
 from atari_interleaved.publishing.provenance import read_provenance
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES, existing_shards
+from atari_interleaved.storage.shard_check import open_shard, reading_shard
 
 __all__ = ["RecordedEpisode", "RecordedSource"]
 
@@ -229,7 +229,7 @@ def _parquet_episodes(shards: list[Path], game: str) -> Iterator[RecordedEpisode
     """
     environment = game_dir_name(game)
     for shard in shards:
-        file = pq.ParquetFile(shard)
+        file = open_shard(shard)
         missing = set(_ROW_COLUMNS) - set(file.schema_arrow.names)
         if missing:
             raise InvalidInputError(
@@ -237,10 +237,11 @@ def _parquet_episodes(shards: list[Path], game: str) -> Iterator[RecordedEpisode
                 "give data written by atari-interleaved"
             )
         for group in range(file.num_row_groups):
-            games = file.read_row_group(group, columns=["environment"]).column(0)
-            if environment not in games.to_pylist():
-                continue
-            rows = file.read_row_group(group, columns=_ROW_COLUMNS)
+            with reading_shard(shard):
+                games = file.read_row_group(group, columns=["environment"]).column(0)
+                if environment not in games.to_pylist():
+                    continue
+                rows = file.read_row_group(group, columns=_ROW_COLUMNS)
             rows = rows.filter(pc.equal(rows["environment"], environment))
             for row in rows.to_pylist():
                 yield _row_episode(row, shard)

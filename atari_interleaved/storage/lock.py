@@ -14,7 +14,9 @@ as it is and the run is refused, naming the path.
 Temporary files and folders of an output (``.tmp-<name>-<pid>-<token>``, see
 :func:`~atari_interleaved.storage.atomic.temporary_path`, and temporaries of those) that a
 killed run left behind are removed by :func:`remove_stale_temporaries` once their writers'
-pids are dead.
+pids are dead and no writer holds them (:func:`writing_temporary`: a ``flock`` on the
+temporary, which also marks the temporaries of a writer whose pid this machine's processes
+do not see, in another container sharing the volume).
 
 >>> import tempfile
 >>> output = Path(tempfile.mkdtemp()) / "data.parquet"
@@ -42,7 +44,7 @@ from pathlib import Path
 
 from atari_interleaved.core.errors import InvalidArgumentError, OutputInUseError
 from atari_interleaved.core.layout import TEMP_PREFIX
-from atari_interleaved.storage.atomic import temporary_pids
+from atari_interleaved.storage.atomic import temporary_path, temporary_pids
 
 __all__ = [
     "lock_path",
@@ -50,6 +52,7 @@ __all__ = [
     "check_not_in_use",
     "pid_is_alive",
     "remove_stale_temporaries",
+    "writing_temporary",
 ]
 
 _held: dict[Path, int] = {}
@@ -112,11 +115,11 @@ def _open_lock_file(output: Path, path: Path) -> int:
     return file
 
 
-def _acquire(output: Path, path: Path) -> int:
+def _acquire(output: Path, path: Path, wait: bool) -> int:
     while True:
         file = _open_lock_file(output, path)
         try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(file, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             holder = _holder(file)
             os.close(file)
@@ -137,14 +140,15 @@ def _acquire(output: Path, path: Path) -> int:
 
 
 @contextmanager
-def output_lock(output: str | os.PathLike[str]) -> Iterator[None]:
+def output_lock(output: str | os.PathLike[str], *, wait: bool = False) -> Iterator[None]:
     """Hold the lock of ``output`` (a file or folder) while the block runs.
 
     Nested holds of the same output in one process are allowed (``build`` holds its outputs
-    while the steps it runs take them again).
+    while the steps it runs take them again). With ``wait``, a lock another process holds
+    is waited for (builders of a shared cache take turns) instead of refused.
 
     Raises:
-        OutputInUseError: if another process holds it, naming that process.
+        OutputInUseError: if another process holds it (and not ``wait``), naming that process.
 
     """
     target = _canonical(output)
@@ -162,7 +166,7 @@ def output_lock(output: str | os.PathLike[str]) -> Iterator[None]:
         raise InvalidArgumentError(
             f"{str(output)!r} cannot be written: {str(path.parent)!r} is not a folder"
         ) from None
-    file = _acquire(Path(output), path)
+    file = _acquire(Path(output), path, wait)
     try:
         record = {
             "pid": os.getpid(),
@@ -234,14 +238,49 @@ def pid_is_alive(pid: int) -> bool:
     return status.rpartition(")")[2].split()[0] != "Z"
 
 
+@contextmanager
+def writing_temporary(temporary: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold a ``flock`` on ``temporary`` (an existing file or folder) while the block writes it.
+
+    :func:`remove_stale_temporaries` leaves a held temporary alone whatever its pid says, so
+    writers that share a folder without :func:`output_lock` (builders of a cache, in other
+    containers too) never lose a temporary they are writing.
+    """
+    file = os.open(temporary, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(file)
+
+
+def _held_by_a_writer(candidate: Path) -> bool:
+    """Return whether a writer holds ``candidate`` (:func:`writing_temporary`) or it is gone."""
+    try:
+        file = os.open(candidate, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return True
+    except OSError:  # a link, or not readable: not one of ours to judge by its lock
+        return False
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(file)
+    return False
+
+
 def remove_stale_temporaries(output: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporaries of ``output`` whose writer is dead, and return them.
 
     Those are ``.tmp-<name>-<pid>-<token>`` (a file or folder being written, or a
     temporary of one: :func:`~atari_interleaved.storage.atomic.temporary_pids`) and
     ``.tmp-<name>-old-<pid>-<token>`` (an earlier output being replaced; it is moved back
-    if the output itself is missing, else removed). Hold :func:`output_lock` of ``output``
-    first.
+    if the output itself is missing, else removed). A temporary a writer holds
+    (:func:`writing_temporary`) is kept. Hold :func:`output_lock` of ``output`` first, or,
+    for outputs written without it, let every writer hold its temporary: then callers may
+    run at once (each temporary is claimed by renaming it before it is removed).
     """
     path = Path(output)
     removed = []
@@ -249,12 +288,19 @@ def remove_stale_temporaries(output: str | os.PathLike[str]) -> list[Path]:
         found = temporary_pids(candidate.name, path.name)
         if found is None or any(pid_is_alive(pid) for pid in found[0]):
             continue
+        if _held_by_a_writer(candidate):
+            continue
         if found[1] and not path.exists():
             os.rename(candidate, path)
             continue
-        if candidate.is_dir() and not candidate.is_symlink():
-            shutil.rmtree(candidate)
+        claimed = temporary_path(path)  # this process's: removed later if it is killed now
+        try:
+            os.rename(candidate, claimed)
+        except FileNotFoundError:  # another caller claimed it first
+            continue
+        if claimed.is_dir() and not claimed.is_symlink():
+            shutil.rmtree(claimed)
         else:
-            candidate.unlink()
+            claimed.unlink()
         removed.append(candidate)
     return removed

@@ -8,6 +8,7 @@ either written into (``sample``, ``preview``) or staged beside and swapped in wh
 (``export``, ``build``'s Hub folder), which a mount point cannot be. Writability is tested by
 creating (and removing) a hidden file where the output's files will go, so a read-only
 mount, missing permissions or a full inode table are caught whoever runs the command.
+A disk that fills while the output is written is :func:`full_disk_errors`' one message.
 
 >>> import tempfile
 >>> check_output(Path(tempfile.mkdtemp()) / "data.parquet", "--output-file", kind="file")
@@ -15,14 +16,20 @@ mount, missing permissions or a full inode table are caught whoever runs the com
 
 from __future__ import annotations
 
+import errno
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from atari_interleaved.core.errors import InvalidArgumentError
+from atari_interleaved.core.errors import InvalidArgumentError, OutputWriteError
 from atari_interleaved.storage.atomic import temporary_path
 
-__all__ = ["OutputKind", "check_output"]
+__all__ = ["OutputKind", "check_output", "full_disk_errors"]
+
+_FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+"""The errors of a write that found no space left (the disk, or the user's quota)."""
 
 OutputKind = Literal["file", "folder", "replaced folder"]
 """How an output is written: a file staged and renamed, a folder written into, or a folder
@@ -87,3 +94,27 @@ def check_output(path: str | os.PathLike[str], flag: str, *, kind: OutputKind) -
             f"{shown} is not writable: nothing can be created in {str(place)!r} ({problem}); "
             "choose another path, or make that folder writable"
         )
+
+
+@contextmanager
+def full_disk_errors(path: str | os.PathLike[str], flag: str) -> Iterator[None]:
+    """Turn a disk (or quota) that fills while the block writes ``path`` into one clear error.
+
+    The block writes its output under a temporary name (:class:`~atari_interleaved.storage.
+    atomic.Staged`), which is removed when the error leaves it, so nothing half-written is
+    left under the final name and an earlier output there is kept.
+
+    Raises:
+        OutputWriteError: naming the flag, the path, the cause and the fix.
+
+    """
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in _FULL_DISK or isinstance(error, OutputWriteError):
+            raise
+        raise OutputWriteError(
+            f"writing {flag} {str(path)!r} failed: {os.strerror(error.errno)}. Nothing "
+            "half-written was left under that name (an earlier output there is kept); free "
+            "space, then rerun the same command."
+        ) from error

@@ -53,10 +53,15 @@ FRAME_FORMATS = {3: (1, 2, 4, 8), 2: (8,)}
 """The bit depths a frame may have, by PNG colour type (3: palette, 2: RGB)."""
 _RAW_FRAME = FRAME_HEIGHT * (1 + 3 * FRAME_WIDTH)
 """The bytes of the largest frame (8-bit RGB) before compression: a filter byte per row."""
-_MAX_FRAME_DATA = _RAW_FRAME + 5 * (_RAW_FRAME // 65535 + 1) + 6
-"""The most compressed data a frame can need: zlib's header and checksum, and deflate's
-stored blocks (5 bytes each) when nothing compresses. A frame with more hides a stream
-that inflates beyond any frame (deflate compresses at most 1032:1)."""
+_STORED_BLOCK = 5
+"""The header of a deflate stored block (the data it holds follows as it is)."""
+_MAX_FRAME_DATA = _RAW_FRAME + _STORED_BLOCK * (2 * FRAME_HEIGHT + _RAW_FRAME // 65535 + 1) + 6
+"""The most compressed data a frame can need: its bytes stored as they are (an uncompressed
+PNG, Pillow's ``compress_level=0``), in stored blocks of at most 65535 bytes, each with a
+5-byte header; room for two more blocks a row (an encoder that flushes every row starts a
+block and writes an empty one), and zlib's header and checksum (6 bytes). About 2% more than
+the frame; a frame with more hides a stream that inflates beyond any frame (deflate
+compresses at most 1032:1)."""
 
 
 def _header_problem(data: bytes | memoryview) -> str | None:

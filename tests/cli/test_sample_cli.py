@@ -23,7 +23,6 @@ from tests.fixtures.blocking_policy import (
     environment,
     wait_until_blocked,
 )
-from tests.fixtures.mounts import tmpfs
 from tests.fixtures.paths import SAMPLE_SCRIPT
 from tests.fixtures.tree_utils import tree_digest
 
@@ -196,12 +195,6 @@ def test_bad_input_fails_before_any_work(tmp_path, args, message):
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
     assert (tmp_path / "a_file").read_text() == "keep me"
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    with tmpfs(tmp_path / "small_disk") as mount_point:
-        yield mount_point
 
 
 @pytest.mark.slow

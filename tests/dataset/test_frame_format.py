@@ -51,10 +51,16 @@ def test_the_grey_table_is_ales_own_greyscale(screens):
     assert np.array_equal(FrameFormat.checked(gray=True).prepare(values), grays)
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_area_is_opencvs_inter_area_within_one_level(screens, cv2, size):
+# (105, 80) and (70, 80) shrink by whole factors (OpenCV sums integers, rounding 2x2 half up);
+# (150, 3) and (13, 160) shrink one side only; the others take OpenCV's float32 weights.
+AREA_SIZES = [*SIZES, (70, 80), (42, 32), (100, 100), (7, 5), (150, 3), (13, 160)]
+
+
+@pytest.mark.parametrize("size", AREA_SIZES)
+def test_area_is_opencvs_inter_area_exactly(screens, cv2, size):
     height, width = size
-    rgb = np.stack([frame for _, frame, _ in screens])
+    noise = np.random.default_rng(0).integers(0, 256, (8, *SCREEN, 3), dtype=np.uint8)
+    rgb = np.concatenate([np.stack([frame for _, frame, _ in screens]), noise])
     gray = np.stack([frame for _, _, frame in screens])
     values = np.stack([screen for screen, _, _ in screens])
     for frames, prepared in (
@@ -65,7 +71,17 @@ def test_area_is_opencvs_inter_area_within_one_level(screens, cv2, size):
             [cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA) for frame in frames]
         ).reshape(prepared.shape)
         assert prepared.dtype == np.uint8 and prepared.shape[1:3] == size
-        assert np.abs(prepared.astype(int) - expected).max() <= 1
+        assert np.array_equal(prepared, expected)
+
+
+@pytest.mark.parametrize(("size", "resample"), [((84, 84), "area"), ((64, 64), "bilinear")])
+def test_a_frame_is_prepared_the_same_whatever_frames_come_with_it(screens, size, resample):
+    rgb = np.stack([frame for _, frame, _ in screens])
+    form = FrameFormat.checked(size=size, resample=resample)
+    together = form.prepare(rgb)
+    for batch in (1, 3, 64):
+        apart = [form.prepare(rgb[start : start + batch]) for start in range(0, len(rgb), batch)]
+        assert np.array_equal(np.concatenate(apart), together)
 
 
 @pytest.mark.parametrize("size", [*SIZES, (300, 200)])

@@ -11,6 +11,7 @@ from huggingface_hub import close_session
 from atari_interleaved import FrameWindows, StreamingFrameWindows
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.publishing.publish import publish
+from tests.core.test_redaction import point_at_a_closed_port
 from tests.fixtures.export_utils import REPO_ID
 
 pytestmark = pytest.mark.filterwarnings(
@@ -100,6 +101,15 @@ def test_an_endpoint_unreachable_while_streaming_is_one_error(exported_folder, h
         InvalidInputError, match=rf"cannot be read from the Hub at {hub_server.url}"
     ):
         list(stream)
+
+
+def test_an_unreachable_endpoint_is_one_error_naming_it_before_any_retry(hub_server, monkeypatch):
+    """huggingface_hub retries a listing for about 25 s; the first request is not retried."""
+    closed = point_at_a_closed_port(monkeypatch)
+    close_session()
+    message = rf"source '{REPO_ID}' cannot be read: the Hub at {closed} \(HF_ENDPOINT\) cannot be"
+    with pytest.raises(InvalidInputError, match=message):
+        StreamingFrameWindows(REPO_ID, 4)
 
 
 @pytest.mark.parametrize(

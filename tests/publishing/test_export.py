@@ -27,6 +27,7 @@ from atari_interleaved.publishing.export import export
 from atari_interleaved.publishing.manifest import verify
 from tests.fixtures.export_utils import row_digests
 from tests.fixtures.frame_trees import EPISODES, FRAMES, GAMES
+from tests.fixtures.prerequisites import required_module
 from tests.fixtures.tree_utils import tree_digest
 
 DIRECT_SHARDS = [f"train-0000{i}-of-00004.parquet" for i in range(4)]
@@ -279,6 +280,18 @@ def test_a_truncated_exported_shard_is_named_by_verify_and_preview(export_copy, 
     assert "changed: interleaved/train-00000-of-00001.parquet" in capsys.readouterr().out
     assert cli_main(["preview", str(export_copy), "--output-dir", str(tmp_path / "pics")]) == 2
     assert f"error: {shard}: not a readable parquet shard" in capsys.readouterr().err
+
+
+def test_a_truncated_exported_shard_is_named_by_the_minari_export(export_copy, tmp_path, capsys):
+    required_module("minari", "pip install -e '.[test]' installs minari")
+    shard = export_copy / "interleaved" / "train-00000-of-00001.parquet"
+    shard.write_bytes(shard.read_bytes()[:-100])
+    output = tmp_path / "minari"
+    argv = ["export", "--input-dir", str(export_copy), "--output-dir", str(output)]
+    assert cli_main([*argv, "--format", "minari", "--no-progress"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {shard}: not a readable parquet shard")
+    assert not output.exists() or not any(output.iterdir())  # no dataset half-written
 
 
 def test_an_episode_json_of_wrong_types_is_named_by_export_or_skipped(tree_copy, tmp_path, capsys):

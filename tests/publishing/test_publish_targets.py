@@ -48,6 +48,22 @@ def test_an_unreachable_hub_is_one_error_line_without_the_token(exported_folder,
     assert SECRET not in run.stdout + run.stderr
 
 
+def test_offline_mode_is_one_error_line_naming_the_variable(exported_folder, tmp_path):
+    env = {**os.environ, **hub_env(f"http://127.0.0.1:{closed_port()}", tmp_path / "hf", SECRET)}
+    command = "import sys; from atari_interleaved.cli.app import main; sys.exit(main())"
+    run = subprocess.run(
+        [sys.executable, "-c", command, "publish", "--input-dir", str(exported_folder),
+         "--repo-id", REPO_ID],
+        env={**env, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip().splitlines() == [
+        "error: publishing needs the Hub, but HF_HUB_OFFLINE is set (huggingface_hub's offline "
+        "mode): rerun with HF_HUB_OFFLINE unset (or HF_HUB_OFFLINE=0)"
+    ]
+    assert SECRET not in run.stdout + run.stderr
+
+
 def test_a_publish_with_a_revision_commits_to_that_branch_only(hub_server, exported_folder):
     """The branch is created from main when missing (as datasets' push_to_hub does)."""
     api = HfApi()

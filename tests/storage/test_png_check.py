@@ -5,11 +5,14 @@ import struct
 import zlib
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from atari_interleaved.cli.app import main as cli_main
 from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
 from atari_interleaved.storage.png_check import PNG_SIGNATURE, frame_problem, png_problem
+from atari_interleaved.storage.png_decode import decode_png
 from tests.fixtures.png_utils import chunk, palette_header_png
 
 
@@ -111,3 +114,23 @@ def test_what_the_sampler_writes_is_a_frame_at_every_bit_depth():
         assert frame_problem(data) is None
         depths.add(data[24])
     assert depths == {1, 2, 4, 8}
+
+
+def test_uncompressed_frames_are_frames_and_export(tree_copy, tmp_path):
+    """Pillow's ``compress_level=0`` stores a frame's bytes in deflate's stored blocks, which
+    are a little larger than what they hold (the seed's layout allows any PNG)."""
+    episode = tree_copy / "atari_pong" / "episode_000_rand0.2"
+    frames = sorted(episode.glob("frame_*.png"))
+    originals = [np.asarray(Image.open(path).convert("RGB")) for path in frames]
+    for path, pixels in zip(frames, originals, strict=True):
+        image = Image.fromarray(pixels) if path != frames[0] else Image.open(path)
+        image.save(path, format="PNG", compress_level=0)  # RGB, and the first as a palette PNG
+        assert frame_problem(path.read_bytes()) is None
+    assert len(frames[1].read_bytes()) > 160 * 210 * 3  # bigger than its pixels
+    assert cli_main(["export", "--input-dir", str(tree_copy), "--output-dir",
+                     str(tmp_path / "hub"), "--no-progress"]) == 0  # fmt: skip
+    rows = pq.read_table(tmp_path / "hub" / "simple", filters=[("episode", "=", episode.name),
+                         ("environment", "=", "atari_pong")]).to_pylist()  # fmt: skip
+    assert [decode_png(row["image"]).tobytes() for row in rows] == [
+        pixels.tobytes() for pixels in originals
+    ]
