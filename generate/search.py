@@ -74,6 +74,7 @@ NEGATIVE_REWARD_SCALE = 50_000.0
 """Factor on negative rewards in a simulation."""
 MAX_DECISION_BUDGET = 2.0
 """A decision spends at most this many times its share (``HOLD * search_budget``)."""
+_PARTITION = True
 MAX_DEPTH_FRAMES = 240
 """Rollouts stop this many emulator frames below the root."""
 
@@ -104,7 +105,9 @@ class SearchStats:
     restores: int = 0
     ram_reads: int = 0
     reused: int = 0
-    """Decisions that started from the subtree kept from the one before."""
+    """Decisions that started from a subtree kept from the one before."""
+    followed: int = 0
+    """Calls that went on along an edge of the last tree to reach its node (no planning)."""
     seconds: float = 0.0
     """Time spent deciding, emulator calls included."""
 
@@ -144,63 +147,98 @@ class SearchPolicy:
         stats = self.stats
         if self._first_frame is None:
             self._first_frame = frame
-        steps = (frame - self._first_frame) // self._frameskip + 1
-        share = self._budget * HOLD
-        allowance = min(self._budget * steps - stats.frames, share * MAX_DECISION_BUDGET)
-        action = previous_action
+        action, hold = previous_action, HOLD
         if not emulator.terminated():
-            tree = self._root(emulator.ram())
-            self._grow(tree, allowance)
-            if tree.children[0] is not None:
-                action = self._choose(tree, previous_action)
-            stats.decisions += 1
-        self._held, self._hold_left = action, HOLD - 1
+            ram = emulator.ram()
+            stats.ram_reads += 1
+            on_the_way = self._on_the_way(ram)
+            if on_the_way is not None:
+                action, hold = on_the_way
+                stats.followed += 1
+            else:
+                # The decision spends the account of the frames it will hold its action for.
+                covered = (frame - self._first_frame) // self._frameskip + HOLD
+                allowance = min(
+                    self._budget * covered - stats.frames,
+                    self._budget * HOLD * MAX_DECISION_BUDGET,
+                )
+                tree = self._root(ram)
+                self._grow(tree, allowance)
+                if tree.children[0] is not None:
+                    action = self._choose(tree, previous_action)
+                stats.decisions += 1
+        self._held, self._hold_left = action, hold - 1
         self._next_frame = frame + self._frameskip
         stats.seconds += time.perf_counter() - started
         return action
 
+    def _on_the_way(self, ram: np.ndarray) -> tuple[int, int] | None:
+        """Return the action and steps that take the real state to a kept node, if any.
+
+        After a random step (or at a call the planner did not expect) the real state can be
+        one of the frames on the way to a node of the last tree: playing on along that edge
+        reaches the node at a step of the tree, and its subtree is reused there.
+        """
+        kept = self._tree
+        if kept is None or ram.tobytes() in kept.index:
+            return None
+        node, left = kept.passing.get(ram.tobytes(), (-1, 0))
+        if node < 0 or kept.state[node] is None:
+            return None
+        return kept.action[node], left
+
     def _root(self, ram: np.ndarray) -> Tree:
         """Return the tree to grow from the real state: a kept subtree if one starts here."""
         emulator, stats, table = self._emulator, self.stats, self._table
-        stats.ram_reads += 1
         kept, self._tree = self._tree, None
         state = emulator.clone_state()
         stats.clones += 1
-        children = () if kept is None else kept.children[0] or ()
-        match = next((c for c in children if c >= 0 and np.array_equal(kept.ram[c], ram)), -1)
-        if kept is None or match < 0:
+        match = -1 if kept is None else kept.index.get(ram.tobytes(), -1)
+        if match < 0:
             table.clear()
             table.add(ram, 0)
             return Tree(ram, state, emulator.num_actions)
         tree = kept.subtree(match, state)
         living = tree.living()
-        table.rebuild([tree.ram[n] for n in living], [tree.depth[n] for n in living])
-        tree.label_solved(table, self._max_depth)
+        table.rebuild(
+            [tree.ram[n] for n in living],
+            [tree.depth[n] for n in living],
+            [tree.gathered[n] * _PARTITION for n in living],
+        )
+        tree.label_solved(table, self._max_depth, _PARTITION)
         stats.reused += 1
         return tree
 
-    def _simulate(self, action: int) -> tuple[float, bool, bool]:
+    def _simulate(self, action: int) -> tuple[float, bool, bool, int, tuple[bytes, ...]]:
         """Hold ``action`` for a tree step from the emulator's state.
 
         Returns:
-            The reward as the planner counts it, whether a life or the game was lost, and
-            whether play cannot go on from there (lost, or at ALE's length limit).
+            The reward as the planner counts it; whether a life or the game was lost;
+            whether play cannot go on from there (lost, or at ALE's length limit); the
+            emulator frames simulated (fewer than a step where the game ends inside it);
+            and the RAM of each frame on the way but the last.
 
         """
-        emulator = self._emulator
+        emulator, frameskip = self._emulator, self._frameskip
         lives = emulator.lives()
         reward = 0.0
-        for _ in range(HOLD):
+        frames = 0
+        passing: list[bytes] = []
+        for held in range(HOLD):
             reward += emulator.step(action)
+            frames += frameskip
             if emulator.terminated() or emulator.truncated():
                 break
-        self.stats.frames += self._step_frames
+            if held < HOLD - 1:
+                passing.append(emulator.ram().tobytes())
+        self.stats.frames += frames
+        self.stats.ram_reads += len(passing)
         if reward < 0:
             reward *= NEGATIVE_REWARD_SCALE
         dead = emulator.terminated() or emulator.lives() < lives
         if dead:
             reward += LIFE_LOSS_PENALTY
-        return reward, dead, dead or emulator.truncated()
+        return reward, dead, dead or emulator.truncated(), frames, tuple(passing)
 
     def _grow(self, tree: Tree, allowance: float) -> None:
         """Run rollouts from the root while a step fits in ``allowance`` (see the module doc)."""
@@ -222,32 +260,40 @@ class SearchPolicy:
                     break
                 action = open_actions[int(rng.integers(len(open_actions)))]
                 child = -1 if children is None else children[action]
-                if child >= 0:
-                    if not table.holds(tree.ram[child], depth_of[child]):
-                        tree.solve(child)  # a lower state took all its atoms
+                if child < 0:
+                    if spent + step_frames > allowance:
                         break
-                    node, at_node = child, False
-                    continue
-                if spent + step_frames > allowance:
+                    if not at_node:
+                        emulator.restore_state(tree.state[node])
+                        stats.restores += 1
+                    reward, dead, ended, frames, passing = self._simulate(action)
+                    spent += frames
+                    ram = emulator.ram()
+                    stats.ram_reads += 1
+                    depth = depth_of[node] + 1
+                    same = tree.find(ram, depth)
+                    if same >= 0 and tree.dead[same] == dead:
+                        tree.link(node, action, same)  # one node per state
+                        child = same
+                    else:
+                        gathered = (tree.gathered[node] + reward) * _PARTITION
+                        novel = not dead and table.add(ram, depth, gathered)
+                        state = None
+                        if not ended:
+                            state = emulator.clone_state()
+                            stats.clones += 1
+                        child = tree.add(node, action, reward, ram, state, dead, novel, passing)
+                        if ended or not novel or depth >= max_depth:
+                            tree.solve(child)
+                            break
+                        node, at_node = child, True
+                        continue
+                if solved[child]:
                     break
-                if not at_node:
-                    emulator.restore_state(tree.state[node])
-                    stats.restores += 1
-                reward, dead, ended = self._simulate(action)
-                spent += step_frames
-                ram = emulator.ram()
-                stats.ram_reads += 1
-                depth = depth_of[node] + 1
-                novel = not dead and table.add(ram, depth)
-                state = None
-                if not ended:
-                    state = emulator.clone_state()
-                    stats.clones += 1
-                child = tree.add(node, action, reward, ram, state, dead, novel)
-                if ended or not novel or depth >= max_depth:
-                    tree.solve(child)
+                if not table.holds(tree.ram[child], depth_of[child], tree.gathered[child] * _PARTITION):
+                    tree.solve(child)  # a lower state took all its atoms
                     break
-                node, at_node = child, True
+                node, at_node = child, False
 
     def _choose(self, tree: Tree, previous_action: int) -> int:
         """Return the root action to take (see the module doc) and keep the tree."""
@@ -255,21 +301,20 @@ class SearchPolicy:
         reward = tree.reward
         best_key: tuple[float, int, bool] | None = None
         best: list[int] = []
-        for child in tree.children[0] or ():
+        for action, child in enumerate(tree.children[0] or ()):
             if child < 0:
                 continue
             key = (
                 round(reward[child] + self._discount * value[child], 6),
                 novel[child],
-                tree.action[child] == previous_action,
+                action == previous_action,
             )
             if best_key is None or key > best_key:
-                best_key, best = key, [child]
+                best_key, best = key, [action]
             elif key == best_key:
-                best.append(child)
-        chosen = best[int(self._rng.integers(len(best)))] if len(best) > 1 else best[0]
+                best.append(action)
         self._tree = tree
-        return tree.action[chosen]
+        return best[int(self._rng.integers(len(best)))] if len(best) > 1 else best[0]
 
 
 def make_search_policy(context: PolicyContext) -> BasePolicy:

@@ -1,7 +1,9 @@
-"""The search planner's tree of simulated states, and its IW(1) novelty table.
+"""The search planner's graph of simulated states, and its IW(1) novelty tables.
 
-Nodes live in parallel lists, index 0 the root; a child always comes after its parent, so a
-pass from the last index to the first visits children before parents.
+One node per distinct state: a step that reaches the RAM of a node already at that depth
+links to it instead of adding a copy, so the nodes form a graph in which every edge goes
+one depth down. Nodes live in parallel lists, index 0 the root; ``parent[i]`` is the node
+that first reached node ``i``.
 """
 
 from __future__ import annotations
@@ -18,54 +20,73 @@ _UNSEEN = np.iinfo(np.int32).max
 
 
 class NoveltyTable:
-    """The lowest depth at which the tree holds each atom (RAM byte, value) of IW(1)."""
+    """The lowest depth at which the tree holds each atom (RAM byte, value) of IW(1).
+
+    One table per *partition*: the reward summed along the path from the root (as the
+    planner counts it). A state is novel against the states whose path gathered the same
+    reward, so a branch that scored explores again (the reward-split tables of Bandres,
+    Bonet and Geffner, AAAI 2018).
+    """
 
     def __init__(self) -> None:
-        self.depths = np.full(RAM_SIZE * 256, _UNSEEN, dtype=np.int32)
+        self.tables: dict[float, np.ndarray] = {}
 
     def clear(self) -> None:
         """Forget every atom."""
-        self.depths.fill(_UNSEEN)
+        self.tables.clear()
 
-    def add(self, ram: np.ndarray, depth: int) -> bool:
+    def _table(self, partition: float) -> np.ndarray:
+        table = self.tables.get(partition)
+        if table is None:
+            table = self.tables[partition] = np.full(RAM_SIZE * 256, _UNSEEN, dtype=np.int32)
+        return table
+
+    def add(self, ram: np.ndarray, depth: int, partition: float = 0.0) -> bool:
         """Record the atoms of ``ram`` at ``depth``; return whether one was new at that depth."""
+        table = self._table(partition)
         atoms = _OFFSETS + ram
-        seen = self.depths[atoms]
+        seen = table[atoms]
         novel = bool((seen > depth).any())
         if novel:
-            self.depths[atoms] = np.minimum(seen, depth)
+            table[atoms] = np.minimum(seen, depth)
         return novel
 
-    def holds(self, ram: np.ndarray, depth: int) -> bool:
+    def holds(self, ram: np.ndarray, depth: int, partition: float = 0.0) -> bool:
         """Whether a state of ``ram`` at ``depth`` still holds one of its atoms lowest."""
-        return bool((self.depths[_OFFSETS + ram] >= depth).any())
+        return bool((self._table(partition)[_OFFSETS + ram] >= depth).any())
 
-    def rebuild(self, rams: list[np.ndarray], depths: list[int]) -> None:
-        """Make the table that of states ``rams`` at ``depths``, and nothing else."""
+    def rebuild(self, rams: list[np.ndarray], depths: list[int], partitions: list[float]) -> None:
+        """Make the tables those of states ``rams`` at ``depths`` in ``partitions``, only."""
         self.clear()
-        if rams:
-            atoms = (_OFFSETS + np.stack(rams).astype(np.intp)).ravel()
-            np.minimum.at(self.depths, atoms, np.repeat(np.asarray(depths, np.int32), RAM_SIZE))
+        for partition in sorted(set(partitions)):
+            chosen = [i for i, p in enumerate(partitions) if p == partition]
+            atoms = (_OFFSETS + np.stack([rams[i] for i in chosen]).astype(np.intp)).ravel()
+            at = np.repeat(np.asarray([depths[i] for i in chosen], np.int32), RAM_SIZE)
+            np.minimum.at(self._table(partition), atoms, at)
 
 
 class Tree:
-    """Simulated states below the root, each reached by one action from its parent.
+    """Simulated states below the root, each reached by one action from a node a depth up.
 
     ``children[i]`` lists node ``i``'s child by action (-1 until simulated; None until the
-    first); ``state[i]`` is its saved state (None for a state the planner cannot go on from:
-    a death, the end of the game, ALE's length limit); ``dead[i]`` whether a life or the game
-    was lost on the way to it; ``novel[i]`` whether it was novel when simulated; ``reward[i]``
-    the reward on the way, as the planner counts it.
+    first); two actions that reach the same RAM share a child. ``state[i]`` is its saved
+    state (None for a state the planner cannot go on from: a death, the end of the game,
+    ALE's length limit); ``dead[i]`` whether a life or the game was lost on the way to it;
+    ``novel[i]`` whether it was novel when simulated; ``reward[i]`` the reward on the way, as
+    the planner counts it; ``gathered[i]`` the rewards summed along the first path to it
+    (its novelty partition). ``index`` finds a node by its RAM; ``passing`` finds, by the RAM
+    of each frame on the way to a node but the last, the node and the steps left to it.
     """
 
-    __slots__ = ("parent", "action", "reward", "ram", "state", "depth", "dead", "novel",
-                 "solved", "children", "num_actions")  # fmt: skip
+    __slots__ = ("parent", "action", "reward", "gathered", "ram", "state", "depth", "dead",
+                 "novel", "solved", "children", "num_actions", "index", "passing")  # fmt: skip
 
     def __init__(self, ram: np.ndarray, state: Any, num_actions: int) -> None:
         self.num_actions = num_actions
         self.parent = [-1]
         self.action = [-1]
         self.reward = [0.0]
+        self.gathered = [0.0]
         self.ram = [ram]
         self.state = [state]
         self.depth = [0]
@@ -73,17 +94,35 @@ class Tree:
         self.novel = [True]
         self.solved = [False]
         self.children: list[list[int] | None] = [None]
+        self.index: dict[bytes, int] = {ram.tobytes(): 0}
+        self.passing: dict[bytes, tuple[int, int]] = {}
 
     def __len__(self) -> int:
         return len(self.parent)
 
+    def find(self, ram: np.ndarray, depth: int) -> int:
+        """Return the node of RAM ``ram`` at ``depth``, or -1."""
+        node = self.index.get(ram.tobytes(), -1)
+        return node if node >= 0 and self.depth[node] == depth else -1
+
+    def link(self, parent: int, action: int, child: int) -> None:
+        """Make ``child`` (one depth below ``parent``) the child of ``parent`` by ``action``."""
+        siblings = self.children[parent]
+        if siblings is None:
+            siblings = self.children[parent] = [-1] * self.num_actions
+        siblings[action] = child
+
     def add(self, parent: int, action: int, reward: float, ram: np.ndarray, state: Any,
-            dead: bool, novel: bool) -> int:  # fmt: skip
-        """Add the child of ``parent`` by ``action``; return its index."""
+            dead: bool, novel: bool, passing: tuple[bytes, ...] = ()) -> int:  # fmt: skip
+        """Add the child of ``parent`` by ``action``; return its index.
+
+        ``passing`` holds the RAM (bytes) of the frames on the way but the last.
+        """
         index = len(self.parent)
         self.parent.append(parent)
         self.action.append(action)
         self.reward.append(reward)
+        self.gathered.append(self.gathered[parent] + reward)
         self.ram.append(ram)
         self.state.append(state)
         self.depth.append(self.depth[parent] + 1)
@@ -91,14 +130,17 @@ class Tree:
         self.novel.append(novel)
         self.solved.append(False)
         self.children.append(None)
-        siblings = self.children[parent]
-        if siblings is None:
-            siblings = self.children[parent] = [-1] * self.num_actions
-        siblings[action] = index
+        self.link(parent, action, index)
+        self.index.setdefault(ram.tobytes(), index)
+        for left, seen in enumerate(reversed(passing), start=1):
+            self.passing.setdefault(seen, (index, left))
         return index
 
     def solve(self, node: int) -> None:
-        """Mark ``node`` solved, and each ancestor whose children are then all solved."""
+        """Mark ``node`` solved, and each first parent whose children are then all solved.
+
+        (Another parent of a shared node finds it solved when a rollout next passes it.)
+        """
         solved, children, parent = self.solved, self.children, self.parent
         solved[node] = True
         node = parent[node]
@@ -109,23 +151,30 @@ class Tree:
     def _all_solved(self, children: list[int] | None) -> bool:
         return children is not None and all(c >= 0 and self.solved[c] for c in children)
 
-    def subtree(self, root: int, state: Any) -> Tree:
-        """Return the subtree under ``root``, re-indexed from 0, with the root's state ``state``.
+    def bottom_up(self) -> list[int]:
+        """Return the nodes deepest first (children before their parents)."""
+        depth = self.depth
+        return sorted(range(len(depth)), key=lambda node: -depth[node])
 
-        Solved labels are not carried over (they depend on the novelty table): see
-        :meth:`label_solved`.
+    def subtree(self, root: int, state: Any) -> Tree:
+        """Return the nodes below ``root``, re-indexed from 0, with the root's state ``state``.
+
+        Solved labels are not carried over (they depend on the novelty tables): see
+        :meth:`label_solved`. Rewards gathered count from the new root.
         """
-        order, position = [root], {root: 0}
+        order, position, first_parent = [root], {root: 0}, [-1]
         for node in order:  # breadth first; the list grows as it is read
             for child in self.children[node] or ():
-                if child >= 0:
+                if child >= 0 and child not in position:
                     position[child] = len(order)
                     order.append(child)
-        base = self.depth[root]
+                    first_parent.append(position[node])
+        base, base_gathered = self.depth[root], self.gathered[root]
         tree = Tree(self.ram[root], state, self.num_actions)
-        tree.parent = [-1] + [position[self.parent[node]] for node in order[1:]]
+        tree.parent = first_parent
         tree.action = [-1] + [self.action[node] for node in order[1:]]
         tree.reward = [0.0] + [self.reward[node] for node in order[1:]]
+        tree.gathered = [self.gathered[node] - base_gathered for node in order]
         tree.ram = [self.ram[node] for node in order]
         tree.state = [state] + [self.state[node] for node in order[1:]]
         tree.depth = [self.depth[node] - base for node in order]
@@ -136,25 +185,31 @@ class Tree:
             None if children is None else [position[c] if c >= 0 else -1 for c in children]
             for children in (self.children[node] for node in order)
         ]
+        tree.index = {ram.tobytes(): node for node, ram in reversed(list(enumerate(tree.ram)))}
+        tree.passing = {
+            seen: (position[node], left)
+            for seen, (node, left) in self.passing.items()
+            if node in position and position[node] > 0
+        }
         return tree
 
     def living(self) -> list[int]:
-        """Return the nodes reached without losing a life (their atoms make the table)."""
+        """Return the nodes reached without losing a life (their atoms make the tables)."""
         return [node for node in range(len(self.parent)) if not self.dead[node]]
 
-    def label_solved(self, table: NoveltyTable, max_depth: int) -> None:
+    def label_solved(self, table: NoveltyTable, max_depth: int, partitioned: bool = True) -> None:
         """Label every node solved or not from scratch, against ``table``.
 
         A node is solved when nothing can be planned from it (no state, at ``max_depth``, or
         no longer novel: every atom it has is held at a lower depth), or when every action
         from it was simulated and led to a solved node.
         """
-        for node in range(len(self.parent) - 1, -1, -1):
+        for node in self.bottom_up():
             depth = self.depth[node]
             if (
                 self.state[node] is None
                 or depth >= max_depth
-                or (node and not table.holds(self.ram[node], depth))
+                or (node and not table.holds(self.ram[node], depth, self.gathered[node] * partitioned))
             ):
                 self.solved[node] = True
             else:
@@ -165,18 +220,18 @@ class Tree:
 
         The value of a node is the best discounted sum of rewards of a path below it (every
         simulated child counts); the novel count, the novel nodes below it and itself (the
-        ways to go on).
+        ways to go on; a shared node counts under each of its parents).
         """
         size = len(self.parent)
         value = [0.0] * size
         novel = [1 if flag else 0 for flag in self.novel]
         reward, children_of = self.reward, self.children
-        for node in range(size - 1, -1, -1):
+        for node in self.bottom_up():
             children = children_of[node]
             if children is None:
                 continue
             best = None
-            for child in children:
+            for child in set(children):
                 if child < 0:
                     continue
                 novel[node] += novel[child]
