@@ -225,7 +225,8 @@ class SearchPolicy:
         frames = 0
         passing: list[bytes] = []
         for held in range(HOLD):
-            reward += emulator.step(action)
+            gained = emulator.step(action)
+            reward += gained * NEGATIVE_REWARD_SCALE if gained < 0 else gained
             frames += frameskip
             if emulator.terminated() or emulator.truncated():
                 break
@@ -233,8 +234,6 @@ class SearchPolicy:
                 passing.append(emulator.ram().tobytes())
         self.stats.frames += frames
         self.stats.ram_reads += len(passing)
-        if reward < 0:
-            reward *= NEGATIVE_REWARD_SCALE
         dead = emulator.terminated() or emulator.lives() < lives
         if dead:
             reward += LIFE_LOSS_PENALTY
@@ -273,7 +272,7 @@ class SearchPolicy:
                     depth = depth_of[node] + 1
                     same = tree.find(ram, depth)
                     if same >= 0 and tree.dead[same] == dead:
-                        tree.link(node, action, same)  # one node per state
+                        tree.link(node, action, same, reward)  # one node per state
                         child = same
                     else:
                         gathered = (tree.gathered[node] + reward) * _PARTITION
@@ -298,14 +297,14 @@ class SearchPolicy:
     def _choose(self, tree: Tree, previous_action: int) -> int:
         """Return the root action to take (see the module doc) and keep the tree."""
         value, novel = tree.values(self._discount)
-        reward = tree.reward
+        gains = tree.gains[0] or ()
         best_key: tuple[float, int, bool] | None = None
         best: list[int] = []
         for action, child in enumerate(tree.children[0] or ()):
             if child < 0:
                 continue
             key = (
-                round(reward[child] + self._discount * value[child], 6),
+                round(gains[action] + self._discount * value[child], 6),
                 novel[child],
                 action == previous_action,
             )

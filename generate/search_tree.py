@@ -69,23 +69,22 @@ class Tree:
     """Simulated states below the root, each reached by one action from a node a depth up.
 
     ``children[i]`` lists node ``i``'s child by action (-1 until simulated; None until the
-    first); two actions that reach the same RAM share a child. ``state[i]`` is its saved
+    first) and ``gains[i]`` the reward on the way to each, as the planner counts it; two
+    actions that reach the same RAM share a child. ``state[i]`` is its saved
     state (None for a state the planner cannot go on from: a death, the end of the game,
     ALE's length limit); ``dead[i]`` whether a life or the game was lost on the way to it;
-    ``novel[i]`` whether it was novel when simulated; ``reward[i]`` the reward on the way, as
-    the planner counts it; ``gathered[i]`` the rewards summed along the first path to it
-    (its novelty partition). ``index`` finds a node by its RAM; ``passing`` finds, by the RAM
+    ``novel[i]`` whether it was novel when simulated; ``gathered[i]`` the rewards summed
+    along the first path to it (its novelty partition). ``index`` finds a node by its RAM; ``passing`` finds, by the RAM
     of each frame on the way to a node but the last, the node and the steps left to it.
     """
 
-    __slots__ = ("parent", "action", "reward", "gathered", "ram", "state", "depth", "dead",
+    __slots__ = ("parent", "action", "gains", "gathered", "ram", "state", "depth", "dead",
                  "novel", "solved", "children", "num_actions", "index", "passing")  # fmt: skip
 
     def __init__(self, ram: np.ndarray, state: Any, num_actions: int) -> None:
         self.num_actions = num_actions
         self.parent = [-1]
         self.action = [-1]
-        self.reward = [0.0]
         self.gathered = [0.0]
         self.ram = [ram]
         self.state = [state]
@@ -94,6 +93,7 @@ class Tree:
         self.novel = [True]
         self.solved = [False]
         self.children: list[list[int] | None] = [None]
+        self.gains: list[list[float] | None] = [None]
         self.index: dict[bytes, int] = {ram.tobytes(): 0}
         self.passing: dict[bytes, tuple[int, int]] = {}
 
@@ -105,12 +105,14 @@ class Tree:
         node = self.index.get(ram.tobytes(), -1)
         return node if node >= 0 and self.depth[node] == depth else -1
 
-    def link(self, parent: int, action: int, child: int) -> None:
+    def link(self, parent: int, action: int, child: int, reward: float) -> None:
         """Make ``child`` (one depth below ``parent``) the child of ``parent`` by ``action``."""
         siblings = self.children[parent]
         if siblings is None:
             siblings = self.children[parent] = [-1] * self.num_actions
+            self.gains[parent] = [0.0] * self.num_actions
         siblings[action] = child
+        self.gains[parent][action] = reward  # type: ignore[index]
 
     def add(self, parent: int, action: int, reward: float, ram: np.ndarray, state: Any,
             dead: bool, novel: bool, passing: tuple[bytes, ...] = ()) -> int:  # fmt: skip
@@ -121,7 +123,6 @@ class Tree:
         index = len(self.parent)
         self.parent.append(parent)
         self.action.append(action)
-        self.reward.append(reward)
         self.gathered.append(self.gathered[parent] + reward)
         self.ram.append(ram)
         self.state.append(state)
@@ -130,7 +131,8 @@ class Tree:
         self.novel.append(novel)
         self.solved.append(False)
         self.children.append(None)
-        self.link(parent, action, index)
+        self.gains.append(None)
+        self.link(parent, action, index, reward)
         self.index.setdefault(ram.tobytes(), index)
         for left, seen in enumerate(reversed(passing), start=1):
             self.passing.setdefault(seen, (index, left))
@@ -173,7 +175,6 @@ class Tree:
         tree = Tree(self.ram[root], state, self.num_actions)
         tree.parent = first_parent
         tree.action = [-1] + [self.action[node] for node in order[1:]]
-        tree.reward = [0.0] + [self.reward[node] for node in order[1:]]
         tree.gathered = [self.gathered[node] - base_gathered for node in order]
         tree.ram = [self.ram[node] for node in order]
         tree.state = [state] + [self.state[node] for node in order[1:]]
@@ -185,6 +186,7 @@ class Tree:
             None if children is None else [position[c] if c >= 0 else -1 for c in children]
             for children in (self.children[node] for node in order)
         ]
+        tree.gains = [self.gains[node] for node in order]
         tree.index = {ram.tobytes(): node for node, ram in reversed(list(enumerate(tree.ram)))}
         tree.passing = {
             seen: (position[node], left)
@@ -225,18 +227,17 @@ class Tree:
         size = len(self.parent)
         value = [0.0] * size
         novel = [1 if flag else 0 for flag in self.novel]
-        reward, children_of = self.reward, self.children
+        gains_of, children_of = self.gains, self.children
         for node in self.bottom_up():
-            children = children_of[node]
-            if children is None:
+            children, gains = children_of[node], gains_of[node]
+            if children is None or gains is None:
                 continue
-            best = None
             for child in set(children):
-                if child < 0:
-                    continue
-                novel[node] += novel[child]
-                child_value = reward[child] + discount * value[child]
-                if best is None or child_value > best:
-                    best = child_value
-            value[node] = best or 0.0
+                if child >= 0:
+                    novel[node] += novel[child]
+            value[node] = max(
+                gain + discount * value[child]
+                for child, gain in zip(children, gains, strict=True)
+                if child >= 0
+            )
         return value, novel

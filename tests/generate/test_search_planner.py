@@ -139,14 +139,17 @@ def test_the_novelty_table_after_reuse_is_the_one_of_the_kept_states():
 
 
 @pytest.mark.parametrize("budget", [12, 50, 100.5])
-def test_the_budget_account_is_exact(budget):
-    world = Corridor(size=128, start=60, traps=frozenset({50}))
+@pytest.mark.parametrize("lives", [1, 3])
+def test_the_budget_account_is_exact(budget, lives):
+    # With one life, simulated steps that walk into the traps end the game inside the step.
+    world = Corridor(size=128, start=60, traps=frozenset({50, 57}), lives_at_start=lives)
     steps = 50
     planned = play(world, SearchPolicy, steps, budget=budget, randomness=0.2)
     stats = planned.policy.stats
     real_frames = len(planned.actions) * world.frameskip
     assert stats.frames == world.frames_stepped - real_frames
-    assert stats.frames <= budget * len(planned.actions)
+    # A decision spends ahead the account of the frames it holds its action for.
+    assert stats.frames <= budget * (len(planned.actions) + search.HOLD - 1)
     # Nothing is left unspent but what one step of the tree cannot use, and the last share.
     step = world.frameskip * search.HOLD
     assert stats.frames > budget * len(planned.actions) - budget * search.HOLD * 2 - step
@@ -185,3 +188,94 @@ def test_the_tree_values_every_child_and_counts_novel_states():
     assert table.add(np.zeros(128, np.uint8), 0)
     assert not table.add(np.zeros(128, np.uint8), 1)
     assert table.holds(np.zeros(128, np.uint8), 0) and not table.holds(np.zeros(128, np.uint8), 1)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_negative_reward_is_not_worth_the_reward_behind_it(seed):
+    # Right: -1, then +5, then nothing. Counted at face value the walk pays 4; the planner
+    # weighs a negative reward far more than a positive one, and stays off it.
+    def world():
+        return Corridor(start=8, rewards={9: -1.0, 10: 5.0})
+
+    planned = play(world(), SearchPolicy, 30, budget=100, seed=seed)
+    assert -1.0 not in planned.rewards
+    assert -1.0 in random_play(world(), 30, seed).rewards
+
+
+def test_of_two_deaths_it_takes_the_later():
+    # Both root actions lose the game, one a step later; nothing else tells them apart (no
+    # reward, no novel state, and the held action is the early death).
+    world = Corridor(start=8)
+    planner = played_planner(world, budget=100)
+    ram = world.ram()
+    tree = Tree(ram, world.clone_state(), 3)
+    tree.add(0, RIGHT, search.LIFE_LOSS_PENALTY, ram + 1, None, dead=True, novel=False)
+    later = tree.add(0, LEFT, 0.0, ram + 2, "alive", dead=False, novel=False)
+    tree.add(later, LEFT, search.LIFE_LOSS_PENALTY, ram + 3, None, dead=True, novel=False)
+    assert planner._choose(tree, RIGHT) == LEFT
+
+
+def test_it_looks_240_emulator_frames_ahead_and_no_further():
+    # The clock makes the first state at each depth novel: with budget to spare, one
+    # rollout goes down to the lookahead.
+    world = Corridor(size=128, start=60)
+    planner = played_planner(world, budget=400)
+    planner(None, NOOP)
+    tree = planner._tree
+    assert max(tree.depth) * world.frameskip * search.HOLD == 240
+
+
+def test_one_node_per_distinct_state():
+    # At the left wall LEFT and NOOP reach the same state: they share one node, and the
+    # planner, with nothing else between them, keeps the action held.
+    world = Corridor(size=128, start=0)
+    planner = played_planner(world, budget=200)
+    planner(None, LEFT)
+    tree = planner._tree
+    rams = {tree.ram[node].tobytes() for node in range(len(tree))}
+    assert len(rams) == len(tree)
+    assert tree.children[0][NOOP] == tree.children[0][LEFT] >= 0
+    for children in tree.children:
+        if children is not None and children[NOOP] >= 0 and children[LEFT] >= 0:
+            same = np.array_equal(tree.ram[children[NOOP]], tree.ram[children[LEFT]])
+            assert same == (children[NOOP] == children[LEFT])
+
+
+def test_after_a_random_step_on_the_planned_path_it_plays_on_and_reuses_the_tree():
+    world = Corridor(size=128, start=60)
+    planner = played_planner(world, budget=100)
+    real = world.clone_state()
+    action = planner(None, NOOP)
+    world.restore_state(real)
+    world.step(action)
+    world.step(action)  # a random step that drew the same action: no call at frame 4
+    real = world.clone_state()
+    assert planner(None, action) == action
+    world.restore_state(real)
+    assert planner.stats.followed == 1 and planner.stats.decisions == 1
+    world.step(action)
+    planner(None, action)
+    assert planner.stats.decisions == 2 and planner.stats.reused == 1
+    # Where the random step left the planned path, the tree starts anew.
+    world.step(LEFT if action != LEFT else RIGHT)
+    world.step(LEFT if action != LEFT else RIGHT)
+    planner(None, action)
+    assert planner.stats.decisions == 3 and planner.stats.reused == 1
+
+
+def test_a_step_that_ends_the_game_is_charged_the_frames_simulated():
+    world = Corridor(start=8, traps=frozenset({9}), lives_at_start=1)
+    planner = played_planner(world, budget=100)
+    _, dead, ended, frames, _ = planner._simulate(RIGHT)
+    assert dead and ended and frames == world.frameskip
+    assert planner.stats.frames == world.frames_stepped == world.frameskip
+
+
+def test_the_first_decision_gets_its_share_even_at_the_smallest_budget():
+    world = Corridor(start=8, traps=frozenset({9}))
+    planner = played_planner(world, budget=world.frameskip)
+    real = world.clone_state()
+    planner(None, RIGHT)
+    world.restore_state(real)
+    assert planner.stats.frames == world.frameskip * search.HOLD
+    assert planner._tree is not None and len(planner._tree) == 2
