@@ -6,7 +6,9 @@ frames), so the same budget looks further ahead, and sticky actions, which only 
 an action changes, touch the held action once. Ties go to the action already held.
 
 Each decision grows a tree of emulator states from the current one by *rollouts*: from the
-root, repeatedly take an action drawn uniformly among those not yet *solved*. A new state
+root, repeatedly take an action drawn uniformly among those not yet *solved*. One node per
+distinct state: a step that reaches the RAM of a node already at that depth links to it
+(several actions often lead to the same state; each keeps its own reward). A new state
 is *novel* when one of its atoms (RAM byte, value) is held by no living state of the tree at
 its depth or less (the depth-based novelty of Rollout IW(1), Bandres, Bonet and Geffner,
 AAAI 2018, after the IW(1) of Lipovetzky, Ramirez and Geffner, IJCAI 2015). A rollout ends
@@ -16,23 +18,27 @@ actions all lead to solved nodes. A rollout passing a known node goes on while t
 still holds one of its atoms lowest.
 
 Risk aversion, as in the paper's best variant at this budget: a lost life (or the end of
-the game) counts :data:`LIFE_LOSS_PENALTY`, a negative reward :data:`NEGATIVE_REWARD_SCALE`
-times itself. The value of a node is the best discounted sum of rewards of a path below it;
-the root action of highest value is taken (with no reward in sight, a branch that dies is
-worth less the sooner it dies: the branch that stays alive longest); among equals, the one
-whose subtree holds the most novel states (the most ways to go on: it explores), then the
-action held; then the policy's random generator decides.
+the game) counts :data:`LIFE_LOSS_PENALTY`, a negative reward (each frame's)
+:data:`NEGATIVE_REWARD_SCALE` times itself. The value of a node is the best discounted sum
+of rewards of a path below it; the root action of highest value is taken (with no reward in
+sight, a branch that dies is worth less the sooner it dies: the branch that stays alive
+longest); among equals, the one whose subtree holds the most novel states (the most ways to
+go on: it explores), then the action held; then the policy's random generator decides.
 
-The subtree of the action taken is kept: at the next decision, the root child whose RAM is
-the real state's becomes the root (sticky actions or a random step can make none match: the
-tree then starts anew), the novelty table is rebuilt from the kept living states at their
-new depths, and every node is labelled solved or not against it.
+The tree is kept. At the next decision, the node whose RAM is the real state's, at any
+depth, becomes the root; the novelty table is rebuilt from the living states below it at
+their new depths, and every node is labelled solved or not against it. A random step (or a
+sticky one) can leave the real state between two steps of the tree: when its RAM is that of
+a frame on the way to a node, the planner plays on to that node without planning and
+decides there; otherwise the tree starts anew.
 
-Budget: ``search_budget`` emulator frames per recorded frame on account, so that over an
-episode the planner never simulates more than ``search_budget`` times the frames recorded;
-a decision spends what the frames since the last one banked, up to
-:data:`MAX_DECISION_BUDGET` times its share. All randomness comes from the episode's policy
-generator, so an episode is the same whatever runs it. The planner uses nothing but the
+Budget: ``search_budget`` emulator frames per recorded frame on account, charged for the
+frames actually simulated (a step that ends the game early costs only its frames). A
+decision spends the account of the frames it will hold its action for, so the first
+decision of an episode gets a full share, up to :data:`MAX_DECISION_BUDGET` times its share;
+over an episode the planner never simulates more than ``search_budget`` times the frames
+recorded plus ``HOLD - 1``. All randomness comes from the episode's policy generator, so an
+episode is the same whatever runs it. The planner uses nothing but the
 :class:`~atari_interleaved.generate.emulator_view.Emulator` methods a plug-in policy gets.
 """
 
@@ -62,7 +68,7 @@ __all__ = [
     "make_search_policy",
 ]
 
-ALGORITHM = "rollout-iw1-ram/2"
+ALGORITHM = "rollout-iw1-ram/3"
 """Name and version of the planner's algorithm, recorded with the data."""
 HOLD = 3
 """Recorded frames between decisions, and per step of the tree."""
@@ -74,7 +80,6 @@ NEGATIVE_REWARD_SCALE = 50_000.0
 """Factor on negative rewards in a simulation."""
 MAX_DECISION_BUDGET = 2.0
 """A decision spends at most this many times its share (``HOLD * search_budget``)."""
-_PARTITION = True
 MAX_DEPTH_FRAMES = 240
 """Rollouts stop this many emulator frames below the root."""
 
@@ -200,12 +205,8 @@ class SearchPolicy:
             return Tree(ram, state, emulator.num_actions)
         tree = kept.subtree(match, state)
         living = tree.living()
-        table.rebuild(
-            [tree.ram[n] for n in living],
-            [tree.depth[n] for n in living],
-            [tree.gathered[n] * _PARTITION for n in living],
-        )
-        tree.label_solved(table, self._max_depth, _PARTITION)
+        table.rebuild([tree.ram[n] for n in living], [tree.depth[n] for n in living])
+        tree.label_solved(table, self._max_depth)
         stats.reused += 1
         return tree
 
@@ -275,8 +276,7 @@ class SearchPolicy:
                         tree.link(node, action, same, reward)  # one node per state
                         child = same
                     else:
-                        gathered = (tree.gathered[node] + reward) * _PARTITION
-                        novel = not dead and table.add(ram, depth, gathered)
+                        novel = not dead and table.add(ram, depth)
                         state = None
                         if not ended:
                             state = emulator.clone_state()
@@ -289,7 +289,7 @@ class SearchPolicy:
                         continue
                 if solved[child]:
                     break
-                if not table.holds(tree.ram[child], depth_of[child], tree.gathered[child] * _PARTITION):
+                if not table.holds(tree.ram[child], depth_of[child]):
                     tree.solve(child)  # a lower state took all its atoms
                     break
                 node, at_node = child, False

@@ -20,49 +20,34 @@ _UNSEEN = np.iinfo(np.int32).max
 
 
 class NoveltyTable:
-    """The lowest depth at which the tree holds each atom (RAM byte, value) of IW(1).
-
-    One table per *partition*: the reward summed along the path from the root (as the
-    planner counts it). A state is novel against the states whose path gathered the same
-    reward, so a branch that scored explores again (the reward-split tables of Bandres,
-    Bonet and Geffner, AAAI 2018).
-    """
+    """The lowest depth at which the tree holds each atom (RAM byte, value) of IW(1)."""
 
     def __init__(self) -> None:
-        self.tables: dict[float, np.ndarray] = {}
+        self.depths = np.full(RAM_SIZE * 256, _UNSEEN, dtype=np.int32)
 
     def clear(self) -> None:
         """Forget every atom."""
-        self.tables.clear()
+        self.depths.fill(_UNSEEN)
 
-    def _table(self, partition: float) -> np.ndarray:
-        table = self.tables.get(partition)
-        if table is None:
-            table = self.tables[partition] = np.full(RAM_SIZE * 256, _UNSEEN, dtype=np.int32)
-        return table
-
-    def add(self, ram: np.ndarray, depth: int, partition: float = 0.0) -> bool:
+    def add(self, ram: np.ndarray, depth: int) -> bool:
         """Record the atoms of ``ram`` at ``depth``; return whether one was new at that depth."""
-        table = self._table(partition)
         atoms = _OFFSETS + ram
-        seen = table[atoms]
+        seen = self.depths[atoms]
         novel = bool((seen > depth).any())
         if novel:
-            table[atoms] = np.minimum(seen, depth)
+            self.depths[atoms] = np.minimum(seen, depth)
         return novel
 
-    def holds(self, ram: np.ndarray, depth: int, partition: float = 0.0) -> bool:
+    def holds(self, ram: np.ndarray, depth: int) -> bool:
         """Whether a state of ``ram`` at ``depth`` still holds one of its atoms lowest."""
-        return bool((self._table(partition)[_OFFSETS + ram] >= depth).any())
+        return bool((self.depths[_OFFSETS + ram] >= depth).any())
 
-    def rebuild(self, rams: list[np.ndarray], depths: list[int], partitions: list[float]) -> None:
-        """Make the tables those of states ``rams`` at ``depths`` in ``partitions``, only."""
+    def rebuild(self, rams: list[np.ndarray], depths: list[int]) -> None:
+        """Make the table that of states ``rams`` at ``depths``, and nothing else."""
         self.clear()
-        for partition in sorted(set(partitions)):
-            chosen = [i for i, p in enumerate(partitions) if p == partition]
-            atoms = (_OFFSETS + np.stack([rams[i] for i in chosen]).astype(np.intp)).ravel()
-            at = np.repeat(np.asarray([depths[i] for i in chosen], np.int32), RAM_SIZE)
-            np.minimum.at(self._table(partition), atoms, at)
+        if rams:
+            atoms = (_OFFSETS + np.stack(rams).astype(np.intp)).ravel()
+            np.minimum.at(self.depths, atoms, np.repeat(np.asarray(depths, np.int32), RAM_SIZE))
 
 
 class Tree:
@@ -73,19 +58,18 @@ class Tree:
     actions that reach the same RAM share a child. ``state[i]`` is its saved
     state (None for a state the planner cannot go on from: a death, the end of the game,
     ALE's length limit); ``dead[i]`` whether a life or the game was lost on the way to it;
-    ``novel[i]`` whether it was novel when simulated; ``gathered[i]`` the rewards summed
-    along the first path to it (its novelty partition). ``index`` finds a node by its RAM; ``passing`` finds, by the RAM
-    of each frame on the way to a node but the last, the node and the steps left to it.
+    ``novel[i]`` whether it was novel when simulated. ``index`` finds a node by its RAM;
+    ``passing`` finds, by the RAM of each frame on the way to a node but the last, the node
+    and the steps left to it.
     """
 
-    __slots__ = ("parent", "action", "gains", "gathered", "ram", "state", "depth", "dead",
+    __slots__ = ("parent", "action", "gains", "ram", "state", "depth", "dead",
                  "novel", "solved", "children", "num_actions", "index", "passing")  # fmt: skip
 
     def __init__(self, ram: np.ndarray, state: Any, num_actions: int) -> None:
         self.num_actions = num_actions
         self.parent = [-1]
         self.action = [-1]
-        self.gathered = [0.0]
         self.ram = [ram]
         self.state = [state]
         self.depth = [0]
@@ -123,7 +107,6 @@ class Tree:
         index = len(self.parent)
         self.parent.append(parent)
         self.action.append(action)
-        self.gathered.append(self.gathered[parent] + reward)
         self.ram.append(ram)
         self.state.append(state)
         self.depth.append(self.depth[parent] + 1)
@@ -162,7 +145,7 @@ class Tree:
         """Return the nodes below ``root``, re-indexed from 0, with the root's state ``state``.
 
         Solved labels are not carried over (they depend on the novelty tables): see
-        :meth:`label_solved`. Rewards gathered count from the new root.
+        :meth:`label_solved`.
         """
         order, position, first_parent = [root], {root: 0}, [-1]
         for node in order:  # breadth first; the list grows as it is read
@@ -171,11 +154,10 @@ class Tree:
                     position[child] = len(order)
                     order.append(child)
                     first_parent.append(position[node])
-        base, base_gathered = self.depth[root], self.gathered[root]
+        base = self.depth[root]
         tree = Tree(self.ram[root], state, self.num_actions)
         tree.parent = first_parent
         tree.action = [-1] + [self.action[node] for node in order[1:]]
-        tree.gathered = [self.gathered[node] - base_gathered for node in order]
         tree.ram = [self.ram[node] for node in order]
         tree.state = [state] + [self.state[node] for node in order[1:]]
         tree.depth = [self.depth[node] - base for node in order]
@@ -199,7 +181,7 @@ class Tree:
         """Return the nodes reached without losing a life (their atoms make the tables)."""
         return [node for node in range(len(self.parent)) if not self.dead[node]]
 
-    def label_solved(self, table: NoveltyTable, max_depth: int, partitioned: bool = True) -> None:
+    def label_solved(self, table: NoveltyTable, max_depth: int) -> None:
         """Label every node solved or not from scratch, against ``table``.
 
         A node is solved when nothing can be planned from it (no state, at ``max_depth``, or
@@ -211,7 +193,7 @@ class Tree:
             if (
                 self.state[node] is None
                 or depth >= max_depth
-                or (node and not table.holds(self.ram[node], depth, self.gathered[node] * partitioned))
+                or (node and not table.holds(self.ram[node], depth))
             ):
                 self.solved[node] = True
             else:

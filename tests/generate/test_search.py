@@ -43,7 +43,7 @@ def test_search_finds_a_reward_that_random_play_misses():
     assert random.run_episode(0).metadata.episode_return == 0.0
     planned = GameEmulator("freeway", search(100, 400)).run_episode(0).metadata
     assert planned.episode_return >= 1.0
-    assert planned.planner == "rollout-iw1-ram/2" and planned.search_budget == 400.0
+    assert planned.planner == "rollout-iw1-ram/3" and planned.search_budget == 400.0
 
 
 @pytest.mark.slow
@@ -134,6 +134,36 @@ def test_what_a_policy_simulates_never_changes_the_episode(tmp_path, monkeypatch
     assert meddled.actions == plain.actions
     assert meddled.frames == plain.frames
     assert meddled.metadata.rewards == plain.metadata.rewards
+
+
+STEPPER = """
+deltas = []
+
+def make_policy(context):
+    view = context.emulator
+
+    def act(observation, previous_action):
+        before = view.frame_number()
+        view.step(previous_action)
+        deltas.append(view.frame_number() - before)
+        return previous_action
+
+    act.needs_observation = False
+    return act
+"""
+
+
+@pytest.mark.parametrize("frameskip", [3, 4])
+def test_a_step_of_the_view_plays_frameskip_emulator_frames(tmp_path, monkeypatch, frameskip):
+    # The planner's tree steps and its budget account count on it.
+    (tmp_path / "stepper.py").write_text(STEPPER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "stepper", raising=False)
+    settings = EpisodeSettings(
+        frame_cap=3, policy="stepper:make_policy", ale=AleSettings(frameskip=frameskip)
+    )
+    GameEmulator("pong", settings).run_episode(0)
+    assert sys.modules["stepper"].deltas == [frameskip, frameskip]
 
 
 OUTSIDE_THE_CALL = """
@@ -323,7 +353,7 @@ def test_the_policy_its_budget_planner_and_no_ops_reach_the_export(tmp_path):
     export(tmp_path / "frames", tmp_path / "hub")
     card = (tmp_path / "hub" / "README.md").read_text()
     assert "| Base policy (`--policy`) | `search` |" in card
-    assert "| Planner | `rollout-iw1-ram/2` |" in card
+    assert "| Planner | `rollout-iw1-ram/3` |" in card
     assert "| Search budget (`--search-budget`) | 20.0 |" in card
     assert "| No-op starts at most (`--noop-max`) | 2 |" in card
     assert "--policy search --png-compress-level 6" in card
@@ -332,5 +362,5 @@ def test_the_policy_its_budget_planner_and_no_ops_reach_the_export(tmp_path):
     sampling = json.loads((tmp_path / "hub" / "manifest.json").read_text())["generation"][
         "sampling"
     ]
-    assert sampling["planner"] == "rollout-iw1-ram/2"
+    assert sampling["planner"] == "rollout-iw1-ram/3"
     assert sampling["settings"]["search_budget"] == 20.0 and sampling["settings"]["noop_max"] == 2

@@ -122,7 +122,7 @@ def test_the_novelty_table_after_reuse_is_the_one_of_the_kept_states():
         for byte, value in enumerate(new_tree.ram[node]):
             atom = byte * 256 + int(value)
             expected[atom] = min(expected.get(atom, 1 << 30), new_tree.depth[node])
-    (table,) = planner._table.tables.values()  # no reward: one partition
+    table = planner._table.depths
     assert {int(a): int(table[a]) for a in np.flatnonzero(table < 1 << 30)} == expected
     assert len(new_tree) > 1 and new_tree.depth[0] == 0
     # Every node is labelled as from scratch: solved exactly when it holds no atom lowest
