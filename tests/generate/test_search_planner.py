@@ -202,11 +202,12 @@ def test_a_negative_reward_is_not_worth_the_reward_behind_it(seed):
     assert -1.0 in random_play(world(), 30, seed).rewards
 
 
-def test_of_two_deaths_it_takes_the_later():
+@pytest.mark.parametrize("seed", SEEDS)
+def test_of_two_deaths_it_takes_the_later(seed):
     # Both root actions lose the game, one a step later; nothing else tells them apart (no
     # reward, no novel state, and the held action is the early death).
     world = Corridor(start=8)
-    planner = played_planner(world, budget=100)
+    planner = played_planner(world, budget=100, seed=seed)
     ram = world.ram()
     tree = Tree(ram, world.clone_state(), 3)
     tree.add(0, RIGHT, search.LIFE_LOSS_PENALTY, ram + 1, None, dead=True, novel=False)
