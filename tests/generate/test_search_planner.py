@@ -204,16 +204,17 @@ def test_a_negative_reward_is_not_worth_the_reward_behind_it(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_of_two_deaths_it_takes_the_later(seed):
-    # Both root actions lose the game, one a step later; nothing else tells them apart (no
-    # reward, no novel state, and the held action is the early death).
+    # Every root action loses the game, one a step later than the others; nothing else tells
+    # them apart (no reward, no novel state, and the held action dies early).
     world = Corridor(start=8)
     planner = played_planner(world, budget=100, seed=seed)
     ram = world.ram()
     tree = Tree(ram, world.clone_state(), 3)
-    tree.add(0, RIGHT, search.LIFE_LOSS_PENALTY, ram + 1, None, dead=True, novel=False)
-    later = tree.add(0, LEFT, 0.0, ram + 2, "alive", dead=False, novel=False)
-    tree.add(later, LEFT, search.LIFE_LOSS_PENALTY, ram + 3, None, dead=True, novel=False)
-    assert planner._choose(tree, RIGHT) == LEFT
+    tree.add(0, LEFT, search.LIFE_LOSS_PENALTY, ram + 1, None, dead=True, novel=False)
+    tree.add(0, NOOP, search.LIFE_LOSS_PENALTY, ram + 2, None, dead=True, novel=False)
+    later = tree.add(0, RIGHT, 0.0, ram + 3, "alive", dead=False, novel=False)
+    tree.add(later, RIGHT, search.LIFE_LOSS_PENALTY, ram + 4, None, dead=True, novel=False)
+    assert planner._choose(tree, LEFT) == RIGHT
 
 
 def test_it_looks_240_emulator_frames_ahead_and_no_further():
