@@ -296,7 +296,12 @@ class SearchPolicy:
 
     def _choose(self, tree: Tree, previous_action: int) -> int:
         """Return the root action to take (see the module doc) and keep the tree."""
-        value, novel = tree.values(self._discount)
+        # Novel now: the living states that still hold an atom lowest in the table.
+        holding = self._table.holding(tree.ram, tree.depth)
+        value, novel = tree.values(
+            self._discount,
+            [held and not dead for held, dead in zip(holding, tree.dead, strict=True)],
+        )
         gains = tree.gains[0] or ()
         best_key: tuple[float, int, bool] | None = None
         best: list[int] = []

@@ -42,6 +42,11 @@ class NoveltyTable:
         """Whether a state of ``ram`` at ``depth`` still holds one of its atoms lowest."""
         return bool((self.depths[_OFFSETS + ram] >= depth).any())
 
+    def holding(self, rams: list[np.ndarray], depths: list[int]) -> list[bool]:
+        """:meth:`holds` for each of the states ``rams`` at ``depths`` at once."""
+        atoms = _OFFSETS + np.stack(rams).astype(np.intp)
+        return (self.depths[atoms] >= np.asarray(depths)[:, None]).any(axis=1).tolist()
+
     def rebuild(self, rams: list[np.ndarray], depths: list[int]) -> None:
         """Make the table that of states ``rams`` at ``depths``, and nothing else."""
         self.clear()
@@ -199,16 +204,16 @@ class Tree:
             else:
                 self.solved[node] = self._all_solved(self.children[node])
 
-    def values(self, discount: float) -> tuple[list[float], list[int]]:
+    def values(self, discount: float, novel: list[bool]) -> tuple[list[float], list[int]]:
         """Return each node's value and novel count.
 
         The value of a node is the best discounted sum of rewards of a path below it (every
-        simulated child counts); the novel count, the novel nodes below it and itself (the
-        ways to go on; a shared node counts under each of its parents).
+        simulated child counts); the novel count, the distinct nodes flagged in ``novel``
+        reachable from it, itself included (the ways to go on; a shared node counts once).
         """
         size = len(self.parent)
         value = [0.0] * size
-        novel = [1 if flag else 0 for flag in self.novel]
+        below = [1 << node if flag else 0 for node, flag in enumerate(novel)]  # bit sets
         gains_of, children_of = self.gains, self.children
         for node in self.bottom_up():
             children, gains = children_of[node], gains_of[node]
@@ -216,10 +221,10 @@ class Tree:
                 continue
             for child in set(children):
                 if child >= 0:
-                    novel[node] += novel[child]
+                    below[node] |= below[child]
             value[node] = max(
                 gain + discount * value[child]
                 for child, gain in zip(children, gains, strict=True)
                 if child >= 0
             )
-        return value, novel
+        return value, [reached.bit_count() for reached in below]
