@@ -281,7 +281,7 @@ class SearchPolicy:
                         if not ended:
                             state = emulator.clone_state()
                             stats.clones += 1
-                        child = tree.add(node, action, reward, ram, state, dead, novel, passing)
+                        child = tree.add(node, action, reward, ram, state, dead, passing)
                         if ended or not novel or depth >= max_depth:
                             tree.solve(child)
                             break

