@@ -221,6 +221,7 @@ def test_of_two_deaths_it_takes_the_later(seed):
     tree.add(0, NOOP, search.LIFE_LOSS_PENALTY, ram + 2, None, dead=True)
     later = tree.add(0, RIGHT, 0.0, ram + 3, "alive", dead=False)
     tree.add(later, RIGHT, search.LIFE_LOSS_PENALTY, ram + 4, None, dead=True)
+    planner._table.add(ram + 3, 0)  # the living node holds no atom lowest: not novel
     assert planner._choose(tree, LEFT) == RIGHT
 
 
