@@ -309,10 +309,11 @@ def print_medians(
     return medians
 
 
-def print_published(measured: float | None) -> None:
+def print_published(measured: float | None, budget: float) -> None:
     """Print the published medians beside the one measured here."""
     lines = [(label, f"{median:.2f}") for label, median in PUBLISHED_MEDIANS]
-    lines.append(("measured here: search r=0, default budget", _number(measured)))
+    which = "default budget" if budget == DEFAULT_SEARCH_BUDGET else f"budget {budget:g}"
+    lines.append((f"measured here: search r=0, {which}", _number(measured)))
     print("\nMedian human-normalised score, 26 games (published: whole-game episodes)")
     print_columns(("planner", "median"), lines)
 
@@ -355,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     by_game = {game: by_game[game] for game in games}
     medians = print_medians(by_game, variants)
     main_median = medians[MAIN]
-    print_published(main_median["normalised"])
+    print_published(main_median["normalised"], args.budget)
     below = sum(
         1
         for results in by_game.values()
