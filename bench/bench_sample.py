@@ -51,6 +51,7 @@ from bench_table import Ratio, print_columns, print_summary
 from PIL import Image
 
 from atari_interleaved.core.games import env_id, resolve_games
+from atari_interleaved.core.optional import install_hint
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.emulator import GameEmulator
@@ -65,7 +66,6 @@ from atari_interleaved.generate.sampler import sample
 from atari_interleaved.generate.worker_loop import EpisodeSink
 
 DEFAULT_GAMES = "alien,pong,space_invaders"
-RAY_INSTALL_HINT = 'pip install "atari-interleaved[ray]"'
 
 
 @dataclass(frozen=True)
@@ -536,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     if load > 0.5:
         print("(other work is running on this machine: it skews the figures, parallel ones most)")
     if not has_ray:
-        print(f"Ray backend: skipped, ray is not installed ({RAY_INSTALL_HINT})")
+        print(f"Ray backend: skipped, ray is not installed ({install_hint('ray')})")
     print()
 
     runs = {

@@ -26,15 +26,10 @@ from atari_interleaved.core.games import env_id
 from atari_interleaved.core.layout import episode_dir_name
 from atari_interleaved.core.settings import EpisodeSettings, episode_fields
 from atari_interleaved.core.versions import library_versions
-from atari_interleaved.generate.emulator_view import EmulatorView
+from atari_interleaved.generate.branches import BranchRecorder
 from atari_interleaved.generate.frame_encoder import PaletteFrameEncoder
-from atari_interleaved.generate.policy import (
-    BasePolicy,
-    PolicyContext,
-    load_policy_factory,
-    needs_observation,
-    planner_of,
-)
+from atari_interleaved.generate.policy import PolicyContext, load_policy_factory, planner_of
+from atari_interleaved.generate.policy_call import PolicyCall
 from atari_interleaved.generate.seeding import (
     ExplorationDraws,
     episode_seed,
@@ -128,18 +123,21 @@ class GameEmulator:
         num_actions = len(self.action_set)
         draws = ExplorationDraws(streams.exploration, limit, num_actions)
         name = episode_dir_name(episode_index, settings.randomness)
-        view = EmulatorView(ale, self.action_set, frameskip)
-        context = PolicyContext(
-            self.game, list(self.action_meanings), streams.policy, view, settings.search_budget
+        policy = PolicyCall(
+            self._policy_factory,
+            lambda view: PolicyContext(
+                self.game, list(self.action_meanings), streams.policy, view, settings.search_budget
+            ),
+            ale,
+            self.action_set,
+            frameskip,
+            functools.partial(self._policy_error, name),
         )
-        try:
-            policy = self._policy_factory(context)
-        except Exception as error:
-            raise self._policy_error(name, f"its factory raised {error!r}") from error
-        wants_observation = needs_observation(policy)
+        wants_observation = policy.needs_observation
 
         ale.restoreState(self._start_state)
         start_actions = self._noop_start(streams.start)
+        branches = BranchRecorder(ale, self.action_set, settings, encoder)
         frames: list[bytes] = []
         actions: list[int] = []
         applied_actions: list[list[int]] = []
@@ -170,11 +168,12 @@ class GameEmulator:
             elif last:
                 action = previous  # never played: the policy is not asked
             else:
-                observation = None
+                observation, first_screen = None, None
+                if frame == 0 and not start_actions:  # ALE's screen is not the episode's
+                    first_screen = self._start_screen_rgb
                 if wants_observation:
-                    fresh = frame == 0 and not start_actions
-                    observation = self._start_rgb() if fresh else ale.getScreenRGB()
-                action = self._call_policy(policy, observation, previous, view, name, frame)
+                    observation = ale.getScreenRGB() if first_screen is None else self._start_rgb()
+                action = policy(observation, previous, frame, first_screen)
             actions.append(action)
             if last:
                 rewards.append(0.0)
@@ -182,6 +181,8 @@ class GameEmulator:
                 if is_terminal or is_truncated:
                     end_reason = "game_over" if is_terminal else "truncated"
                 break
+            if branches.is_point(frame):
+                branches.record(frame, applied, streams.sticky, limit - 1 - frame)
             reward = 0
             step: list[int] = []
             for keep in sticky_keeps(streams.sticky, frameskip, stickiness):
@@ -224,6 +225,7 @@ class GameEmulator:
             actions=actions,
             action_meanings=list(self.action_meanings),
             metadata=metadata,
+            branches=branches.within(len(frames) - 1),
         )
 
     def replay_lives(
@@ -264,31 +266,4 @@ class GameEmulator:
             f"policy {self.settings.policy!r} {problem} in {self.game} (episode {episode}); "
             "the episodes completed before it are kept: fix the policy, then rerun the same "
             "command to resume"
-        )
-
-    def _call_policy(
-        self,
-        policy: BasePolicy,
-        observation: np.ndarray | None,
-        previous: int,
-        view: EmulatorView,
-        episode: str,
-        frame: int,
-    ) -> int:
-        """Return the policy's action at ``frame``, the real emulator state put back after it."""
-        view.open()
-        try:
-            action = policy(observation, previous)
-        except Exception as error:
-            raise self._policy_error(episode, f"raised {error!r} at frame {frame}") from error
-        finally:
-            view.give_back()
-        num_actions = len(self.action_set)
-        if isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_)):
-            if 0 <= action < num_actions:
-                return int(action)
-        raise self._policy_error(
-            episode,
-            f"returned {action!r} at frame {frame}, not an action index (an integer in "
-            f"0..{num_actions - 1})",
         )

@@ -5,16 +5,18 @@
 (each action held for ``frameskip`` emulator frames, without sticky actions: a simulation
 is deterministic), and read the RAM, the lives, whether the game ended and the screen.
 
-The view is open only while the sampler calls the policy: the sampler saves the real state
-before the call and puts it back after it returns, whatever the policy did. Outside a call
-(in the policy's factory, or from a handle a policy kept) every method raises
-:class:`EmulatorViewClosedError`, so nothing a policy does can reach the recorded episode,
-and no policy can read a state that depends on what the process played before. The view
-never hands out the ``ALEInterface`` itself.
+The view is open only while the sampler calls the policy
+(:mod:`atari_interleaved.generate.policy_call`), which saves the real state before the call
+and puts it back after it, whatever the policy did. Outside a call (in the policy's factory,
+or from a handle a policy kept) every method raises :class:`EmulatorViewClosedError`, so no
+policy can read a state that depends on what the process played before. The view has no
+method that opens, closes or restores it: that is the sampler's :class:`ViewGate`, which no
+policy is given. The view never hands out the ``ALEInterface`` itself.
 
 ALE's screen buffer is not part of its state: after :meth:`EmulatorView.restore_state` the
-screen is still the last one emulated. The sampler reads the recorded frame before it calls
-the policy; a policy that wants the screen of a simulated state reads it right after stepping.
+screen is still the last one emulated. At the episode's first frame (no no-op start) that
+is the episode's first screen, as if just emulated, whatever the process played before; a
+policy that wants the screen of a simulated state reads it right after stepping.
 
 :class:`Emulator` is the protocol the built-in planner is written against: the view, or any
 object with the same methods (the planner's tests use a small deterministic one).
@@ -27,11 +29,23 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Emulator", "EmulatorView", "EmulatorViewClosedError"]
+__all__ = ["Emulator", "EmulatorView", "EmulatorViewClosedError", "ViewGate"]
 
 
 class EmulatorViewClosedError(RuntimeError):
     """The emulator view was used outside the policy's call."""
+
+
+class ViewGate:
+    """The sampler's side of one episode's view: whether it is open, and the screen it shows.
+
+    Only the sampler holds it; the view reads it at every call.
+    """
+
+    def __init__(self) -> None:
+        self.is_open = False
+        self.first_screen: np.ndarray | None = None
+        """The episode's first screen while nothing has been emulated since it (frame 0)."""
 
 
 class Emulator(Protocol):
@@ -80,16 +94,16 @@ class EmulatorView:
         ale: the ``ale_py.ALEInterface`` playing the episode (its own sticky actions off).
         action_set: the ALE actions of the episode's action set, by index.
         frameskip: emulator frames each :meth:`step` holds its action for.
+        gate: the sampler's side of the view (open during a policy call only).
 
     """
 
-    def __init__(self, ale: Any, action_set: Sequence[Any], frameskip: int) -> None:
+    def __init__(self, ale: Any, action_set: Sequence[Any], frameskip: int, gate: ViewGate) -> None:
         self._ale = ale
         self._actions = list(action_set)
+        self._gate = gate
         self.frameskip = frameskip
         self.num_actions = len(self._actions)
-        self._real_state: Any = None
-        self._open = False
 
     def clone_state(self) -> Any:
         """Return a copy of the current state (an ``ale_py.ALEState``)."""
@@ -97,11 +111,12 @@ class EmulatorView:
 
     def restore_state(self, state: Any) -> None:
         """Make ``state`` (from :meth:`clone_state`) the current state."""
-        self._changing().restoreState(state)
+        self._checked().restoreState(state)
 
     def step(self, action: int) -> float:
         """Apply action ``action`` (an index) on ``frameskip`` frames; return the summed reward."""
-        ale, chosen = self._changing(), self._actions[action]
+        ale, chosen = self._checked(), self._actions[action]
+        self._gate.first_screen = None  # the screen is now the one emulated here
         reward = 0
         for _ in range(self.frameskip):
             reward += ale.act(chosen)
@@ -133,31 +148,18 @@ class EmulatorView:
         return int(self._checked().getEpisodeFrameNumber())
 
     def screen_rgb(self) -> np.ndarray:
-        """Return the last emulated screen, ``uint8`` of shape (210, 160, 3)."""
-        return self._checked().getScreenRGB()
+        """Return the last emulated screen, ``uint8`` of shape (210, 160, 3) (a new array).
+
+        At the episode's first frame, before any :meth:`step`, it is the episode's first
+        screen.
+        """
+        ale, first = self._checked(), self._gate.first_screen
+        return ale.getScreenRGB() if first is None else first.copy()
 
     def _checked(self) -> Any:
-        if not self._open:
+        if not self._gate.is_open:
             raise EmulatorViewClosedError(
                 "the emulator view was used outside the policy's call (in its factory, or "
                 "kept for later); use context.emulator only while the policy is deciding"
             )
         return self._ale
-
-    def _changing(self) -> Any:
-        """Return ALE for a call that changes its state, the real state saved first."""
-        ale = self._checked()
-        if self._real_state is None:
-            self._real_state = ale.cloneState()
-        return ale
-
-    def open(self) -> None:
-        """Let the policy use the view (the sampler, before each call)."""
-        self._open = True
-
-    def give_back(self) -> None:
-        """Put the real state back and close the view (the sampler, after every call)."""
-        self._open = False
-        if self._real_state is not None:
-            self._ale.restoreState(self._real_state)
-            self._real_state = None

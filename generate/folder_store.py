@@ -18,6 +18,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from atari_interleaved.core.branches import (
+    BRANCHES_DIR_NAME,
+    BRANCHES_METADATA_NAME,
+    branch_frame_name,
+    branches_from_json,
+    branches_to_json,
+    parse_branch_frame_name,
+)
 from atari_interleaved.core.episode import Episode, metadata_to_json, read_metadata
 from atari_interleaved.core.errors import InvalidInputError, OutputExistsError
 from atari_interleaved.core.features import CONFIG_NAMES
@@ -76,12 +84,13 @@ def settings_differences(recorded: EpisodeSettings, wanted: EpisodeSettings) -> 
     return differences(recorded.to_dict(), wanted.to_dict(), "")
 
 
-def episode_problem(folder: Path) -> str | None:
+def episode_problem(folder: Path, *, branches: bool = False) -> str | None:
     """Return what makes an episode folder written by this sampler incomplete, or None.
 
     Checked without decoding anything: ``episode.json`` is valid, and for each of its
     ``num_frames`` frames the PNG is there and ends with the IEND chunk of a whole PNG, and
-    the action file has the size of the action line the metadata records.
+    the action file has the size of the action line the metadata records; with
+    ``branches``, its ``branches/branches.json`` is valid and every frame it names is whole.
     """
     if not folder.is_dir():
         return f"{folder.name!r} is not a folder"
@@ -110,6 +119,28 @@ def episode_problem(folder: Path) -> str | None:
     ]
     if extra:
         return f"{min(extra)} is beyond the {metadata.num_frames} frames of its metadata"
+    if branches and not (folder / BRANCHES_DIR_NAME).is_dir():
+        return f"{BRANCHES_DIR_NAME}/ is missing"
+    return _branches_problem(folder / BRANCHES_DIR_NAME) if branches else None
+
+
+def _branches_problem(folder: Path) -> str | None:
+    """Return what makes an episode's ``branches/`` folder incomplete, or None."""
+
+    def whole(name: str) -> bytes:
+        with open(folder / name, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size < len(_PNG_END) or os.pread(file.fileno(), 12, size - 12) != _PNG_END:
+                raise ValueError(f"{BRANCHES_DIR_NAME}/{name} is truncated")
+        return b""
+
+    try:
+        text = (folder / BRANCHES_METADATA_NAME).read_text(encoding="utf-8")
+        branches_from_json(text, whole)
+    except FileNotFoundError as error:
+        return f"{BRANCHES_DIR_NAME}/{Path(str(error.filename)).name} is missing"
+    except (OSError, ValueError) as error:
+        return f"{BRANCHES_DIR_NAME}/{BRANCHES_METADATA_NAME}: {error}"
     return None
 
 
@@ -126,6 +157,7 @@ class FolderStore:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self._branches = False  # whether episodes have branches (set by prepare)
 
     @property
     def config_path(self) -> Path:
@@ -147,6 +179,7 @@ class FolderStore:
 
         """
         check_output(self.root, "--output-dir", kind="folder")
+        self._branches = settings.branch_every > 0
         wanted = SamplingConfig(FRAME_TREE_CONFIG_FORMAT, settings, planner_of(settings.policy))
         game_dirs = self._game_dirs()
         shards = [self.root / config for config in CONFIG_NAMES if (self.root / config).exists()]
@@ -190,7 +223,7 @@ class FolderStore:
     def is_complete(self, game: str, index: int, randomness: float) -> bool:
         """Whether the episode's final folder holds the whole episode (see episode_problem)."""
         path = self.episode_path(game, index, randomness)
-        return path.is_dir() and episode_problem(path) is None
+        return path.is_dir() and episode_problem(path, branches=self._branches) is None
 
     def set_aside(self, game: str, index: int, randomness: float) -> Path | None:
         """Clear the final name of an incomplete episode so that it can be sampled again.
@@ -205,6 +238,7 @@ class FolderStore:
         aside = temporary_path(final)
         os.rename(final, aside)
         if aside.is_dir() and not aside.is_symlink():
+            _remove_branches(aside / BRANCHES_DIR_NAME)
             for child in aside.iterdir():
                 if child.is_file() and (
                     child.name == EPISODE_METADATA_NAME or parse_frame_file_name(child.name)
@@ -238,6 +272,8 @@ class FolderStore:
                     written += _write(folder, frame_file_name(index), frame)
                     line = episode.action_line(index).encode("ascii")
                     written += _write(folder, action_file_name(index), line)
+                if episode.branches:
+                    written += _write_branches(folder, episode)
                 if episode.metadata is not None:
                     text = metadata_to_json(episode.metadata).encode("utf-8")
                     written += _write(folder, EPISODE_METADATA_NAME, text)
@@ -272,6 +308,36 @@ class FolderStore:
             for child in game_dir.iterdir():
                 if child.name.startswith(TEMP_PREFIX) and child.is_dir():
                     shutil.rmtree(child)
+
+
+def _write_branches(episode_folder: int, episode: Episode) -> int:
+    """Write an episode's ``branches/`` folder in its open (staged) folder; return the bytes."""
+    os.mkdir(BRANCHES_DIR_NAME, dir_fd=episode_folder)
+    folder = os.open(BRANCHES_DIR_NAME, os.O_RDONLY | os.O_DIRECTORY, dir_fd=episode_folder)
+    written = 0
+    try:
+        for branch in episode.branches:
+            for step, frame in enumerate(branch.frames, start=1):
+                name = branch_frame_name(branch.frame_number, branch.action, step)
+                written += _write(folder, name, frame)
+        text = branches_to_json(episode.branches).encode("utf-8")
+        written += _write(folder, BRANCHES_METADATA_NAME, text)
+    finally:
+        os.close(folder)
+    return written
+
+
+def _remove_branches(folder: Path) -> None:
+    """Delete the files the layout names from an incomplete episode's ``branches/`` folder."""
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for child in folder.iterdir():
+        if child.is_file() and (
+            child.name == BRANCHES_METADATA_NAME or parse_branch_frame_name(child.name)
+        ):
+            child.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _write(folder: int, name: str, data: bytes) -> int:

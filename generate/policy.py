@@ -44,6 +44,7 @@ __all__ = [
     "repeat_previous",
     "load_policy_factory",
     "needs_observation",
+    "never_touches_the_emulator",
 ]
 
 BUILTIN_POLICIES = ("repeat", "search")
@@ -170,3 +171,11 @@ def load_policy_factory(spec: str) -> PolicyFactory:
 def needs_observation(policy: BasePolicy) -> bool:
     """Return whether a base policy looks at frames (True unless it says otherwise)."""
     return bool(getattr(policy, "needs_observation", True))
+
+
+def never_touches_the_emulator(policy: BasePolicy) -> bool:
+    """Return whether ``policy`` is the built-in ``repeat``, whose calls never use the emulator.
+
+    The sampler saves the real state around the calls of every other policy.
+    """
+    return policy is _repeat

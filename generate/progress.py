@@ -3,7 +3,7 @@
 With the search planner an episode of thousands of frames takes minutes, so a count of
 episodes would sit at 0% for as long. Workers report the frames of the episodes they are
 sampling (:class:`~atari_interleaved.generate.worker_loop.FramesSampled`, every half
-second or so; the Ray backend reports whole episodes), and this counts them beside the
+second or so, on either backend), and this counts them beside the
 episodes done. The total is the most frames the episodes can have (``--frames-per-env``
 each) and comes down as episodes end early. In a terminal a tqdm bar shows frames, the
 episodes done and the frames/s of the last seconds; when stderr is not a terminal (a log
@@ -54,7 +54,9 @@ class SamplingProgress:
         self.episodes_done = 0
         self.frames_done = 0  # of finished episodes
         self.total = episodes * frame_cap
-        self._running: dict[tuple[str, int], int] = {}
+        # Frames of the episodes under way, by game, level and number: a mixed run samples
+        # the same numbers at each level, maybe at once.
+        self._running: dict[tuple[str, float, int], int] = {}
         self._stream = sys.stderr if stream is None else stream
         self._log_seconds = LOG_SECONDS if log_seconds is None else log_seconds
         self._started = self._last_line = time.monotonic()
@@ -85,10 +87,10 @@ class SamplingProgress:
     def add(self, report: Report) -> None:
         """Count a worker's report: frames of an episode under way, or an episode written."""
         if isinstance(report, FramesSampled):
-            key = (report.game, report.index)
+            key = (report.game, report.randomness, report.index)
             self._running[key] = self._running.get(key, 0) + report.count
         elif isinstance(report, EpisodeSummary):
-            self._running.pop((report.game, report.index), None)
+            self._running.pop((report.game, report.randomness, report.index), None)
             self.frames_done += report.num_frames
             self.episodes_done += 1
             self.total -= self.frame_cap - report.num_frames  # it ended early

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from atari_interleaved.core.errors import InvalidArgumentError, OutputWriteError
 from atari_interleaved.core.games import resolve_games
 from atari_interleaved.core.layout import check_randomness, episode_dir_name
 from atari_interleaved.core.settings import EpisodeSettings
-from atari_interleaved.generate.chunks import pending_episodes, plan_chunks
+from atari_interleaved.generate.chunks import Chunk, pending_episodes, plan_chunks
 from atari_interleaved.generate.folder_store import FolderStore
 from atari_interleaved.generate.local_backend import run_local
 from atari_interleaved.generate.parquet_store import (
@@ -24,9 +27,11 @@ from atari_interleaved.generate.parquet_store import (
 from atari_interleaved.generate.policy import load_policy_factory
 from atari_interleaved.generate.progress import SamplingProgress
 from atari_interleaved.generate.search import check_search_budget
-from atari_interleaved.generate.worker_loop import EpisodeSummary, Report
+from atari_interleaved.generate.worker_loop import EpisodeSummary, Report, TaskPlaced
+from atari_interleaved.storage.location import RemoteFolder, is_url, local_path, remote_folder
 from atari_interleaved.storage.lock import output_lock
 from atari_interleaved.storage.output_check import check_output
+from atari_interleaved.storage.remote_lock import remote_lock
 from atari_interleaved.storage.workers import worker_count
 
 __all__ = ["BACKENDS", "Backend", "SampleReport", "sample"]
@@ -39,7 +44,8 @@ BACKENDS: tuple[Backend, ...] = ("local", "ray")
 class SampleReport:
     """What a sampling run did."""
 
-    output_dir: Path
+    output_dir: Path | str
+    """The output folder, or the URL of an object store prefix."""
     games: list[str]
     episodes_written: int = 0
     episodes_kept: int = 0
@@ -52,6 +58,8 @@ class SampleReport:
     kept_aside: list[Path] = field(default_factory=list)
     """Incomplete episode folders kept (under a hidden name) for files the layout does
     not name."""
+    task_nodes: list[tuple[Chunk, str]] = field(default_factory=list)
+    """With the Ray backend, each task run (a shard with --to-parquet) and its node's id."""
 
     def summary(self) -> str:
         """Return the human summary printed at the end of a run."""
@@ -72,6 +80,13 @@ class SampleReport:
             lines.append(
                 f"Sampled again {len(self.redone)} incomplete episodes of an earlier run "
                 f"({', '.join(self.redone[:3])}{', ...' if len(self.redone) > 3 else ''})."
+            )
+        nodes = Counter(node for _, node in self.task_nodes)
+        if nodes:
+            lines.append(
+                f"Ray ran {len(self.task_nodes)} tasks on {len(nodes)} nodes: "
+                + ", ".join(f"{node[:8]} ({count})" for node, count in sorted(nodes.items()))
+                + "."
             )
         for folder in self.kept_aside:
             lines.append(
@@ -94,6 +109,7 @@ def sample(
     ray_address: str | None = None,
     to_parquet: bool = False,
     episodes_per_shard: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> SampleReport:
     """Sample ``max_episodes`` episodes of each game (at each randomness level) into ``output_dir``.
 
@@ -113,6 +129,9 @@ def sample(
             (see ``parquet_store.py``).
         episodes_per_shard: with ``to_parquet``, episodes of one game per shard; by default
             as many as make about 100k frames.
+        storage_options: with an object store URL as ``output_dir`` (``s3://bucket/run``,
+            ``to_parquet`` only), options of its fsspec filesystem; by default the store's
+            library reads its endpoint and credentials from the environment.
 
     Returns:
         What was written, for the summary.
@@ -122,6 +141,17 @@ def sample(
 
     """
     settings = settings or EpisodeSettings()
+    remote = None
+    if is_url(output_dir):
+        remote = remote_folder(os.fspath(output_dir), "--output-dir", storage_options)
+        if not to_parquet:
+            raise InvalidArgumentError(
+                f"--output-dir {remote.url!r} is an object store, which frame folders (two small "
+                "files a frame) are not written to; add --to-parquet to write parquet shards "
+                "there, or give a local folder"
+            )
+    else:
+        output_dir = local_path(output_dir)
     if max_episodes < 1:
         raise InvalidArgumentError(
             f"--max-episodes must be a positive integer, but got {max_episodes}"
@@ -130,17 +160,18 @@ def sample(
         raise InvalidArgumentError(f"--parallel must be a positive integer, but got {parallel}")
     for level in settings.levels:
         check_randomness(level)
-    run = _backend_runner(backend, ray_address)
+    run, cpu_bound = _backend_runner(backend, ray_address)
     games = resolve_games(envs)
     load_policy_factory(settings.policy)
     if settings.policy == "search":
         check_search_budget(settings.search_budget, settings.ale.frameskip)
-    check_output(output_dir, "--output-dir", kind="folder")
-    # Processes beyond the CPUs do not help, but a Ray cluster has CPUs of its own.
-    cpu_bound = backend == "local" or ray_address is None
-    with output_lock(output_dir):
+    if remote is not None:
+        remote.check_writable("--output-dir")
+    else:
+        check_output(output_dir, "--output-dir", kind="folder")
+    with remote_lock(remote) if remote else output_lock(output_dir):
         return _sample(
-            Path(output_dir),
+            remote or Path(output_dir),
             games,
             max_episodes,
             parallel,
@@ -155,7 +186,7 @@ def sample(
 
 
 def _sample(
-    output_dir: Path,
+    output_dir: Path | RemoteFolder,
     games: list[str],
     max_episodes: int,
     parallel: int,
@@ -190,6 +221,7 @@ def _sample(
     else:
         if episodes_per_shard is not None:
             raise InvalidArgumentError("--episodes-per-shard needs --to-parquet")
+        assert isinstance(output_dir, Path)  # a URL needs --to-parquet (sample)
         store = sink = FolderStore(output_dir)
         store.prepare(settings, overwrite=overwrite)
         pending = pending_episodes(games, settings.levels, max_episodes, store.is_complete)
@@ -206,7 +238,7 @@ def _sample(
         chunks = plan_chunks(pending, parallel)
     total = sum(len(chunk.indices) for chunk in chunks)
     report = SampleReport(
-        output_dir=output_dir,
+        output_dir=output_dir.url if isinstance(output_dir, RemoteFolder) else output_dir,
         games=games,
         episodes_kept=len(games) * len(settings.levels) * max_episodes - total,
         redone=redone,
@@ -216,6 +248,15 @@ def _sample(
     shown = SamplingProgress(total, settings.frame_cap, enabled=progress)
 
     def on_report(message: Report) -> None:
+        if isinstance(message, TaskPlaced):
+            report.task_nodes.append((message.chunk, message.node))
+            logging.getLogger(__name__).info(
+                "%s episodes %s: Ray node %s",
+                message.chunk.game,
+                list(message.chunk.indices),
+                message.node,
+            )
+            return
         shown.add(message)
         if not isinstance(message, EpisodeSummary):
             return
@@ -228,7 +269,7 @@ def _sample(
         run(chunks, settings, sink, min(parallel, max(1, len(chunks))), on_report)
     except OSError as error:
         raise OutputWriteError(
-            f"writing to {str(output_dir)!r} failed: {error}. The {report.episodes_written} "
+            f"writing to {str(report.output_dir)!r} failed: {error}. The {report.episodes_written} "
             "episodes completed by this run are kept and nothing partial is left; free "
             "space or fix the folder, then rerun the same command to resume."
         ) from error
@@ -238,18 +279,24 @@ def _sample(
     return report
 
 
-def _backend_runner(backend: str, ray_address: str | None) -> Callable[..., None]:
-    """Return the function running the chunks on ``backend``, checking it can run."""
+def _backend_runner(backend: str, ray_address: str | None) -> tuple[Callable[..., None], bool]:
+    """Return the function running the chunks on ``backend`` (checking it can run), and more.
+
+    The second value says whether its workers share this machine's CPUs (processes beyond
+    them do not help); a Ray cluster, given by its address or already connected in this
+    process, has CPUs of its own.
+    """
     if backend == "local":
         if ray_address is not None:
             raise InvalidArgumentError("--ray-address needs --backend ray")
-        return run_local
+        return run_local, True
     if backend == "ray":
         from atari_interleaved.generate.ray_backend import check_address, import_ray, run_ray
 
-        import_ray()
+        ray = import_ray()
         check_address(ray_address)
-        return functools.partial(run_ray, address=ray_address)
+        local = ray_address is None and not ray.is_initialized()
+        return functools.partial(run_ray, address=ray_address), local
     raise InvalidArgumentError(
         f"--backend must be one of {', '.join(BACKENDS)}, but got {backend!r}"
     )

@@ -18,7 +18,14 @@ from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.generate.chunks import Chunk
 from atari_interleaved.generate.emulator import GameEmulator
 
-__all__ = ["EpisodeSink", "EpisodeSummary", "FramesSampled", "Report", "sample_chunk"]
+__all__ = [
+    "EpisodeSink",
+    "EpisodeSummary",
+    "FramesSampled",
+    "Report",
+    "TaskPlaced",
+    "sample_chunk",
+]
 
 _EMULATORS_PER_WORKER = 2
 
@@ -33,6 +40,8 @@ class EpisodeSummary:
     episode_return: float
     end_reason: str
     bytes_written: int
+    randomness: float
+    """The episode's level (episodes of several levels share their numbers)."""
 
 
 @dataclass(frozen=True)
@@ -42,10 +51,20 @@ class FramesSampled:
     game: str
     index: int
     count: int
+    randomness: float
 
 
-Report = EpisodeSummary | FramesSampled
-"""What a worker sends while it samples: progress within an episode, or an episode done."""
+@dataclass(frozen=True)
+class TaskPlaced:
+    """A chunk's task started on a node of a Ray cluster (its node id)."""
+
+    chunk: Chunk
+    node: str
+
+
+Report = EpisodeSummary | FramesSampled | TaskPlaced
+"""What a worker sends while it samples: progress within an episode, or an episode done
+(and on Ray, where a chunk's task runs)."""
 
 FRAME_REPORT_SECONDS = 0.5
 """Frames are reported at most this often per worker (a planner records a few a second)."""
@@ -54,8 +73,10 @@ FRAME_REPORT_SECONDS = 0.5
 class _FrameCounter:
     """Count the frames of one episode, reporting them at most every FRAME_REPORT_SECONDS."""
 
-    def __init__(self, game: str, index: int, report: Callable[[Report], None]) -> None:
-        self.game, self.index, self.report = game, index, report
+    def __init__(
+        self, game: str, index: int, randomness: float, report: Callable[[Report], None]
+    ) -> None:
+        self.game, self.index, self.randomness, self.report = game, index, randomness, report
         self.pending = 0
         self.last = time.monotonic()
 
@@ -63,7 +84,7 @@ class _FrameCounter:
         self.pending += 1
         now = time.monotonic()
         if now - self.last >= FRAME_REPORT_SECONDS:
-            self.report(FramesSampled(self.game, self.index, self.pending))
+            self.report(FramesSampled(self.game, self.index, self.pending, self.randomness))
             self.pending, self.last = 0, now
 
 
@@ -110,7 +131,11 @@ def sample_chunk(
     emulator = _CACHE.get(chunk.game, settings)
     with sink.chunk_writer(chunk) as write:
         for index in chunk.indices:
-            counter = None if report is None else _FrameCounter(chunk.game, index, report)
+            counter = (
+                None
+                if report is None
+                else _FrameCounter(chunk.game, index, chunk.randomness, report)
+            )
             episode = emulator.run_episode(index, chunk.randomness, counter)
             written = write(episode)
             metadata = episode.metadata
@@ -121,4 +146,5 @@ def sample_chunk(
                 episode_return=metadata.episode_return if metadata else 0.0,
                 end_reason=metadata.end_reason if metadata else "frame_cap",
                 bytes_written=written,
+                randomness=chunk.randomness,
             )

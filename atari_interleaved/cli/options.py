@@ -10,6 +10,7 @@ from typing import Any
 from atari_interleaved.core.path_names import TEMPORARY_NAME_BYTES, long_name_problem
 from atari_interleaved.core.settings import SETTINGS, EpisodeSettings, setting_value
 from atari_interleaved.core.splits import split_plan
+from atari_interleaved.storage.location import is_url
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "positive_int",
     "input_path",
     "output_path",
+    "input_location",
+    "output_location",
     "add_setting_arguments",
     "settings_from_args",
     "add_reading_options",
@@ -70,8 +73,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _not_a_url(text: str) -> None:
+    if is_url(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is an object store URL, which this option does not take (sample "
+            "--to-parquet --output-dir, export --input-dir/--output-dir, verify and publish "
+            "--input-dir do); give a local path"
+        )
+
+
 def input_path(text: str) -> str:
     """Parse a path a command reads: each name in it must fit the file system."""
+    _not_a_url(text)
     problem = long_name_problem(text, reserve=0)
     if problem:
         raise argparse.ArgumentTypeError(problem)
@@ -80,10 +93,21 @@ def input_path(text: str) -> str:
 
 def output_path(text: str) -> str:
     """Parse a path a command writes: each name must leave room for the temporary names."""
+    _not_a_url(text)
     problem = long_name_problem(text, reserve=TEMPORARY_NAME_BYTES)
     if problem:
         raise argparse.ArgumentTypeError(problem)
     return text
+
+
+def input_location(text: str) -> str:
+    """Parse what a command reads: a path (see :func:`input_path`) or an object store URL."""
+    return text if is_url(text) else input_path(text)
+
+
+def output_location(text: str) -> str:
+    """Parse what a command writes: a path (see :func:`output_path`) or an object store URL."""
+    return text if is_url(text) else output_path(text)
 
 
 def add_setting_arguments(parser: argparse.ArgumentParser, defaults: EpisodeSettings) -> None:

@@ -15,8 +15,10 @@ DESCRIPTION = """\
 Write the pictures the dataset card shows, from a frame tree, a folder written by
 'atari-interleaved export' or a folder of 'sample --to-parquet':
   <output-dir>/previews/contact_sheet.png   the middle frame of each game's first episode
-  <output-dir>/previews/episode.gif         the first episode, played back in real time
-Existing pictures are kept unless --overwrite.
+  <output-dir>/previews/episode.gif         the first episode (at most its first 150 frames),
+                                            played back in real time
+<output-dir> is by default the folder holding SOURCE, so previews/ is written beside it; the
+command prints where it wrote. Existing pictures are kept unless --overwrite.
 """
 
 
@@ -31,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output-dir",
         type=output_path,
-        default=".",
+        default=None,
         metavar="DIR",
-        help="where the previews/ folder is written (default: the current folder)",
+        help="where the previews/ folder is written (default: the folder holding SOURCE)",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace the pictures if they exist"
@@ -44,9 +46,11 @@ def run(args: argparse.Namespace) -> int:
     """Run the ``preview`` command."""
     from pathlib import Path
 
-    from atari_interleaved.publishing.preview import write_previews_of
+    from atari_interleaved.publishing.preview import default_output_dir, write_previews_of
 
-    files = write_previews_of(Path(args.source), Path(args.output_dir), overwrite=args.overwrite)
-    output = Path(args.output_dir)
+    source = Path(args.source)
+    output = default_output_dir(source) if args.output_dir is None else Path(args.output_dir)
+    files = write_previews_of(source, output, overwrite=args.overwrite)
     print(f"Wrote {output / files.contact_sheet} and {output / files.animation}.")
+    print(f"{Path(files.animation).name}: {files.animation_caption}.")
     return 0

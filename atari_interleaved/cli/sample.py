@@ -11,7 +11,7 @@ import os
 from atari_interleaved.cli.options import (
     add_setting_arguments,
     integer,
-    output_path,
+    output_location,
     positive_int,
     settings_from_args,
 )
@@ -37,7 +37,8 @@ Sample Atari games (ALE/<Game>-v5, ROMs bundled with ale-py) into episode frame 
 ("<index>: <MEANING>", e.g. "8: DOWNRIGHT") and episode.json (seed, rewards, settings).
 
 Frame 0 is the screen after reset. The action file of frame i holds the action taken at
-frame i, which produced frame i+1; the last frame's action was chosen but not executed.
+frame i, which produced frame i+1; the last frame's action is never executed: the policy
+is not asked for it, and it repeats the previous action (or is random, at --randomness).
 Same flags and seed give byte-identical folders, whatever --parallel. An interrupted run
 resumes when rerun with the same command: complete episodes are kept.
 """
@@ -63,10 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--output-dir",
-        type=output_path,
+        type=output_location,
         default=DEFAULT_OUTPUT_DIR,
         metavar="DIR",
-        help="root of the frame tree (default: %(default)s)",
+        help="root of the frame tree; with --to-parquet also an object store URL, "
+        "s3://BUCKET/PREFIX, gs://... or az://... (needs the s3, gcs or azure extra; "
+        "credentials from the environment) (default: %(default)s)",
     )
     parser.add_argument(
         "--envs",
@@ -86,9 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["local", "ray"],
         default="local",
         help="where the workers run: 'local' processes, or 'ray' tasks on a local Ray instance "
-        "or the cluster of --ray-address; with ray, --output-dir must be on a filesystem every "
-        'node can read and write (needs pip install "atari-interleaved[ray]") '
-        "(default: %(default)s)",
+        "or the cluster of --ray-address; on a cluster, --output-dir is an object store URL "
+        "(with --to-parquet) or a folder every node mounts (NFS) (needs pip install "
+        '"atari-interleaved[ray]") (default: %(default)s)',
     )
     parser.add_argument(
         "--ray-address",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from atari_interleaved.cli.options import input_path
+from atari_interleaved.cli.options import input_location
 
 __all__ = ["COMMAND", "HELP", "DESCRIPTION", "add_arguments", "run"]
 
@@ -23,7 +23,10 @@ folder matches, 1 when it does not, 2 when it has no valid manifest.
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the verify arguments to ``parser``."""
     parser.add_argument(
-        "folder", metavar="FOLDER", type=input_path, help="the dataset folder to check"
+        "folder",
+        metavar="FOLDER",
+        type=input_location,
+        help="the dataset folder to check, or an object store URL (s3://BUCKET/PREFIX)",
     )
 
 

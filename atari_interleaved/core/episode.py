@@ -2,8 +2,9 @@
 
 Steps are frame-aligned, as in RLDS: entry ``i`` of every per-step list belongs to frame ``i``.
 ``actions[i]`` is the action taken at frame ``i``, which produced frame ``i + 1``;
-``rewards[i]`` is the reward that action earned. The last frame's action is the one the
-policy chose there; the episode stopped before executing it, so its reward is 0.
+``rewards[i]`` is the reward that action earned. The last frame's action is never executed
+(its reward is 0): the policy is not asked for it, and it repeats the previous action, or is
+random with the episode's randomness.
 ``terminated[i]`` is true on a game-over frame and ``truncated[i]`` on a frame where ALE's
 episode length limit cut the episode; both can only be true on the last frame.
 ``applied_actions[i]`` lists the action indices the emulator actually ran on each of the
@@ -21,10 +22,13 @@ import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.layout import NUM_ALE_ACTIONS, episode_dir_name
+
+if TYPE_CHECKING:
+    from atari_interleaved.core.branches import Branch
 
 __all__ = [
     "METADATA_FORMAT",
@@ -36,6 +40,7 @@ __all__ = [
     "read_metadata",
     "metadata_from_dict",
     "metadata_to_json",
+    "check_field",
 ]
 
 METADATA_FORMAT = "atari-interleaved/episode/1"
@@ -110,6 +115,9 @@ class Episode:
     actions: list[int]
     action_meanings: list[str]
     metadata: EpisodeMetadata | None = None
+    branches: list[Branch] = field(default_factory=list)
+    """The episode's counterfactual branches, by frame, then action; empty without
+    ``--branch-every`` (see :mod:`atari_interleaved.core.branches`)."""
 
     @property
     def name(self) -> str:
@@ -278,6 +286,16 @@ def _scalars(values: list[Any], hint: type) -> list[Any] | None:
     if hint is int and values and (min(values) < _INT64.start or max(values) >= _INT64.stop):
         return None
     return list(values)
+
+
+def check_field(value: Any, hint: Any, where: str) -> Any:
+    """Return parsed JSON ``value`` checked against type ``hint``, as ``episode.json``'s fields.
+
+    Raises:
+        ValueError: naming ``where`` and what it must be.
+
+    """
+    return _checked(value, hint, where)
 
 
 def _checked(value: Any, hint: Any, where: str) -> Any:

@@ -37,6 +37,14 @@ as ``Image`` from a README.md ``dataset_info`` beside the files, or when given
 (always set) and, from ``episode.json`` else null, ``reward``, ``terminated``,
 ``truncated``, ``env_id``, ``seed``, ``applied_actions`` (this frame's) and ``start_actions``
 (the episode's).
+
+``branches`` (one row per branch step, only in data sampled with ``--branch-every``; see
+:mod:`atari_interleaved.core.branches`): ``environment``, ``episode``, ``frame_number`` (the
+branch point), ``action`` and ``action_raw`` (the action held), ``step`` (1..H: the frame is
+``step`` recorded frames after the branch point), ``image``; then ``action_index``,
+``taken`` (whether the episode took this action at the branch point), ``reward`` (of the
+step), ``lives``, ``terminated``, ``truncated`` (at this frame), ``applied_actions`` (the
+actions ALE ran on the step's emulator frames), ``env_id`` and ``seed``.
 """
 
 from __future__ import annotations
@@ -53,6 +61,8 @@ from atari_interleaved.core.errors import InvalidArgumentError
 __all__ = [
     "ConfigName",
     "CONFIG_NAMES",
+    "BRANCHES_CONFIG",
+    "ALL_CONFIG_NAMES",
     "CONFIG_FEATURES",
     "TEXT_IMAGE_INDEX",
     "check_config_name",
@@ -62,8 +72,12 @@ __all__ = [
     "dataset_info_features_yaml",
 ]
 
-ConfigName = Literal["interleaved", "simple"]
+ConfigName = Literal["interleaved", "simple", "branches"]
 CONFIG_NAMES: tuple[ConfigName, ...] = ("interleaved", "simple")
+"""The configs of every dataset (PIPELINE.md's formats)."""
+BRANCHES_CONFIG: ConfigName = "branches"
+"""The third config, of data sampled with ``--branch-every``."""
+ALL_CONFIG_NAMES: tuple[ConfigName, ...] = (*CONFIG_NAMES, BRANCHES_CONFIG)
 
 TEXT_IMAGE_INDEX = -1
 """The ``image_index`` of text entries of ``inputs`` (never null, see the module doc)."""
@@ -121,6 +135,26 @@ CONFIG_FEATURES: dict[ConfigName, Features] = {
             "start_actions": [Value("int32")],
         }
     ),
+    "branches": Features(
+        {
+            "environment": Value("string"),
+            "episode": Value("string"),
+            "frame_number": Value("int32"),
+            "action": Value("string"),
+            "action_raw": Value("string"),
+            "step": Value("int32"),
+            "image": _FRAME,
+            "action_index": Value("int32"),
+            "taken": Value("bool"),
+            "reward": Value("float32"),
+            "lives": Value("int32"),
+            "terminated": Value("bool"),
+            "truncated": Value("bool"),
+            "applied_actions": [Value("int32")],
+            "env_id": Value("string"),
+            "seed": Value("int64"),
+        }
+    ),
 }
 
 _IMAGE_STORAGE = _FRAME.pa_type
@@ -133,9 +167,9 @@ def check_config_name(name: str) -> ConfigName:
         InvalidArgumentError: naming the configs, for any other value.
 
     """
-    if name not in CONFIG_NAMES:
+    if name not in ALL_CONFIG_NAMES:
         raise InvalidArgumentError(
-            f"unknown format/config {name!r}: choose one of {', '.join(CONFIG_NAMES)}"
+            f"unknown format/config {name!r}: choose one of {', '.join(ALL_CONFIG_NAMES)}"
         )
     return name  # type: ignore[return-value]
 

@@ -7,7 +7,8 @@ exception's message. Every line the command line prints goes through :func:`reda
 is written to ``sys.stdout`` and ``sys.stderr`` (summaries, logging, warnings, progress
 bars, error messages) through it; error texts this package builds from another library's
 exception are redacted too. Removed are the values of the tokens this process knows
-(``HF_TOKEN``, the stored logins, tokens passed to :func:`remember_secret`) and anything
+(``HF_TOKEN``, an object store's ``AWS_SECRET_ACCESS_KEY`` and the like, the stored
+logins, tokens passed to :func:`remember_secret`) and anything
 shaped like one (``Authorization: ...`` and ``Bearer ...`` values, ``hf_...`` tokens, the
 user and password of a URL such as ``HF_ENDPOINT=https://user:password@host``).
 
@@ -31,7 +32,15 @@ __all__ = ["REDACTED", "remember_secret", "known_secrets", "redact", "redacted_o
 
 REDACTED = "***"
 
-_TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+_TOKEN_VARIABLES = (
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    # An object store's secrets (storage/location.py), should a library's error echo them.
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+)
 _MIN_SECRET_LENGTH = 6
 """Shorter values are not replaced verbatim (a one-letter token would blank the message)."""
 

@@ -33,6 +33,7 @@ __all__ = [
     "interleaved_inputs",
     "interleaved_row",
     "simple_rows",
+    "branch_rows",
     "episode_rows",
     "row_key",
 ]
@@ -142,10 +143,41 @@ def simple_rows(episode: Episode) -> Iterator[Row]:
         }
 
 
+def branch_rows(episode: Episode) -> Iterator[Row]:
+    """Yield the ``branches`` rows of an episode, one per branch step (none without branches)."""
+    metadata = episode.metadata
+    environment = environment_name(episode.game)
+    for branch in episode.branches:
+        meaning = episode.action_meanings[branch.action]
+        taken = episode.actions[branch.frame_number] == branch.action
+        for step, image in enumerate(branch.frames):
+            yield {
+                "environment": environment,
+                "episode": episode.name,
+                "frame_number": branch.frame_number,
+                "action": meaning,
+                "action_raw": f"{branch.action}: {meaning}",
+                "step": step + 1,
+                "image": image,
+                "action_index": branch.action,
+                "taken": taken,
+                "reward": branch.rewards[step],
+                "lives": branch.lives[step],
+                "terminated": branch.terminated[step],
+                "truncated": branch.truncated[step],
+                "applied_actions": branch.applied_actions[step],
+                "env_id": metadata and metadata.env_id,
+                "seed": metadata and metadata.seed,
+            }
+
+
 def episode_rows(episode: Episode, config_name: ConfigName) -> list[Row]:
-    """Return the rows of an episode in a config: one (``interleaved``) or one per frame."""
-    if check_config_name(config_name) == "interleaved":
+    """Return the rows of an episode in a config: one, one per frame or one per branch step."""
+    config_name = check_config_name(config_name)
+    if config_name == "interleaved":
         return [interleaved_row(episode)]
+    if config_name == "branches":
+        return list(branch_rows(episode))
     return list(simple_rows(episode))
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_SEED",
     "DEFAULT_POLICY",
     "DEFAULT_SEARCH_BUDGET",
+    "MAX_SEARCH_BUDGET",
     "DEFAULT_COMPRESS_LEVEL",
     "setting_value",
     "episode_fields",
@@ -39,6 +40,11 @@ DEFAULT_POLICY = "search"
 """Base policy of ``--policy``."""
 DEFAULT_SEARCH_BUDGET = 400.0
 """Emulator frames simulated per recorded frame by default (``--search-budget``)."""
+MAX_SEARCH_BUDGET = 50_000.0
+"""The largest ``--search-budget``: 125 times the default. A decision of ``--policy search``
+simulates at most six times the budget (its share of three recorded frames, twice over):
+300,000 emulator frames at this bound, about 30 s at the planner's 10,000 or so simulated
+frames/s per core (``bench/bench_policy.py``)."""
 DEFAULT_COMPRESS_LEVEL = 6
 """zlib level of the PNG frames (``--png-compress-level``)."""
 
@@ -278,8 +284,8 @@ class EpisodeSettings:
         metavar="SPEC",
         help="base policy: 'search' (plan with the emulator's saved states: play that scores, "
         "about 25 recorded frames/s per core), 'repeat' (repeat the previous action: fast random "
-        "data, about 2,000 frames/s) or an importable factory 'module.path:make_policy' (see "
-        "README)",
+        "data, about 1,400 frames/s per core) or an importable factory 'module.path:make_policy' "
+        "(see docs/sampling.md)",
         card_label="Base policy (`--policy`)",
         card_value=lambda policy: f"`{policy}`",
     )
@@ -288,12 +294,14 @@ class EpisodeSettings:
         flag="--search-budget",
         metavar="F",
         help="emulator frames the base policy may simulate per recorded frame, averaged over "
-        "the episode (for --policy search and planning plug-ins)",
+        f"the episode, at most {MAX_SEARCH_BUDGET:,.0f} (for --policy search and planning "
+        "plug-ins)",
         card_label="Search budget (`--search-budget`)",
         check=lambda value, ale: (
             None
-            if 0.0 < value < math.inf
-            else "a positive number of emulator frames per recorded frame"
+            if 0.0 < value <= MAX_SEARCH_BUDGET
+            else "a positive number of emulator frames per recorded frame, at most "
+            f"{MAX_SEARCH_BUDGET:,.0f}"
         ),
         recorded_when=lambda settings: settings.policy != "repeat",
     )
@@ -321,6 +329,30 @@ class EpisodeSettings:
         check=lambda value, ale: None if 0 <= value <= 9 else "in 0..9",
         episode_field=None,  # episode.json records it in "png" (with the colour type)
     )
+    branch_every: int = _setting(
+        0,
+        flag="--branch-every",
+        metavar="K",
+        help="counterfactual branches: at every K-th recorded frame, also record what each "
+        "action of the game's action set, held for --branch-steps frames from the same "
+        "emulator state, would have shown (the episode itself does not change; 0: off)",
+        card_label="Branch points every (`--branch-every`, recorded frames)",
+        check=lambda value, ale: None if value >= 0 else "0 (off) or a positive integer",
+        recorded_when=lambda settings: settings.branch_every != 0,
+        card_value=lambda every: str(every) if every else "off",
+        episode_field=None,  # branches.json beside the episode, not episode.json
+    )
+    branch_steps: int = _setting(
+        1,
+        flag="--branch-steps",
+        metavar="H",
+        help="recorded frames each branch holds its action for (a branch stops where its game "
+        "ends and at the episode's last frame)",
+        card_label="Branch length (`--branch-steps`, recorded frames)",
+        check=_positive,
+        recorded_when=lambda settings: settings.branch_every != 0,
+        episode_field=None,
+    )
     ale: AleSettings = AleSettings()
 
     def __post_init__(self) -> None:
@@ -329,8 +361,20 @@ class EpisodeSettings:
         if isinstance(self.randomness, (tuple, list)):
             object.__setattr__(self, "randomness", tuple(self.randomness))
         _check_declared(self, self.ale)
+        if self.branch_every == 0 and self.branch_steps != 1:
+            raise InvalidArgumentError(
+                f"--branch-steps {self.branch_steps} needs --branch-every: give --branch-every "
+                "K to record branches at every K-th frame, or leave --branch-steps out"
+            )
+        if self.branch_every and self.branch_steps >= self.frame_cap:
+            raise InvalidArgumentError(
+                f"--branch-steps {self.branch_steps} goes past the end of every episode: "
+                f"--frames-per-env {self.frame_cap} lets a branch from frame 0 hold at most "
+                f"{self.frame_cap - 1} steps; give --branch-steps below {self.frame_cap}"
+            )
         # One level is a float, as before lists; several are a set, kept in increasing order.
-        levels = sorted(_levels_of(self.randomness))
+        # Adding 0.0 turns -0.0 into 0.0: one level, one way to record it.
+        levels = sorted(level + 0.0 for level in _levels_of(self.randomness))
         object.__setattr__(self, "randomness", levels[0] if len(levels) == 1 else tuple(levels))
         ale = self.ale
         longest = min(self.frame_cap * ale.frameskip, ale.max_num_frames_per_episode)

@@ -8,6 +8,8 @@ A ``source`` is anything this project writes or publishes; a local folder's kind
   shards: read from those shards;
 - a frame tree (``atari_<game>/episode_*``), read and checked by
   :mod:`atari_interleaved.dataset.reader`, all of it in ``train``;
+- an object store prefix holding one of those folders (``s3://bucket/run``, any fsspec
+  URL, with ``storage_options``): its shards read row group by row group through fsspec;
 - a Hub dataset repository id (``user/atari_interleaved``), through ``huggingface_hub`` (its
   ``HF_ENDPOINT`` and token): downloaded into the Hugging Face cache for the map-style form,
   read row group by row group with ``HfFileSystem`` for the streaming form.
@@ -19,8 +21,9 @@ one episode of a frame tree) at a time, so memory follows a row group, not the d
 from __future__ import annotations
 
 import os
+import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
+from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputInUseError
 from atari_interleaved.core.features import arrow_schema
 from atari_interleaved.core.folder_kind import EXPECTED_FOLDERS, folder_kind
 from atari_interleaved.core.network import network_errors
@@ -40,6 +43,7 @@ from atari_interleaved.core.rows import simple_rows
 from atari_interleaved.core.splits import DEFAULT_SPLIT, check_split_name
 from atari_interleaved.dataset.frame_cache import image_bytes
 from atari_interleaved.dataset.reader import EpisodeDir, read_episode, scan_tree
+from atari_interleaved.storage.location import LOCK_NAME, is_url, local_path, remote_folder
 from atari_interleaved.storage.lock import check_not_in_use
 from atari_interleaved.storage.parquet_writer import existing_shards, rows_to_table
 from atari_interleaved.storage.png_check import frame_header_problem
@@ -72,8 +76,9 @@ class FrameSource:
         description: what the source is, for messages (``exported folder 'hub'``).
         split: the split.
         units: the pieces the rows come in, in order: parquet shards (local paths, or
-            ``HfFileSystem`` paths when ``filesystem`` is set), or episode folders of a tree.
-        filesystem: the ``HfFileSystem`` that opens Hub shards; None for local files.
+            paths of ``filesystem`` when it is set), or episode folders of a tree.
+        filesystem: the fsspec filesystem (``HfFileSystem``, an object store's) that opens
+            remote shards; None for local files.
 
     """
 
@@ -83,7 +88,19 @@ class FrameSource:
     filesystem: Any = None
 
     def identity(self) -> list[Any]:
-        """Return what identifies the data: the split, each file's path, size and mtime."""
+        """Return what identifies the data: the split, each file's path, size and mtime.
+
+        A remote file's is its path, size and ETag (or modification time).
+        """
+        if self.filesystem is not None:
+            found = [self.filesystem.info(unit) for unit in self.units]
+            return [
+                self.split,
+                *(
+                    [unit, info.get("size"), str(info.get("ETag") or info.get("mtime") or "")]
+                    for unit, info in zip(self.units, found, strict=True)
+                ),
+            ]
         files: list[Path] = []
         for unit in self.units:
             files += sorted(unit.path.iterdir()) if isinstance(unit, EpisodeDir) else [unit]
@@ -305,8 +322,39 @@ def _hub_source(repo_id: str, split: str, revision: str | None, stream: bool) ->
     return FrameSource(description, split, shards)
 
 
+def _store_source(url: str, split: str, storage_options: Mapping[str, Any] | None) -> FrameSource:
+    """Return the ``simple`` shards of ``split`` under an object store prefix, read remotely."""
+    folder = remote_folder(url, "source", storage_options)
+    description = f"object store prefix {folder.url!r}"
+    with folder.reaching("source"):
+        names = folder.list(f"{_CONFIG}/*")
+        if folder.isfile(LOCK_NAME):  # shards a running sample still writes
+            raise OutputInUseError(
+                f"source {folder.url!r} is being written by another run (its {LOCK_NAME} "
+                "object is there). Wait for it to finish, then rerun."
+            )
+    shards = [name for name in names if _split_of(posixpath.basename(name))]
+    if not shards:
+        raise InvalidInputError(
+            f"source {folder.url!r} holds nothing atari-interleaved wrote (no "
+            f"{_CONFIG}/<split>-*.parquet shards); give the URL of {EXPECTED_FOLDERS}"
+        )
+    chosen = tuple(
+        folder.path(name) for name in shards if _split_of(posixpath.basename(name)) == split
+    )
+    if not chosen:
+        found = {_split_of(posixpath.basename(name)) or "" for name in shards}
+        raise _unknown_split(split, description, found)
+    return FrameSource(description, split, chosen, folder.fs)
+
+
 def resolve_source(
-    source: str | os.PathLike[str], split: str, *, revision: str | None = None, stream: bool = False
+    source: str | os.PathLike[str],
+    split: str,
+    *,
+    revision: str | None = None,
+    stream: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> FrameSource:
     """Return the rows of ``split`` of ``source`` (a folder or a Hub repository id).
 
@@ -316,6 +364,8 @@ def resolve_source(
         split: the split to read.
         revision: the Hub branch, tag or commit (a Hub source only).
         stream: for a Hub source, read the shards remotely instead of downloading them.
+        storage_options: the fsspec options of an object store URL (``s3://bucket/run``),
+            whose shards are always read remotely.
 
     Raises:
         InvalidArgumentError: for an unknown split (the message lists the source's).
@@ -323,7 +373,9 @@ def resolve_source(
 
     """
     check_split_name(split)
-    path = Path(source)
+    if is_url(source):
+        return _store_source(os.fspath(source), split, storage_options)
+    path = Path(local_path(source))
     if path.is_dir():
         return _folder_source(path, split)
     if path.exists():

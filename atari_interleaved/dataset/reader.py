@@ -30,6 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from atari_interleaved.core.branches import (
+    BRANCHES_DIR_NAME,
+    BRANCHES_METADATA_NAME,
+    Branch,
+    branches_from_json,
+)
 from atari_interleaved.core.episode import Episode, EpisodeMetadata, read_metadata
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.core.layout import (
@@ -216,12 +222,16 @@ def _bad(path: Path, problem: str) -> InvalidInputError:
 
 
 def _list_files(folder: Path) -> tuple[dict[int, str], dict[int, str], bool]:
-    """Return the frame and action file names by index, and whether metadata is present."""
+    """Return the frame and action file names by index, and whether metadata is present.
+
+    The ``branches/`` folder of an episode sampled with ``--branch-every`` is read apart
+    (:func:`_read_branches`).
+    """
     found: dict[str, dict[int, str]] = {"frame": {}, "action": {}}
     has_metadata = False
     entries = {entry.name: entry for entry in os.scandir(folder)}
     for name in sorted(entries):
-        if name.startswith("."):
+        if name.startswith(".") or (name == BRANCHES_DIR_NAME and entries[name].is_dir()):
             continue
         if not entries[name].is_file():
             raise _bad(folder / name, "not a regular file (a folder, a pipe or a device?)")
@@ -404,7 +414,52 @@ def read_episode(source: EpisodeDir) -> Episode:
         actions=actions,
         action_meanings=meanings,
         metadata=metadata,
+        branches=_read_branches(folder / BRANCHES_DIR_NAME, count, len(meanings)),
     )
+
+
+def _read_branches(folder: Path, num_frames: int, num_actions: int) -> list[Branch]:
+    """Read and check an episode's ``branches/`` folder ([] when it has none).
+
+    Raises:
+        InvalidInputError: naming the file that is missing or malformed, or a branch that
+            is not within the episode (its frame, action or steps).
+
+    """
+    if not folder.is_dir():
+        return []
+    prefix = os.path.join(folder, "")
+
+    def frame(name: str) -> bytes:
+        data = _read(prefix + name, MAX_FRAME_BYTES, "a frame")
+        problem = frame_problem(data)
+        if problem is not None:
+            raise _bad(folder / name, problem)
+        return data
+
+    path = folder / BRANCHES_METADATA_NAME
+    try:
+        text = _read(
+            str(path),
+            _METADATA_BASE_BYTES + MAX_METADATA_BYTES_PER_FRAME * num_frames,
+            "a branches file",
+        ).decode("utf-8")
+        branches = branches_from_json(text, frame)
+    except OSError as error:
+        raise InvalidInputError(
+            f"{error.filename or path}: cannot read ({error.strerror})"
+        ) from None
+    except (ValueError, RecursionError) as error:
+        raise _bad(path, f"not a valid branches file ({error})") from None
+    for branch in branches:
+        if branch.action >= num_actions or branch.frame_number + branch.steps >= num_frames:
+            raise _bad(
+                path,
+                f"its branch of action {branch.action} at frame {branch.frame_number} "
+                f"({branch.steps} steps) is not within the episode's {num_frames} frames and "
+                f"{num_actions} actions",
+            )
+    return branches
 
 
 def read_episodes(

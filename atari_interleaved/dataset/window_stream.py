@@ -8,7 +8,8 @@ epoch, dealt to ranks (``rank``/``world_size``) and to ``DataLoader`` workers, a
 process assembles whole episodes, cuts them into windows and shuffles those through a
 buffer of ``shuffle_buffer`` windows. An epoch gives exactly the windows of the map-style
 form (same items), in a shuffled order; memory holds a row group, an episode and the
-buffer's windows (their PNG bytes, about ``window`` x 0.5-2 KB each). Frames are decoded,
+buffer's windows (their PNG bytes, about ``window`` x 0.5-2 KB each), and with
+``branches=True`` the split's branch frames, read first (their PNG bytes). Frames are decoded,
 and resized when asked (``size``, ``preset``), as windows leave the buffer: nothing is
 cached, so a resize costs its time at every epoch (an area reduction to 64x64 takes a few
 times a frame's decoding). ``episodes=`` skips the episodes it does not keep as they are
@@ -29,25 +30,19 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
-from atari_interleaved.core.splits import DEFAULT_SPLIT
+from atari_interleaved.dataset.branch_frames import BranchFrames
 from atari_interleaved.dataset.episode_meta import episode_metas
 from atari_interleaved.dataset.frame_cache import frame_values, image_bytes
-from atari_interleaved.dataset.frame_format import Resample
 from atari_interleaved.dataset.frame_source import FrameSource, resolve_source
-from atari_interleaved.dataset.windows import (
-    EpisodePredicate,
-    PadMode,
-    WindowSpec,
-    check_episodes,
-    select_episodes,
-)
+from atari_interleaved.dataset.window_options import WindowOptions
+from atari_interleaved.dataset.windows import select_episodes
 from atari_interleaved.storage.split_writer import episode_tables
 
 __all__ = ["StreamingFrameWindows"]
@@ -75,8 +70,8 @@ class StreamingFrameWindows:
     Args:
         source: a Hub dataset repository id, an exported folder, a ``sample --to-parquet``
             folder or a frame tree.
-        window, split, stride, pad_start, pad_end, pad_mode, columns, rgb, preset, size,
-            gray, resample, episodes, revision: as for ``FrameWindows`` (frames are
+        window, options, storage_options, **choices: as for ``FrameWindows``: the fields of
+            :class:`~atari_interleaved.dataset.window_options.WindowOptions` (frames are
             decoded and prepared as they stream: nothing is cached).
         shuffle_buffer: windows held to shuffle; 0 or 1 gives the data's order.
         seed: seed of the unit order and of the buffer (with the epoch, see ``set_epoch``).
@@ -84,6 +79,7 @@ class StreamingFrameWindows:
         world_size: number of ranks sharing the data.
 
     Raises:
+        TypeError: for a keyword argument that is not an option.
         InvalidArgumentError: for a bad argument (the message names it), or an unknown split.
         InvalidInputError: for a source that holds nothing atari-interleaved wrote.
 
@@ -92,31 +88,17 @@ class StreamingFrameWindows:
     def __init__(
         self,
         source: str | os.PathLike[str],
-        window: int = 16,
+        window: int | None = None,
         *,
-        split: str = DEFAULT_SPLIT,
-        stride: int = 1,
-        pad_start: bool = False,
-        pad_end: bool = False,
-        pad_mode: PadMode = "zeros",
-        columns: Sequence[str] | None = None,
-        rgb: bool = True,
-        preset: str | None = None,
-        size: tuple[int, int] | None = None,
-        gray: bool | None = None,
-        resample: Resample | None = None,
-        episodes: EpisodePredicate | None = None,
+        options: WindowOptions | None = None,
         shuffle_buffer: int = 1024,
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
-        revision: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        **choices: Any,
     ) -> None:
-        self.spec = WindowSpec.checked(
-            window, stride, pad_start, columns, rgb, pad_end=pad_end, pad_mode=pad_mode,
-            preset=preset, size=size, gray=gray, resample=resample,
-        )  # fmt: skip
-        check_episodes(episodes)
+        self.spec = WindowOptions.of("StreamingFrameWindows", options, window, choices)
         if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int):
             raise InvalidArgumentError(f"shuffle_buffer must be an integer, got {shuffle_buffer!r}")
         if shuffle_buffer < 0:
@@ -127,7 +109,11 @@ class StreamingFrameWindows:
             raise InvalidArgumentError(f"world_size must be an integer >= 1, got {world_size!r}")
         if not isinstance(rank, int) or not 0 <= rank < world_size:
             raise InvalidArgumentError(f"rank must be in 0..{world_size - 1}, got {rank!r}")
-        self.source: FrameSource = resolve_source(source, split, revision=revision, stream=True)
+        split, revision, episodes = self.spec.split, self.spec.revision, self.spec.episodes
+        self.source: FrameSource = resolve_source(
+            source, split, revision=revision, stream=True, storage_options=storage_options
+        )
+        self._branches = BranchFrames(self.source) if self.spec.branches else None
         self._metas = None
         self._keep: set[tuple[str, str]] | None = None
         if episodes is not None:
@@ -188,6 +174,9 @@ class StreamingFrameWindows:
         values = frame_values(table)
         first_start, count = self.spec.starts(table.num_rows)
         for start in range(first_start, first_start + count * self.spec.stride, self.spec.stride):
+            last = (environment, name, start + self.spec.window - 1)
+            if self.spec.branch_points_only and last not in self._branches:  # type: ignore[operator]
+                continue
             first, end = max(start, 0), min(start + self.spec.window, table.num_rows)
             piece = bytes(data[offsets[first] : offsets[end]])
             yield (
@@ -202,7 +191,12 @@ class StreamingFrameWindows:
     def _item(self, record: _Record) -> dict[str, Any]:
         environment, name, start, data, offsets, values = record
         frames = self.spec.decode(data, offsets) if "frames" in self.spec.columns else None
-        return self.spec.item(environment, name, start, frames, values)
+        item = self.spec.item(environment, name, start, frames, values)
+        if self._branches is not None:
+            item |= self._branches.item(
+                (environment, name, start + self.spec.window - 1), self.spec
+            )
+        return item
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         worker, workers = _worker()

@@ -7,15 +7,11 @@ For example::
     item["frames"].shape, item["actions"].shape  # ((16, 210, 160, 3), (16,))
 
 A window is ``window`` consecutive frames of one episode; it never spans two. Windows start
-at every ``stride``-th frame (0, stride, 2 * stride, ...) where a whole window fits; with
-``pad_start=True`` there are also windows starting before the episode (at -stride,
--2 * stride, ... down to -(window - 1)), padded before frame 0, as DIAMOND samples the first
-frames of an episode; with ``pad_end=True`` also windows starting at each of the last
-``window - 1`` frames (at the stride), padded after the episode's last frame, as DIAMOND's
-segment sampler does for its reward and end model. Padding holds zeros and False
-(``pad_mode="zeros"``), or with ``pad_mode="edge"`` the episode's first (or last) frame and
-its values, repeated, as LeRobot pads; ``mask`` is False on padding either way. An item is a
-dict of numpy arrays:
+at every ``stride``-th frame (0, stride, 2 * stride, ...) where a whole window fits, and
+before or after the episode, padded, when asked; what a window is (its stride, padding,
+columns, frame format, the episodes kept) is said by the options both loaders share,
+:class:`~atari_interleaved.dataset.window_options.WindowOptions`, documented there once.
+An item is a dict of numpy arrays:
 
 - ``frames``: ``uint8`` (window, 210, 160, 3) RGB, exactly the ``simple`` config's images
   (``Image.open(...).convert("RGB")``); with ``rgb=False``, (window, 210, 160) ALE colour
@@ -30,8 +26,6 @@ dict of numpy arrays:
 - ``environment`` and ``episode`` (str) and ``start_frame`` (int: the frame number of the
   window's first frame, negative with padding at the start).
 
-``episodes=predicate`` keeps the episodes whose meta (:mod:`atari_interleaved.dataset.episode_meta`:
-game, seed, policy, randomness, return, length, end reason) it returns True for;
 ``windows.episodes`` lists the metas of the kept episodes.
 
 :class:`FrameWindows` is map-style (``len``, indexing, iteration) and works as it is with
@@ -50,26 +44,25 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
-from atari_interleaved.core.splits import DEFAULT_SPLIT
+from atari_interleaved.dataset.branch_frames import BranchFrames
 from atari_interleaved.dataset.episode_meta import EPISODE_KEYS, episode_metas
-from atari_interleaved.dataset.frame_cache import (
-    FRAME_ARRAYS,
-    FrameCache,
-    cache_key,
-    default_cache_dir,
-)
-from atari_interleaved.dataset.frame_format import FrameFormat, Resample
+from atari_interleaved.dataset.frame_cache import FrameCache, cache_key, default_cache_dir
 from atari_interleaved.dataset.frame_source import FrameSource, resolve_source
 from atari_interleaved.dataset.prepared_frames import PreparedFrames
-from atari_interleaved.storage.png_decode import decode_png
+from atari_interleaved.dataset.window_options import (
+    ITEM_KEYS,
+    PAD_MODES,
+    EpisodePredicate,
+    PadMode,
+    WindowOptions,
+)
 
 __all__ = [
     "ITEM_KEYS",
@@ -77,177 +70,10 @@ __all__ = [
     "EpisodePredicate",
     "PadMode",
     "PAD_MODES",
-    "WindowSpec",
-    "check_episodes",
+    "WindowOptions",
     "select_episodes",
     "FrameWindows",
 ]
-
-ITEM_KEYS = (
-    "frames",
-    "actions",
-    "rewards",
-    "terminated",
-    "truncated",
-    "is_first",
-    "mask",
-    "environment",
-    "episode",
-    "start_frame",
-)
-"""The keys of an item, in order."""
-
-EpisodePredicate = Callable[[dict[str, Any]], bool]
-"""``episodes=``: called with an episode's meta (keys :data:`EPISODE_KEYS`), True keeps it."""
-
-
-PadMode = Literal["zeros", "edge"]
-PAD_MODES: tuple[PadMode, ...] = ("zeros", "edge")
-
-
-@dataclass(frozen=True)
-class WindowSpec:
-    """What a window is: its length, the step between starts, padding, the item's content."""
-
-    window: int = 16
-    stride: int = 1
-    pad_start: bool = False
-    columns: tuple[str, ...] = ITEM_KEYS
-    rgb: bool = True
-    pad_end: bool = False
-    pad_mode: PadMode = "zeros"
-    form: FrameFormat = FrameFormat()
-
-    @classmethod
-    def checked(
-        cls,
-        window: int,
-        stride: int,
-        pad_start: bool,
-        columns: Sequence[str] | None,
-        rgb: bool,
-        *,
-        pad_end: bool = False,
-        pad_mode: str = "zeros",
-        preset: str | None = None,
-        size: tuple[int, int] | None = None,
-        gray: bool | None = None,
-        resample: str | None = None,
-    ) -> WindowSpec:
-        """Return the spec of these arguments.
-
-        Raises:
-            InvalidArgumentError: naming the argument that is wrong and its value.
-
-        """
-        for name, value in (("window", window), ("stride", stride)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgumentError(f"{name} must be an integer >= 1, but got {value!r}")
-        if pad_mode not in PAD_MODES:
-            raise InvalidArgumentError(
-                f"pad_mode={pad_mode!r} is not a padding: choose one of {', '.join(PAD_MODES)}"
-            )
-        if columns is None:
-            chosen = ITEM_KEYS
-        else:
-            if isinstance(columns, str):
-                columns = [columns]
-            unknown = [name for name in columns if name not in ITEM_KEYS]
-            if unknown or not columns:
-                raise InvalidArgumentError(
-                    f"columns={list(columns)!r}: choose among {', '.join(ITEM_KEYS)}"
-                )
-            chosen = tuple(name for name in ITEM_KEYS if name in columns)
-        form = FrameFormat.checked(preset=preset, size=size, gray=gray, resample=resample)
-        if not rgb and not form.is_identity:
-            raise InvalidArgumentError(
-                "rgb=False gives ALE colour values, which cannot be resized or made grey: "
-                "leave rgb=True with preset, size or gray"
-            )
-        return cls(
-            window, stride, bool(pad_start), chosen, bool(rgb), bool(pad_end), pad_mode, form
-        )
-
-    @property
-    def decodes_rgb(self) -> bool:
-        """Whether frames are decoded to RGB (else to ALE values: ``rgb=False``, or grey)."""
-        return self.rgb and not self.form.gray
-
-    def starts(self, length: int) -> tuple[int, int]:
-        """Return (first start, number of windows) of an episode of ``length`` frames."""
-        lowest = -((self.window - 1) // self.stride) if self.pad_start else 0
-        last = length - 1 if self.pad_end else length - self.window
-        highest = last // self.stride  # floor, also below zero
-        return lowest * self.stride, max(0, highest - lowest + 1)
-
-    def decode(self, data: bytes, offsets: np.ndarray) -> np.ndarray:
-        """Decode and prepare the frames whose PNG bytes are ``data`` (split at ``offsets``)."""
-        view = memoryview(data)
-        first = decode_png(view[offsets[0] : offsets[1]], rgb=self.decodes_rgb)
-        frames = np.empty((len(offsets) - 1, *first.shape), dtype=np.uint8)
-        frames[0] = first
-        for index in range(1, len(frames)):
-            frame = view[offsets[index] : offsets[index + 1]]
-            decode_png(frame, rgb=self.decodes_rgb, out=frames[index])
-        return frames if self.form.is_identity else self.form.prepare(frames)
-
-    def _padded(self, real: np.ndarray, before: int, fill: bool) -> np.ndarray:
-        """Return ``real`` (frames or values) placed in a window at ``before``, padded."""
-        if len(real) == self.window:
-            return real
-        padded = np.zeros((self.window, *real.shape[1:]), dtype=real.dtype)
-        padded[before : before + len(real)] = real
-        if fill and self.pad_mode == "edge":
-            padded[:before] = real[0]
-            padded[before + len(real) :] = real[-1]
-        return padded
-
-    def item(
-        self,
-        environment: str,
-        episode: str,
-        start: int,
-        frames: np.ndarray | None,
-        values: dict[str, np.ndarray],
-    ) -> dict[str, Any]:
-        """Assemble the item of the window starting at frame ``start``.
-
-        Args:
-            environment: the episode's game folder name.
-            episode: the episode's folder name.
-            start: the frame number of the window's first frame (negative: padding).
-            frames: the window's real frames, decoded and prepared (None without ``frames``).
-            values: the per-frame arrays of the real frames (:data:`FRAME_ARRAYS`).
-
-        """
-        before = max(0, -start)
-        real = len(next(iter(values.values())))
-        item: dict[str, Any] = {}
-        if "frames" in self.columns and frames is not None:
-            item["frames"] = self._padded(frames, before, fill=True)
-        for name, kind in FRAME_ARRAYS.items():
-            if name in self.columns:
-                own = np.array(values[name], dtype=kind)  # a copy: never a view of the cache
-                item[name] = self._padded(own, before, fill=True)
-        if "mask" in self.columns:
-            item["mask"] = self._padded(np.ones(real, dtype=bool), before, fill=False)
-        names = {"environment": environment, "episode": episode, "start_frame": start}
-        item |= {key: value for key, value in names.items() if key in self.columns}
-        return {key: item[key] for key in self.columns}
-
-
-def check_episodes(episodes: object) -> None:
-    """Refuse an ``episodes`` argument that is not a predicate (or None).
-
-    Raises:
-        InvalidArgumentError: naming the argument.
-
-    """
-    if episodes is not None and not callable(episodes):
-        raise InvalidArgumentError(
-            f"episodes must be a function of an episode's meta that returns True to keep it, "
-            f"but got episodes={episodes!r}"
-        )
 
 
 def select_episodes(
@@ -276,31 +102,21 @@ class FrameWindows:
     Args:
         source: an exported folder, a Hub dataset repository id (through huggingface_hub,
             ``HF_ENDPOINT`` and its cache), a ``sample --to-parquet`` folder or a frame tree.
-        window: frames per window (>= 1).
-        split: the split to read (``train``; an export's ``--splits`` names the others).
-        stride: frames between the starts of consecutive windows of an episode (>= 1).
-        pad_start: also give the windows that start before the episode, padded.
-        pad_end: also give the windows that start at each of the last ``window - 1``
-            frames (at the stride), padded after the episode's last frame.
-        pad_mode: what padding holds: ``"zeros"``, or ``"edge"`` (the episode's first or
-            last frame and its values, repeated).
-        columns: the keys of each item (default: all of :data:`ITEM_KEYS`); leaving out
-            ``frames`` skips decoding.
-        rgb: frames as RGB; False gives ALE colour values (see the module doc).
-        preset: a trainer's frame format, a name of
-            :data:`~atari_interleaved.dataset.frame_format.PRESETS` (``"diamond"``,
-            ``"iris"``, ``"dreamerv3"``, ``"dqn"``).
-        size: (height, width) to resize every frame to (None: 210x160).
-        gray: ALE's greyscale (``getScreenGrayscale``): frames (window, height, width).
-        resample: ``"area"`` (OpenCV's ``INTER_AREA``) or ``"bilinear"`` (Pillow's).
-        episodes: a predicate of an episode's meta (a dict of
-            :data:`~atari_interleaved.dataset.episode_meta.EPISODE_KEYS`); only the episodes
-            it returns True for are read.
+        window: frames per window (default: that of ``options``, else 16).
+        options: the window's options as one
+            :class:`~atari_interleaved.dataset.window_options.WindowOptions`.
         cache_dir: where the frame cache is kept (default:
             ``$HF_HOME/atari_interleaved/frame_windows``).
-        revision: the Hub branch, tag or commit of a Hub source.
+        storage_options: the fsspec options of an object store URL source
+            (``s3://bucket/run``: a ``sample --to-parquet`` or exported prefix).
+        **choices: the fields of :class:`~atari_interleaved.dataset.window_options.WindowOptions`
+            (``split``, ``stride``, ``pad_start``, ``pad_end``, ``pad_mode``, ``columns``,
+            ``rgb``, ``preset``, ``size``, ``gray``, ``resample``, ``episodes``,
+            ``revision``, ``branches``, ``branch_points_only``), documented there; they
+            replace those of ``options``.
 
     Raises:
+        TypeError: for a keyword argument that is not an option.
         InvalidArgumentError: for a bad argument (the message names it), or an unknown split.
         InvalidInputError: for a source that holds nothing atari-interleaved wrote.
 
@@ -309,34 +125,27 @@ class FrameWindows:
     def __init__(
         self,
         source: str | os.PathLike[str],
-        window: int = 16,
+        window: int | None = None,
         *,
-        split: str = DEFAULT_SPLIT,
-        stride: int = 1,
-        pad_start: bool = False,
-        pad_end: bool = False,
-        pad_mode: PadMode = "zeros",
-        columns: Sequence[str] | None = None,
-        rgb: bool = True,
-        preset: str | None = None,
-        size: tuple[int, int] | None = None,
-        gray: bool | None = None,
-        resample: Resample | None = None,
-        episodes: EpisodePredicate | None = None,
+        options: WindowOptions | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
-        revision: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        **choices: Any,
     ) -> None:
-        self.spec = WindowSpec.checked(
-            window, stride, pad_start, columns, rgb, pad_end=pad_end, pad_mode=pad_mode,
-            preset=preset, size=size, gray=gray, resample=resample,
-        )  # fmt: skip
-        check_episodes(episodes)
-        rows = resolve_source(source, split, revision=revision)
+        self.spec = WindowOptions.of("FrameWindows", options, window, choices)
+        split, revision, episodes = self.spec.split, self.spec.revision, self.spec.episodes
+        rows = resolve_source(source, split, revision=revision, storage_options=storage_options)
         self.description = rows.description
         self.split = split
         # A Hub download holds only the simple shards: metas are read remotely (small columns).
-        local = Path(source).is_dir()
+        local = Path(source).is_dir() or rows.filesystem is not None  # read as it is
         self._meta_source = rows if local else (source, split, revision)
+        self._branches = None
+        if self.spec.branches:
+            remote = (
+                rows if local else resolve_source(source, split, revision=revision, stream=True)
+            )
+            self._branches = BranchFrames(remote)
         self._metas = None
         if episodes is not None:
             self._metas = select_episodes(self._read_metas(), episodes, rows.description)
@@ -351,7 +160,7 @@ class FrameWindows:
         starts = [self.spec.starts(int(length)) for length in lengths]
         self._first_starts = np.array([first for first, _ in starts], dtype=np.int64)
         self._window_ends = np.cumsum([count for _, count in starts], dtype=np.int64)
-        self._positions = range(int(self._window_ends[-1]))
+        self._positions: range | np.ndarray = range(int(self._window_ends[-1]))
         self._num_frames = int(lengths.sum())
         if not self._positions:
             raise InvalidArgumentError(
@@ -359,9 +168,27 @@ class FrameWindows:
                 f"(the longest has {int(lengths.max())} frames): give a smaller window, or "
                 "pad_start=True or pad_end=True"
             )
+        if self.spec.branch_points_only:
+            self._positions = self._at_branch_points(starts)
+            if not len(self._positions):
+                raise InvalidArgumentError(
+                    f"branch_points_only=True keeps no window of {self.description}: none "
+                    f"ends at a branch point; give pad_start=True, or a smaller window or stride"
+                )
         self._prepared = None
         if self.spec.form.size is not None and "frames" in self.spec.columns:
             self._prepared = PreparedFrames.build(self._cache, self.spec.form, self.spec.decode)
+
+    def _at_branch_points(self, starts: list[tuple[int, int]]) -> np.ndarray:
+        """Return the positions of the windows whose last frame is a branch point."""
+        assert self._branches is not None and self._cache is not None
+        kept, position = [], 0
+        for number, (first, count) in zip(self._numbers, starts, strict=True):
+            points = self._branches.points_of(*self._cache.episodes[int(number)])
+            ends = first + np.arange(count) * self.spec.stride + self.spec.window - 1
+            kept.append(position + np.flatnonzero(np.isin(ends, list(points))))
+            position += count
+        return np.concatenate(kept).astype(np.int64)
 
     def _read_metas(self) -> list[dict[str, Any]]:
         if isinstance(self._meta_source, FrameSource):
@@ -450,7 +277,11 @@ class FrameWindows:
             frames = self.spec.decode(*cache.read(first, end))
         values = {name: array[first:end] for name, array in cache.arrays.items()}
         environment, name = cache.episodes[episode]
-        return self.spec.item(environment, name, start, frames, values)
+        item = self.spec.item(environment, name, start, frames, values)
+        if self._branches is not None:
+            end = (environment, name, start + self.spec.window - 1)
+            item |= self._branches.item(end, self.spec)
+        return item
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for index in range(len(self)):

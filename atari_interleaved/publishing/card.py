@@ -21,7 +21,6 @@ from huggingface_hub import DatasetCardData
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
 from atari_interleaved.core.features import (
-    CONFIG_NAMES,
     ConfigName,
     dataset_info_features_yaml,
     features,
@@ -30,6 +29,7 @@ from atari_interleaved.core.layout import format_randomness
 from atari_interleaved.core.reference_scores import REFERENCE_CITATION, human_normalised
 from atari_interleaved.core.settings import SETTINGS
 from atari_interleaved.core.splits import DEFAULT_PLAN, DEFAULT_SPLIT, SplitPlan
+from atari_interleaved.publishing.branch_preview import BranchSummary
 from atari_interleaved.publishing.preview import PreviewFiles, environment_label
 from atari_interleaved.publishing.provenance import Provenance
 from atari_interleaved.publishing.stats import DatasetStats, GameStats
@@ -66,6 +66,7 @@ PLACEHOLDERS = frozenset(
         "action_set_note", "tool_version", "commands", "settings_table", "policy_description",
         "ale_py_version", "ale_table", "games_table", "schema_interleaved", "schema_simple",
         "frames_per_env_note", "splits_note", "reference_scores_note", "example_split",
+        "branches_section",
     }
 )  # fmt: skip
 """The ``${name}`` placeholders a card template may use."""
@@ -152,6 +153,8 @@ class CardInputs:
     tool_version: str
     pretty_name: str = DEFAULT_PRETTY_NAME
     split_plan: SplitPlan = DEFAULT_PLAN
+    branches: BranchSummary | None = None
+    """The ``branches`` config's counts and picture, for data sampled with ``--branch-every``."""
 
 
 def split_size(folder: Path, config_name: ConfigName, split: str = DEFAULT_SPLIT) -> SplitSize:
@@ -209,10 +212,10 @@ def card_metadata(inputs: CardInputs) -> dict[str, Any]:
             ],
             **({"default": True} if name == DEFAULT_CONFIG else {}),
         }
-        for name in CONFIG_NAMES
+        for name in inputs.splits  # the two configs, and branches when the data has them
     ]
     dataset_info = []
-    for name in CONFIG_NAMES:
+    for name in inputs.splits:
         sizes = inputs.splits[name]
         dataset_info.append(
             {
@@ -469,7 +472,7 @@ def card_values(inputs: CardInputs) -> dict[str, str]:
         "example_split": _example_split(inputs),
         "contact_sheet": inputs.previews.contact_sheet,
         "animation": inputs.previews.animation,
-        "animation_caption": f"An episode of {inputs.previews.episode_label}",
+        "animation_caption": inputs.previews.animation_caption,
         "frameskip": str(frameskip),
         "repeat_action_probability": str(ale["repeat_action_probability"]),
         "action_set_note": _action_set_note(ale["full_action_space"]),
@@ -484,7 +487,28 @@ def card_values(inputs: CardInputs) -> dict[str, str]:
         "schema_simple": _schema_table("simple"),
         "frames_per_env_note": frames_note,
         "reference_scores_note": REFERENCE_CITATION,
+        "branches_section": _branches_section(inputs),
     }
+
+
+def _branches_section(inputs: CardInputs) -> str:
+    """Return the card's paragraph on the ``branches`` config ("" for data without)."""
+    branches = inputs.branches
+    if branches is None:
+        return ""
+    lines = [
+        f"- `branches`: what every other action would have shown, one row per (episode, "
+        f"frame, action, step), {branches.frames} rows at {branches.points} branch points "
+        f"(`--branch-every {branches.every} --branch-steps {branches.steps}`). At every "
+        f"{branches.every}-th frame the emulator's state was restored and each action of the "
+        f"game's action set held for up to {branches.steps} frames, with the reward, lives, "
+        "game end and the actions ALE applied; the episodes themselves are unchanged, and "
+        "the branch of the action taken is the episode's own next frames whenever the same "
+        "actions were applied.",
+    ]
+    if branches.picture:
+        lines += ["", f"![{branches.caption}]({branches.picture})", "", f"*{branches.caption}.*"]
+    return "\n".join(lines)
 
 
 def read_template(path: Path | None = None) -> str:

@@ -7,6 +7,7 @@ manifest::
     ├── README.md                                    # the card, with the YAML the Hub reads
     ├── interleaved/train-00000-of-0000N.parquet     # one row per episode
     ├── simple/train-00000-of-0000M.parquet          # one row per frame
+    ├── branches/train-00000-of-0000K.parquet        # with --branch-every: one per branch step
     ├── previews/contact_sheet.png, previews/episode.gif
     └── manifest.json                                # sha256 of every file, how it was made
 
@@ -37,6 +38,7 @@ import functools
 import os
 import shlex
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,8 +48,15 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError, OutputExistsError
-from atari_interleaved.core.features import CONFIG_NAMES, ConfigName, arrow_schema, image_columns
+from atari_interleaved.core.features import (
+    BRANCHES_CONFIG,
+    CONFIG_NAMES,
+    ConfigName,
+    arrow_schema,
+    image_columns,
+)
 from atari_interleaved.core.layout import MANIFEST_NAME
+from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.core.splits import DEFAULT_PLAN, DEFAULT_SPLIT, SplitPlan
 from atari_interleaved.core.versions import library_versions
 from atari_interleaved.dataset.convert import (
@@ -59,6 +68,7 @@ from atari_interleaved.dataset.convert import (
 )
 from atari_interleaved.dataset.reader import OnBadEpisodes, check_on_bad_episodes
 from atari_interleaved.generate.parquet_store import read_shard_plan
+from atari_interleaved.publishing.branch_preview import branch_summary
 from atari_interleaved.publishing.card import (
     PLACEHOLDER_REPO_ID,
     CardInputs,
@@ -73,10 +83,15 @@ from atari_interleaved.publishing.preview import preview_frames_from_parquet, wr
 from atari_interleaved.publishing.provenance import Provenance, read_provenance
 from atari_interleaved.publishing.stats import DatasetStats, stats_from_parquet
 from atari_interleaved.storage.atomic import Staged
+from atari_interleaved.storage.location import is_url, local_copy, remote_folder
 from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
 from atari_interleaved.storage.output_check import check_output
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES, existing_shards
-from atari_interleaved.storage.shard_check import planned_shard_paths, unfinished_shards
+from atari_interleaved.storage.shard_check import (
+    planned_shard_paths,
+    shard_problem,
+    unfinished_shards,
+)
 from atari_interleaved.storage.shard_writer import by_bytes
 from atari_interleaved.storage.split_writer import SplitShardWriter, episode_tables
 
@@ -125,13 +140,14 @@ class ExportReport:
                 for split, size in episodes.items()
             )
             lines.append(f"Splits: {held}.")
-        lines += ["Load it with:", *(f"  {line}" for line in load_lines(str(self.output_dir)))]
+        loads = load_lines(str(self.output_dir), tuple(self.splits))
+        lines += ["Load it with:", *(f"  {line}" for line in loads)]
         return "\n".join(lines)
 
 
-def load_lines(source: str) -> list[str]:
+def load_lines(source: str, configs: Sequence[ConfigName] = CONFIG_NAMES) -> list[str]:
     """Return the ``load_dataset`` line of each config for a folder or Hub repository."""
-    return [f"load_dataset({source!r}, {config!r})" for config in CONFIG_NAMES]
+    return [f"load_dataset({source!r}, {config!r})" for config in configs]
 
 
 def _is_inside(path: Path, other: Path) -> bool:
@@ -213,6 +229,26 @@ def direct_shards(
             run) or files that are not in the plan are there.
 
     """
+    shards = _planned_direct_shards(input_dir, provenance, max_shard_bytes)
+    if BRANCHES_CONFIG in provenance.configs:
+        names = [path.name for path in shards["simple"]]
+        shards[BRANCHES_CONFIG] = [input_dir / BRANCHES_CONFIG / name for name in names]
+        for path in shards[BRANCHES_CONFIG]:
+            problem = shard_problem(path, arrow_schema(BRANCHES_CONFIG))
+            if problem is not None:
+                raise InvalidInputError(
+                    f"{str(input_dir)!r} is an unfinished 'sample --to-parquet' run: "
+                    f"{path.relative_to(input_dir).as_posix()} is {problem}. Rerun its sample "
+                    f"command from the folder that holds it to finish it, then export "
+                    f"again:\n  {provenance.sample_command()}"
+                )
+    return shards
+
+
+def _planned_direct_shards(
+    input_dir: Path, provenance: Provenance, max_shard_bytes: int
+) -> dict[ConfigName, list[Path]]:
+    """Return the shards of the two configs of a direct folder (see :func:`direct_shards`)."""
     if max_shard_bytes != DEFAULT_MAX_SHARD_BYTES:
         raise InvalidArgumentError(
             f"--max-shard-bytes cannot re-shard {str(input_dir)!r}: the shards of a "
@@ -289,8 +325,9 @@ def _convert_tree(
     on_bad_episodes: OnBadEpisodes,
     progress: bool,
     split_plan: SplitPlan,
+    configs: Sequence[ConfigName],
 ) -> list[ConvertReport]:
-    """Convert the frame tree ``input_dir`` to the shards of both configs in ``staging``.
+    """Convert the frame tree ``input_dir`` to the shards of ``configs`` in ``staging``.
 
     ``tree_outputs`` are written in the same reading of the tree; their reports are returned.
     """
@@ -298,7 +335,7 @@ def _convert_tree(
         shards_output(
             staging / config, config, split_plan=split_plan, max_shard_bytes=max_shard_bytes
         )
-        for config in CONFIG_NAMES
+        for config in configs
     ]
     tree = scan_input(input_dir, num_proc=num_proc, on_bad_episodes=on_bad_episodes)
     reports = convert_tree(
@@ -312,6 +349,50 @@ def _convert_tree(
 
 
 def export(
+    input_dir: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    **options: Any,
+) -> ExportReport:
+    """Export ``input_dir`` to ``output_dir``, either of them a local folder or a store URL.
+
+    An object store prefix given as ``input_dir`` (``s3://bucket/run``) is downloaded into a
+    temporary folder first; one given as ``output_dir`` gets the export, written locally,
+    put file by file, ``manifest.json`` last (``verify`` then tells a whole upload). See
+    :func:`export_folder` for the options; ``storage_options`` are the store's fsspec options.
+
+    Raises:
+        OutputExistsError: if ``output_dir`` is a prefix holding objects, unless
+            ``overwrite`` and they are an earlier export.
+
+    """
+    if not is_url(output_dir):
+        with local_copy(input_dir, "--input-dir", storage_options) as local:
+            return export_folder(local, output_dir, overwrite=overwrite, **options)
+    remote = remote_folder(os.fspath(output_dir), "--output-dir", storage_options)
+    with remote.reaching("--output-dir"):
+        remote.check_writable("--output-dir")
+        existing = remote.list("**")
+    if existing and not (overwrite and MANIFEST_NAME in existing):
+        raise OutputExistsError(
+            f"--output-dir {remote.url!r} already holds objects ({existing[0]}, ...); give "
+            "another prefix, or --overwrite to replace an earlier export there"
+        )
+    with (
+        local_copy(input_dir, "--input-dir", storage_options) as local,
+        tempfile.TemporaryDirectory(prefix="atari-interleaved-export-") as work,
+    ):
+        report = export_folder(local, Path(work) / "export", **options)
+        with remote.reaching("--output-dir"):
+            remote.remove(existing)
+            remote.upload_folder(report.output_dir, last=MANIFEST_NAME)
+    report.output_dir = remote.url  # type: ignore[assignment]
+    return report
+
+
+def export_folder(
     input_dir: str | os.PathLike[str],
     output_dir: str | os.PathLike[str],
     *,
@@ -393,15 +474,22 @@ def export(
                 on_bad_episodes=on_bad_episodes,
                 progress=progress,
                 split_plan=split_plan,
+                configs=provenance.configs,
             )
         target = output_dir.resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         with Staged(target, folder=True) as staged:
             staging = staged.temporary
             converted = write_shards(staging) or []
-            splits = {config: split_sizes(staging, config, split_plan) for config in CONFIG_NAMES}
+            splits = {
+                config: split_sizes(staging, config, split_plan) for config in provenance.configs
+            }
             stats = stats_from_parquet(staging)
             previews = write_previews(preview_frames_from_parquet(staging), staging)
+            branches = None
+            if BRANCHES_CONFIG in provenance.configs:
+                settings = EpisodeSettings.from_dict(provenance.settings or {})
+                branches = branch_summary(staging, settings)
             command = _export_command(input_dir, target, repo_id, max_shard_bytes, split_plan)
             inputs = CardInputs(
                 repo_id=repo_id or PLACEHOLDER_REPO_ID,
@@ -412,6 +500,7 @@ def export(
                 commands=[command],
                 tool_version=library_versions(("atari-interleaved",)).get("atari-interleaved", ""),
                 split_plan=split_plan,
+                branches=branches,
             )
             (staging / CARD_NAME).write_text(render_card(inputs, template), encoding="utf-8")
             extra = extra_generation() if callable(extra_generation) else extra_generation

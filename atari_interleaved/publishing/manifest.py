@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.layout import MANIFEST_NAME
 from atari_interleaved.core.versions import library_versions
 from atari_interleaved.storage.atomic import write_atomically
+from atari_interleaved.storage.location import is_url, local_copy
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -189,14 +192,26 @@ def _entry_problem(name: str, entry: Any) -> str | None:
     return None
 
 
-def verify(folder: Path) -> VerifyReport:
+def verify(
+    folder: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
+) -> VerifyReport:
     """Check ``folder`` against its manifest: missing, changed (size or sha256) and extra files.
+
+    ``folder`` may be an object store URL (``s3://bucket/export``), downloaded into a
+    temporary folder first, with the fsspec ``storage_options``.
 
     Raises:
         InvalidInputError: if the folder has no valid manifest.
 
     """
-    folder = Path(folder)
+    with local_copy(folder, "FOLDER", storage_options) as local:
+        report = _verify(local)
+    if is_url(folder):
+        report.folder = folder  # type: ignore[assignment]
+    return report
+
+
+def _verify(folder: Path) -> VerifyReport:
     listed: dict[str, dict[str, Any]] = read_manifest(folder)["files"]
     report = VerifyReport(folder=folder, checked=len(listed))
     present = set(folder_files(folder))

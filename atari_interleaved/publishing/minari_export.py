@@ -1,4 +1,4 @@
-"""Exporting sampled data as Minari datasets: one per game, frames lossless.
+"""Exporting sampled data as Minari datasets: one per game, frames lossless and compact.
 
 ``export --format minari`` writes, for each game, the Minari dataset
 ``atari_interleaved/<game>-v0`` under the output folder, which is then a Minari root::
@@ -7,34 +7,36 @@
     minari.load_dataset("atari_interleaved/alien-v0")'
 
 An episode of N recorded frames is a Minari episode of N observations and N-1 steps: the
-observations are the frames as RGB ``uint8`` (210, 160, 3) arrays, stored raw (Minari's
+observations are the frames as RGB ``uint8`` (210, 160, 3) arrays (Minari's
 ``jpeg_encoding=False``: no JPEG), the actions the recorded action indices (the last
 frame's action, never executed, has no step), the rewards those of each step, and
 ``terminations[t]`` / ``truncations[t]`` whether frame t+1 ended the game or was truncated,
 as recorded. Step infos, one per observation as Minari keeps them: ``lives`` (ALE's count at
 each frame) and ``applied_actions`` (the action indices the emulator ran on each of the
-``frameskip`` emulator frames that led to the frame; ``-1`` for frame 0). Each episode's
-metadata holds its seed, folder name, randomness, ``start_actions`` (no-op starts),
-end reason and return.
+``frameskip`` emulator frames that led to the frame; ``-1`` for frame 0, which no step led
+to). Each episode's metadata holds its seed, folder name, randomness, ``start_actions``
+(no-op starts), end reason and return.
 
-The datasets are written with Minari's own ``create_dataset_from_buffers`` (arrow format),
-an episode at a time, into a hidden folder of the output, and renamed into place when
-complete; a dataset of the same id is only replaced with ``overwrite`` (Minari never
-replaces one). ``recover_environment()`` gives ``ALE/<Game>-v5`` with the recorded ALE
-settings; the dataset metadata names the policy, the settings, this project's version and
-the game's reference scores (``ref_min_score`` random, ``ref_max_score`` human).
+The datasets are written with Minari's own API (``create_dataset_from_buffers``, then
+``update_dataset_from_buffer`` an episode at a time) in its ``arrow`` format, each episode's
+Arrow IPC file then rewritten with the format's own zstd buffer compression, which pyarrow,
+and so ``minari.load_dataset``, reads back without options: Atari frames, mostly flat
+colour, take a few times the size of their PNG files instead of 175 times
+(``bench/bench_export_formats.py`` measures it). ``recover_environment()`` gives
+``ALE/<Game>-v5`` with the recorded ALE settings; the dataset metadata names the policy, the
+settings, this project's version and the game's reference scores (``ref_min_score`` random,
+``ref_max_score`` human). The output folder is written and replaced as
+:mod:`~atari_interleaved.publishing.format_output` says.
 
-The input is a frame tree, a ``sample --to-parquet`` folder or an exported folder. Lives are
-read from ``episode.json`` in a frame tree; the parquet configs do not hold them, so for the
-other two they are replayed on ALE from the recorded start and applied actions (which
-reproduce every recorded frame).
+The input is a frame tree, a ``sample --to-parquet`` folder or an exported folder, read by
+:mod:`~atari_interleaved.publishing.recorded_episodes` (which replays lives the parquet
+configs do not hold, and refuses episodes written before ``applied_actions`` were recorded).
 """
 
 from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import time
 import warnings
 from collections.abc import Iterator
@@ -46,19 +48,14 @@ from typing import Any
 
 import numpy as np
 
-from atari_interleaved.core.errors import (
-    InvalidArgumentError,
-    OutputExistsError,
-)
 from atari_interleaved.core.games import env_id
 from atari_interleaved.core.optional import import_optional
 from atari_interleaved.core.reference_scores import REFERENCE_CITATION, REFERENCE_SCORES
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.core.versions import library_versions
-from atari_interleaved.generate.emulator import GameEmulator
+from atari_interleaved.publishing.format_output import format_output
 from atari_interleaved.publishing.recorded_episodes import RecordedEpisode, RecordedSource
-from atari_interleaved.storage.atomic import temporary_path
-from atari_interleaved.storage.lock import output_lock, remove_stale_temporaries
+from atari_interleaved.storage.atomic import Staged
 from atari_interleaved.storage.png_decode import decode_png
 
 __all__ = [
@@ -137,7 +134,7 @@ def _env_spec(game: str, settings: EpisodeSettings) -> Any:
     return replace(spec, kwargs=kwargs)
 
 
-def _buffer(episode_id: int, episode: RecordedEpisode, frameskip: int, lives: list[int]) -> Any:
+def _buffer(episode_id: int, episode: RecordedEpisode, frameskip: int) -> Any:
     """Return the Minari ``EpisodeBuffer`` of a recorded episode (frames decoded to RGB)."""
     count = len(episode.frames)
     observations = np.empty((count, *_FRAME_SHAPE), dtype=np.uint8)
@@ -156,7 +153,7 @@ def _buffer(episode_id: int, episode: RecordedEpisode, frameskip: int, lives: li
         rewards=list(episode.rewards[:-1]),
         terminations=list(episode.terminated[1:]),
         truncations=list(episode.truncated[1:]),
-        infos={"lives": list(lives), "applied_actions": applied},
+        infos={"lives": list(episode.lives), "applied_actions": applied},
     )
 
 
@@ -176,7 +173,8 @@ def _dataset_metadata(
             "sample_command": sampling.get("sample_command"),
             "sampling_versions": sampling.get("sampling_versions", []),
             "reference_scores": {"random": random, "human": human, "source": REFERENCE_CITATION},
-            "frames": "RGB uint8 (210, 160, 3), stored raw (lossless, no JPEG)",
+            "frames": "RGB uint8 (210, 160, 3) arrays in zstd-compressed Arrow IPC files "
+            "(lossless, no JPEG)",
             "infos": "lives: ALE's lives at each frame; applied_actions: the actions run on "
             "each emulator frame of the step that led to the frame (-1 for frame 0)",
         }
@@ -197,6 +195,18 @@ def _minari_root(root: Path) -> Iterator[None]:
             os.environ["MINARI_DATASETS_PATH"] = before
 
 
+def _compress_episode(folder: Path) -> None:
+    """Rewrite the Arrow IPC files of an episode with zstd buffer compression (lossless)."""
+    import pyarrow as pa
+
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    for path in sorted(folder.glob("*.arrow")):
+        with Staged(path) as staged, pa.ipc.open_file(path) as reader:
+            with pa.ipc.new_file(staged.temporary, reader.schema, options=options) as writer:
+                for index in range(reader.num_record_batches):
+                    writer.write_batch(reader.get_batch(index))
+
+
 def _write_dataset(
     minari: ModuleType,
     game: str,
@@ -206,27 +216,13 @@ def _write_dataset(
 ) -> tuple[int, int]:
     """Write the dataset of ``game`` under the current Minari root; return episodes, frames."""
     frameskip = settings.ale.frameskip
-    emulator: GameEmulator | None = None
-    written: list[RecordedEpisode] = []
-
-    def buffers() -> Iterator[Any]:
-        nonlocal emulator
-        for episode_id, episode in enumerate(episodes):
-            lives = episode.lives
-            if lives is None:  # replayed: the parquet configs do not hold them
-                if emulator is None:
-                    emulator = GameEmulator(game, replace(settings, policy="repeat"))
-                lives = emulator.replay_lives(episode.start_actions, episode.applied_actions)
-            written.append(replace(episode, frames=[], lives=[]))  # the metadata only
-            yield _buffer(episode_id, episode, frameskip, lives)
-
     random, human = REFERENCE_SCORES.get(game, (None, None))
     spec = _env_spec(game, settings)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_UNSET_WARNINGS)
         dataset = minari.create_dataset_from_buffers(
             dataset_id=minari_dataset_id(game),
-            buffer=buffers(),  # a generator: one episode's frames in memory at a time
+            buffer=[],  # then one episode at a time: one episode's frames in memory
             env=spec,
             eval_env=spec,
             algorithm_name=f"atari-interleaved {settings.policy}",
@@ -244,6 +240,11 @@ def _write_dataset(
             ],
             jpeg_encoding=False,
         )
+    written: list[RecordedEpisode] = []
+    for episode_id, episode in enumerate(episodes):
+        dataset.update_dataset_from_buffer([_buffer(episode_id, episode, frameskip)])
+        _compress_episode(dataset.storage.data_path / str(episode_id))
+        written.append(replace(episode, frames=[], lives=[]))  # the metadata only
     dataset.storage.update_metadata(_dataset_metadata(game, sampling, settings))
     dataset.storage.update_episode_metadata(
         [
@@ -258,7 +259,7 @@ def _write_dataset(
             for episode in written
         ],
         range(len(written)),
-    )
+    )  # also records the dataset's size, compressed
     return len(written), sum(len(episode.actions) for episode in written)
 
 
@@ -268,75 +269,42 @@ def export_minari(
     *,
     overwrite: bool = False,
 ) -> MinariReport:
-    """Write one Minari dataset per game of ``input_dir`` under ``output_dir``.
+    """Write one Minari dataset per game of ``input_dir`` into the folder ``output_dir``.
 
     Args:
         input_dir: a frame tree, a ``sample --to-parquet`` folder or an exported folder.
-        output_dir: the Minari root to write into (created if missing).
-        overwrite: replace datasets of the same ids instead of refusing.
+        output_dir: the Minari root to write (created; see
+            :func:`~atari_interleaved.publishing.format_output.format_output`).
+        overwrite: replace an earlier Minari export in ``output_dir``.
 
     Raises:
         DependencyNotInstalledError: without ``minari``.
-        OutputExistsError: if a dataset of the same id exists and ``overwrite`` is False.
-        InvalidInputError: for an input this project did not write, or without settings.
+        InvalidArgumentError: for an output that cannot be written or overlaps the input.
+        OutputExistsError: if ``output_dir`` exists and may not be replaced.
+        InvalidInputError: for an input this project did not write, one without settings, an
+            unknown game or episodes without applied actions.
+        OutputWriteError: if writing failed (a full disk).
 
     """
     minari = import_minari()
     started = time.perf_counter()
     output = Path(output_dir)
     source = RecordedSource(input_dir)
-    if output.exists() and not output.is_dir():
-        raise InvalidArgumentError(f"--output-dir {str(output)!r} is a file; give a folder")
-    inside = source.path.resolve()
-    if inside == output.resolve() or inside in output.resolve().parents:
-        raise InvalidArgumentError(
-            f"--output-dir {str(output)!r} is inside --input-dir {str(source.path)!r} (its "
-            "atari_interleaved/ folder would read as a game); choose a folder outside it"
-        )
-    sampling, settings, games = source.sampling, source.settings, source.games
+    sampling, settings = source.sampling, source.settings
     report = MinariReport(output)
-    with output_lock(output):
-        existing = [game for game in games if (output / minari_dataset_id(game)).exists()]
-        if existing and not overwrite:
-            raise OutputExistsError(
-                f"--output-dir {str(output)!r} already holds the Minari dataset "
-                f"{minari_dataset_id(existing[0])!r}"
-                f"{f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''}; pass "
-                "--overwrite to replace them, or choose another --output-dir"
-            )
-        remove_stale_temporaries(output / MINARI_NAMESPACE)  # left by a killed export
-        staging = temporary_path(output / MINARI_NAMESPACE)
-        staging.mkdir(parents=True)
-        try:
-            with _minari_root(staging.resolve()):  # Minari mixes up relative paths
-                from minari.namespace import create_namespace
+    with format_output(source.path, output, "minari", overwrite=overwrite) as staging:
+        with _minari_root(staging.resolve()):  # Minari mixes up relative paths
+            from minari.namespace import create_namespace
 
-                create_namespace(
-                    MINARI_NAMESPACE,
-                    description="Atari gameplay sampled by atari-interleaved, frames lossless",
+            create_namespace(
+                MINARI_NAMESPACE,
+                description="Atari gameplay sampled by atari-interleaved, frames lossless",
+            )
+            for game in source.games:
+                episodes, frames = _write_dataset(
+                    minari, game, source.episodes(game), sampling, settings
                 )
-                for game in games:
-                    episodes, frames = _write_dataset(
-                        minari, game, source.episodes(game), sampling, settings
-                    )
-                    report.episodes[minari_dataset_id(game)] = episodes
-                    report.frames[minari_dataset_id(game)] = frames
-            _move_into_place(staging, output, games)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+                report.episodes[minari_dataset_id(game)] = episodes
+                report.frames[minari_dataset_id(game)] = frames
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _move_into_place(staging: Path, output: Path, games: list[str]) -> None:
-    """Rename each staged dataset to its final place, replacing an older one of its id."""
-    namespace = output / MINARI_NAMESPACE
-    namespace.mkdir(parents=True, exist_ok=True)
-    metadata = namespace / "namespace_metadata.json"
-    if not metadata.exists():
-        os.replace(staging / MINARI_NAMESPACE / metadata.name, metadata)
-    for game in games:
-        final = output / minari_dataset_id(game)
-        if final.exists():
-            os.replace(final, staging / f"old-{game}")
-        os.replace(staging / minari_dataset_id(game), final)

@@ -3,13 +3,15 @@
 The pictures are made from a frame tree or from the ``interleaved`` parquet shards of an
 exported folder or of a direct folder (``sample --to-parquet``), and written as
 ``previews/contact_sheet.png`` and ``previews/episode.gif``, which the dataset card shows
-by relative path.
+by relative path. The animation holds an episode's first :data:`MAX_ANIMATION_FRAMES` frames
+at most; :attr:`PreviewFiles.animation_caption` says which.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ __all__ = [
     "PREVIEW_DIR",
     "CONTACT_SHEET_NAME",
     "ANIMATION_NAME",
+    "MAX_ANIMATION_FRAMES",
     "PreviewFrames",
     "PreviewFiles",
     "environment_label",
@@ -43,6 +46,7 @@ __all__ = [
     "preview_frames_from_episodes",
     "preview_frames_from_parquet",
     "write_previews",
+    "default_output_dir",
     "write_previews_of",
 ]
 
@@ -56,7 +60,8 @@ _BACKGROUND = (24, 24, 24)
 _TEXT = (230, 230, 230)
 _MAX_COLUMNS = 6
 _ANIMATION_SCALE = 2
-_MAX_ANIMATION_FRAMES = 150
+MAX_ANIMATION_FRAMES = 150
+"""The animation shows at most an episode's first this many frames (10 s at 15 a second)."""
 _FRAME_MS = (70, 70, 60)
 """15 frames a second (GIF durations are in hundredths of a second): real time for ALE's
 60 Hz with frameskip 4."""
@@ -77,11 +82,35 @@ class PreviewFrames:
 
 @dataclass(frozen=True)
 class PreviewFiles:
-    """Where the pictures were written, relative to the output folder (POSIX)."""
+    """Where the pictures were written, and what the animation shows.
+
+    The paths are relative to the output folder (POSIX); the animation holds the first
+    ``animation_frames`` of the ``episode_frames`` frames of ``episode_label``.
+    """
 
     contact_sheet: str
     animation: str
     episode_label: str
+    animation_frames: int
+    episode_frames: int
+
+    @property
+    def animation_caption(self) -> str:
+        """Which frames the animation holds, for the card.
+
+        >>> PreviewFiles("a.png", "b.gif", "Pong, episode_000_rand0.2", 12, 12).animation_caption
+        'The 12 frames of an episode of Pong (episode_000_rand0.2)'
+        >>> PreviewFiles("a.png", "b.gif", "Pong, episode_000_rand0.2", 150, 4500).animation_caption
+        'The first 150 of the 4,500 frames of an episode of Pong (episode_000_rand0.2)'
+        """
+        game, _, episode = self.episode_label.partition(", ")
+        episode_of = f"an episode of {game} ({episode})" if episode else f"{game}"
+        if self.animation_frames == self.episode_frames:
+            return f"The {self.episode_frames:,} frames of {episode_of}"
+        return (
+            f"The first {self.animation_frames:,} of the {self.episode_frames:,} frames of "
+            f"{episode_of}"
+        )
 
 
 def environment_label(environment: str) -> str:
@@ -129,7 +158,7 @@ def contact_sheet(tiles: Sequence[tuple[str, bytes]], *, columns: int | None = N
 def animation_frames(
     frames: Sequence[bytes],
     *,
-    max_frames: int = _MAX_ANIMATION_FRAMES,
+    max_frames: int = MAX_ANIMATION_FRAMES,
     scale: int = _ANIMATION_SCALE,
 ) -> list[Image.Image]:
     """Decode the first ``max_frames`` frames of an episode, enlarged ``scale`` times (nearest)."""
@@ -231,6 +260,8 @@ def write_previews(frames: PreviewFrames, output_dir: Path) -> PreviewFiles:
         contact_sheet=CONTACT_SHEET_NAME,
         animation=ANIMATION_NAME,
         episode_label=frames.episode_label,
+        animation_frames=len(images),
+        episode_frames=len(frames.episode),
     )
 
 
@@ -239,8 +270,22 @@ def _save_atomically(path: Path, save: Callable[[BinaryIO], None]) -> None:
         save(file)
 
 
-def write_previews_of(source: Path, output_dir: Path, *, overwrite: bool = False) -> PreviewFiles:
+def default_output_dir(source: Path) -> Path:
+    """Return where the pictures of ``source`` go by default: beside it, in the folder holding it.
+
+    >>> str(default_output_dir(Path("/data/sampled_frames_organized/")))
+    '/data'
+    """
+    return Path(os.path.abspath(source)).parent
+
+
+def write_previews_of(
+    source: Path, output_dir: Path | None = None, *, overwrite: bool = False
+) -> PreviewFiles:
     """Write the pictures of a frame tree, a folder written by ``export`` or a direct folder.
+
+    They go to ``output_dir/previews/``, by default beside ``source``
+    (:func:`default_output_dir`).
 
     An export or a direct folder is read from its ``interleaved`` parquet shards; a frame
     tree (:func:`~atari_interleaved.core.folder_kind.folder_kind` tells which) from the first
@@ -252,7 +297,8 @@ def write_previews_of(source: Path, output_dir: Path, *, overwrite: bool = False
             (checked before anything is read).
 
     """
-    source, output_dir = Path(source), Path(output_dir)
+    source = Path(source)
+    output_dir = default_output_dir(source) if output_dir is None else Path(output_dir)
     check_output(output_dir, "--output-dir", kind="folder")
     existing = [
         name for name in (CONTACT_SHEET_NAME, ANIMATION_NAME) if (output_dir / name).exists()

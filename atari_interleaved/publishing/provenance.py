@@ -18,6 +18,7 @@ from typing import Any
 
 from atari_interleaved.core.episode import read_metadata
 from atari_interleaved.core.errors import InvalidInputError
+from atari_interleaved.core.features import ALL_CONFIG_NAMES, CONFIG_NAMES, ConfigName
 from atari_interleaved.core.folder_kind import require_folder_kind
 from atari_interleaved.core.layout import (
     EPISODE_METADATA_NAME,
@@ -95,6 +96,13 @@ class Provenance:
             arguments += ["--episodes-per-shard", str(self.episodes_per_shard)]
         arguments += ["--output-dir", self.tree_name]
         return shlex.join(arguments)
+
+    @property
+    def configs(self) -> tuple[ConfigName, ...]:
+        """The configs of the data: ``branches`` too when sampled with ``--branch-every``."""
+        if self.settings is not None and self.settings.get("branch_every"):
+            return ALL_CONFIG_NAMES
+        return CONFIG_NAMES
 
     def to_dict(self) -> dict[str, Any]:
         """Return the provenance as JSON-able data, with the sample command."""

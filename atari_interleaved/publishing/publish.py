@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from huggingface_hub import HfApi, get_token
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError
@@ -51,6 +52,7 @@ from atari_interleaved.dataset.reader import OnBadEpisodes
 from atari_interleaved.publishing.export import export
 from atari_interleaved.publishing.manifest import read_manifest, verify
 from atari_interleaved.publishing.preview import PREVIEW_DIR
+from atari_interleaved.storage.location import local_copy
 from atari_interleaved.storage.parquet_writer import DEFAULT_MAX_SHARD_BYTES
 
 __all__ = [
@@ -228,6 +230,7 @@ def publish(
     on_bad_episodes: OnBadEpisodes = "error",
     progress: bool = False,
     split_plan: SplitPlan = DEFAULT_PLAN,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> PublishReport:
     """Publish an exported folder or a frame tree to the Hub dataset repository ``repo_id``.
 
@@ -246,6 +249,8 @@ def publish(
         on_bad_episodes: ``"error"`` or ``"skip"`` when exporting a frame tree.
         progress: show progress bars while exporting and uploading.
         split_plan: the held-out splits when exporting (an exported folder has its own).
+        storage_options: the fsspec options of an object store URL given as ``input_path``
+            (``s3://bucket/run``, downloaded into a temporary folder first).
 
     Raises:
         InvalidArgumentError: without a token or for an invalid ``repo_id``.
@@ -255,26 +260,26 @@ def publish(
     """
     token = resolve_token(token)
     check_repo_id(repo_id)
-    source = Path(input_path)
-    kind = require_folder_kind(source, "--input-dir")
-    options = {"token": token, "private": private, "revision": revision, "progress": progress}
-    if kind == "exported":
-        if not split_plan.is_default:
-            raise InvalidArgumentError(
-                f"--splits/--test-games cannot re-split {str(source)!r}, which is already "
-                "exported; export the frame tree again with them, or leave them out"
+    with local_copy(input_path, "--input-dir", storage_options) as source:
+        kind = require_folder_kind(source, "--input-dir")
+        options = {"token": token, "private": private, "revision": revision, "progress": progress}
+        if kind == "exported":
+            if not split_plan.is_default:
+                raise InvalidArgumentError(
+                    f"--splits/--test-games cannot re-split {str(source)!r}, which is already "
+                    "exported; export the frame tree again with them, or leave them out"
+                )
+            return upload_exported_folder(source, repo_id, commit_message=commit_message, **options)
+        with tempfile.TemporaryDirectory(prefix="atari-interleaved-publish-") as work:
+            folder = Path(work) / repo_id.rsplit("/", 1)[-1]
+            export(
+                source,
+                folder,
+                repo_id=repo_id,
+                max_shard_bytes=max_shard_bytes,
+                num_proc=num_proc,
+                on_bad_episodes=on_bad_episodes,
+                progress=progress,
+                split_plan=split_plan,
             )
-        return upload_exported_folder(source, repo_id, commit_message=commit_message, **options)
-    with tempfile.TemporaryDirectory(prefix="atari-interleaved-publish-") as work:
-        folder = Path(work) / repo_id.rsplit("/", 1)[-1]
-        export(
-            source,
-            folder,
-            repo_id=repo_id,
-            max_shard_bytes=max_shard_bytes,
-            num_proc=num_proc,
-            on_bad_episodes=on_bad_episodes,
-            progress=progress,
-            split_plan=split_plan,
-        )
-        return upload_exported_folder(folder, repo_id, commit_message=commit_message, **options)
+            return upload_exported_folder(folder, repo_id, commit_message=commit_message, **options)

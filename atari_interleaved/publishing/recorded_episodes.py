@@ -4,13 +4,20 @@
 every file checked), a ``sample --to-parquet`` folder (its shards checked complete) or an
 exported folder (the ``interleaved`` shards of every split), and gives each game's episodes
 as :class:`RecordedEpisode` (frames as PNG bytes, one episode in memory at a time) with the
-settings the data was sampled with.
+settings the data was sampled with. Lives are read from ``episode.json`` in a frame tree; the
+parquet configs do not hold them, so for the other two they are replayed on ALE from the
+recorded start and applied actions (which reproduce every recorded frame).
+
+Nothing is made up for what an input lacks: a game folder that names no game of the installed
+ale-py is refused, and so is an episode written before ``applied_actions`` and
+``start_actions`` were recorded (older frame trees), since the exports record them and
+replay lives from them; re-sampling it with this version records them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +26,15 @@ import pyarrow.parquet as pq
 
 from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.core.folder_kind import FolderKind, require_folder_kind
-from atari_interleaved.core.layout import game_dir_name, game_from_dir_name
+from atari_interleaved.core.games import all_games
+from atari_interleaved.core.layout import (
+    EPISODE_METADATA_NAME,
+    game_dir_name,
+    game_from_dir_name,
+)
 from atari_interleaved.core.settings import EpisodeSettings
 from atari_interleaved.dataset.reader import EpisodeDir, read_episode, scan_tree
+from atari_interleaved.generate.emulator import GameEmulator
 from atari_interleaved.publishing.export import direct_shards
 from atari_interleaved.publishing.manifest import read_manifest
 from atari_interleaved.publishing.provenance import read_provenance
@@ -38,10 +51,7 @@ _ROW_COLUMNS = [
 
 @dataclass(frozen=True)
 class RecordedEpisode:
-    """An episode as recorded, read from any kind of input (frames as PNG bytes).
-
-    ``lives`` is None where the input does not hold them (the parquet configs).
-    """
+    """An episode as recorded, read from any kind of input (frames as PNG bytes)."""
 
     game: str
     name: str
@@ -56,7 +66,7 @@ class RecordedEpisode:
     start_actions: list[int]
     end_reason: str
     episode_return: float
-    lives: list[int] | None = None
+    lives: list[int]
 
 
 class RecordedSource:
@@ -83,9 +93,11 @@ class RecordedSource:
         self.settings = EpisodeSettings.from_dict(self.sampling["settings"])
         self._tree: list[EpisodeDir] = []
         self._shards: list[Path] = []
+        self._emulators: dict[str, GameEmulator] = {}
         if self.kind == "frame_tree":
             self._tree = scan_tree(self.path).episodes
             self.games = list(dict.fromkeys(episode.game for episode in self._tree))
+            self._check_games()
             return
         if self.kind == "direct":
             provenance = read_provenance(self.path)
@@ -94,12 +106,38 @@ class RecordedSource:
         else:
             self._shards = existing_shards(self.path / "interleaved", "*")
         self.games = list(self.sampling.get("episodes_per_game") or {})
+        self._check_games()
+
+    def _check_games(self) -> None:
+        """Refuse a game the installed ale-py does not know (a renamed or foreign folder)."""
+        known = set(all_games())
+        unknown = [game for game in self.games if game not in known]
+        if unknown:
+            raise InvalidInputError(
+                f"--input-dir {str(self.path)!r} holds the game {game_dir_name(unknown[0])!r}, "
+                "which names no Atari game of the installed ale-py; remove or rename that "
+                "folder (known names: 'atari-interleaved sample --list-envs')"
+            )
+
+    def emulator(self, game: str) -> GameEmulator:
+        """Return the ROM of ``game`` loaded with the recorded ALE settings (made once)."""
+        if game not in self._emulators:
+            # Only replayed: the recorded policy (perhaps a plug-in) is not needed.
+            self._emulators[game] = GameEmulator(game, replace(self.settings, policy="repeat"))
+        return self._emulators[game]
+
+    def action_names(self, game: str) -> list[str]:
+        """Return the names of ``game``'s actions, by the index the episodes record."""
+        return list(self.emulator(game).action_meanings)
 
     def episodes(self, game: str) -> Iterator[RecordedEpisode]:
         """Yield the episodes of ``game``, in the order of the input's files."""
         if self.kind == "frame_tree":
-            return _tree_episodes([episode for episode in self._tree if episode.game == game])
-        return _parquet_episodes(self._shards, game)
+            yield from _tree_episodes([episode for episode in self._tree if episode.game == game])
+            return
+        for episode in _parquet_episodes(self._shards, game):
+            lives = self.emulator(game).replay_lives(episode.start_actions, episode.applied_actions)
+            yield replace(episode, lives=lives)
 
 
 def _sampling(input_dir: Path, kind: FolderKind) -> dict[str, Any]:
@@ -131,6 +169,12 @@ def _tree_episodes(sources: list[EpisodeDir]) -> Iterator[RecordedEpisode]:
             raise InvalidInputError(
                 f"{source.path}: no episode.json (made by another tool?): "
                 "the export needs the recorded rewards, ends and seed"
+            )
+        if len(metadata.applied_actions) != episode.num_frames:
+            raise InvalidInputError(
+                f"{source.path / EPISODE_METADATA_NAME} has no applied_actions and "
+                "start_actions (written by an older atari-interleaved), which the export "
+                "records and cannot make up; sample the episode again with this version"
             )
         yield RecordedEpisode(
             game=episode.game,
@@ -174,6 +218,7 @@ def _row_episode(row: dict[str, Any], where: Path) -> RecordedEpisode:
         start_actions=row["start_actions"],
         end_reason=row["end_reason"],
         episode_return=row["episode_return"],
+        lives=[],  # replayed by RecordedSource.episodes
     )
 
 

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -82,17 +83,22 @@ def _columns_problem(found: pa.Schema, schema: pa.Schema | None) -> str | None:
 
 
 def shard_problem(
-    path: Path, schema: pa.Schema | None = None, num_rows: int | None = None
+    path: Path | str,
+    schema: pa.Schema | None = None,
+    num_rows: int | None = None,
+    filesystem: Any = None,
 ) -> str | None:
     """Return why ``path`` is not a whole shard (of ``schema``, with ``num_rows``), or None.
 
     Only the footer is read: ``"missing"``, ``"not a readable parquet file (...)"``, a
-    columns problem, or ``"<n> rows, not <num_rows>"``.
+    columns problem, or ``"<n> rows, not <num_rows>"``. ``filesystem`` is the fsspec
+    filesystem of an object store's ``path`` (None: a local file).
     """
-    if not path.is_file():
+    if not (Path(path).is_file() if filesystem is None else filesystem.isfile(str(path))):
         return "missing"
     try:
-        metadata = pq.read_metadata(path)
+        with _opened(path, filesystem) as file:
+            metadata = pq.read_metadata(file)
         found = metadata.schema.to_arrow_schema()
     except (OSError, pa.ArrowException) as error:
         return f"not a readable parquet file ({error})"
@@ -102,22 +108,28 @@ def shard_problem(
     return problem
 
 
+def _opened(path: Path | str, filesystem: Any) -> Any:
+    return open(path, "rb") if filesystem is None else filesystem.open(str(path), "rb")
+
+
 def episode_shards_problem(
-    paths: Mapping[ConfigName, Path], episodes: int
-) -> tuple[Path, str] | None:
+    paths: Mapping[ConfigName, Path | str], episodes: int, filesystem: Any = None
+) -> tuple[Path | str, str] | None:
     """Return a shard of the same episodes in both configs that is not whole, and why.
 
     The ``interleaved`` shard must hold a row per episode, the ``simple`` one a row per
     frame of those episodes (their ``num_frames``), both with the columns of their config.
+    ``filesystem`` is that of an object store's paths (None: local files).
     """
-    problem = shard_problem(paths["interleaved"], arrow_schema("interleaved"), episodes)
+    problem = shard_problem(paths["interleaved"], arrow_schema("interleaved"), episodes, filesystem)
     if problem is not None:
         return paths["interleaved"], problem
     try:
-        frames = pq.read_table(paths["interleaved"], columns=["num_frames"])[0].to_pylist()
+        with _opened(paths["interleaved"], filesystem) as file:
+            frames = pq.read_table(file, columns=["num_frames"])[0].to_pylist()
     except (OSError, pa.ArrowException) as error:
         return paths["interleaved"], f"not a readable parquet file ({error})"
-    problem = shard_problem(paths["simple"], arrow_schema("simple"), sum(frames))
+    problem = shard_problem(paths["simple"], arrow_schema("simple"), sum(frames), filesystem)
     return None if problem is None else (paths["simple"], problem)
 
 

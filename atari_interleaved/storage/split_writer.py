@@ -63,7 +63,9 @@ class SplitShardWriter:
         self._writers: dict[str, ShardWriter] = {}
 
     def write(self, table: pa.Table) -> None:
-        """Add the rows of one episode to the shards of its split."""
+        """Add the rows of one episode to the shards of its split (none: nothing to add)."""
+        if not table.num_rows:  # an episode without branch points, in the branches config
+            return
         first = table.slice(0, 1).select(["environment", "seed", "episode"]).to_pylist()[0]
         split = self.plan.split_of(first["environment"], first["seed"], first["episode"])
         if split not in self._writers:

@@ -23,8 +23,8 @@ from tests.fixtures.blocking_policy import (
     environment,
     wait_until_blocked,
 )
+from tests.fixtures.mounts import tmpfs
 from tests.fixtures.paths import SAMPLE_SCRIPT
-from tests.fixtures.prerequisites import missing_prerequisite
 from tests.fixtures.tree_utils import tree_digest
 
 
@@ -177,6 +177,7 @@ def test_rerun_with_other_settings_is_refused_then_overwritten(tmp_path):
         (["--search-budget", "0"], "--search-budget must be a positive number of emulator"),
         (["--search-budget", "-5"], "--search-budget must be a positive number of emulator"),
         (["--search-budget", "nan"], "--search-budget must be a positive number of emulator"),
+        (["--search-budget", "1e12"], "recorded frame, at most 50,000, but got 1000000000000.0"),
         (["--search-budget", "lots"], "expected a number, got 'lots'"),
         (["--search-budget", "3"], "--search-budget 3 is too small for --policy search"),
         (["--search-budget", "7", "--frameskip", "8"], "at least --frameskip (8)"),
@@ -199,16 +200,8 @@ def test_bad_input_fails_before_any_work(tmp_path, args, message):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mount_point = tmp_path / "small_disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    if mounted.returncode != 0:
-        missing_prerequisite(f"a small tmpfs cannot be mounted here: {mounted.stderr.strip()}")
-    yield mount_point
-    subprocess.run(["umount", str(mount_point)], check=True)
+    with tmpfs(tmp_path / "small_disk") as mount_point:
+        yield mount_point
 
 
 @pytest.mark.slow

@@ -15,8 +15,8 @@ from atari_interleaved.publishing.provenance import Provenance
 
 FLAGS = [
     "--frames-per-env", "--randomness", "--seed", "--policy", "--search-budget", "--noop-max",
-    "--png-compress-level", "--frameskip", "--repeat-action-probability", "--full-action-space",
-    "--max-num-frames-per-episode",
+    "--png-compress-level", "--branch-every", "--branch-steps", "--frameskip",
+    "--repeat-action-probability", "--full-action-space", "--max-num-frames-per-episode",
 ]  # fmt: skip
 
 

@@ -30,12 +30,13 @@ def test_token_shaped_strings_are_redacted(text, expected, monkeypatch):
 
 def test_known_token_values_are_redacted_whatever_their_shape(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_TOKEN", "plain-secret-from-env")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "object-store-secret")
     token_file = tmp_path / "token"
     token_file.write_text("stored-login-secret\n")
     monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(token_file))
     remember_secret("passed-on-the-command-line")
     text = "a plain-secret-from-env b stored-login-secret c passed-on-the-command-line"
-    assert redact(text) == "a *** b *** c ***"
+    assert redact(text + " d object-store-secret") == "a *** b *** c *** d ***"
 
 
 def test_an_endpoint_echoing_the_authorization_header_never_prints_the_token(

@@ -26,6 +26,8 @@ DECLARED = [
     ("search_budget", "--search-budget", 400.0),
     ("noop_max", "--noop-max", 0),
     ("png_compress_level", "--png-compress-level", 6),
+    ("branch_every", "--branch-every", 0),
+    ("branch_steps", "--branch-steps", 1),
     ("frameskip", "--frameskip", 4),
     ("repeat_action_probability", "--repeat-action-probability", 0.25),
     ("full_action_space", "--full-action-space", False),
@@ -35,7 +37,7 @@ DECLARED = [
 # Settings where every value differs from its default.
 CHANGED = EpisodeSettings(
     frame_cap=7, randomness=0.5, seed=3, policy="repeat", search_budget=50.0, noop_max=2,
-    png_compress_level=1,
+    png_compress_level=1, branch_every=2, branch_steps=3,
     ale=AleSettings(frameskip=2, repeat_action_probability=0.0, full_action_space=True,
                     max_num_frames_per_episode=500),
 )  # fmt: skip
@@ -53,7 +55,8 @@ def test_every_setting_is_declared_with_its_flag_and_default():
 def test_from_values_takes_settings_by_name_and_ignores_the_rest():
     values = {
         "frame_cap": 7, "randomness": 0.5, "seed": 3, "policy": "repeat", "search_budget": 50.0,
-        "noop_max": 2, "png_compress_level": 1, "frameskip": 2, "repeat_action_probability": 0.0,
+        "noop_max": 2, "png_compress_level": 1, "branch_every": 2, "branch_steps": 3,
+        "frameskip": 2, "repeat_action_probability": 0.0,
         "full_action_space": True, "max_num_frames_per_episode": 500,
     }  # fmt: skip
     assert EpisodeSettings.from_values({**values, "envs": "pong", "ale": None}) == CHANGED
@@ -77,7 +80,8 @@ def test_command_arguments_name_the_defaults_a_reader_needs():
     assert command_arguments(CHANGED) == [
         "--frames-per-env", "7", "--randomness", "0.5", "--seed", "3", "--policy", "repeat",
         "--png-compress-level", "1", "--frameskip", "2", "--repeat-action-probability", "0.0",
-        "--max-num-frames-per-episode", "500", "--noop-max", "2", "--full-action-space",
+        "--max-num-frames-per-episode", "500", "--noop-max", "2", "--branch-every", "2",
+        "--branch-steps", "3", "--full-action-space",
     ]  # fmt: skip
     assert command_arguments(EpisodeSettings())[-2:] == ["--search-budget", "400.0"]
 
@@ -89,4 +93,6 @@ def test_each_setting_field_of_episode_json_has_the_type_of_its_setting():
     assert fields["randomness"] == float | tuple[float, ...]
     fields["randomness"] = float
     assert {name: hints[name] for name in fields} == fields
-    assert [item.name for item in SETTINGS if item.episode_field is None] == ["png_compress_level"]
+    assert [item.name for item in SETTINGS if item.episode_field is None] == [
+        "png_compress_level", "branch_every", "branch_steps",
+    ]  # fmt: skip

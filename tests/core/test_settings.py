@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import math
+
 import pytest
 
 from atari_interleaved.core.errors import InvalidArgumentError
@@ -18,6 +21,7 @@ from atari_interleaved.generate.policy import planner_of
         ({"png_compress_level": 10}, "--png-compress-level must be in 0..9"),
         ({"search_budget": 0.0}, "--search-budget must be a positive number"),
         ({"search_budget": float("inf")}, "--search-budget must be a positive number"),
+        ({"search_budget": 50_000.5}, "--search-budget must be .* at most 50,000, but got 50000.5"),
         ({"noop_max": -1}, r"--noop-max must be an integer in 0..27000"),
     ],
 )
@@ -104,3 +108,11 @@ def test_an_episode_whose_recorded_emulator_frames_would_not_fit_in_memory_is_re
         EpisodeSettings(frame_cap=60, ale=huge)
     long = AleSettings(max_num_frames_per_episode=2**31 - 1)  # capped by the frames recorded
     assert EpisodeSettings(frame_cap=60, ale=long).ale.max_steps > 0
+
+
+@pytest.mark.parametrize(("given", "same"), [(-0.0, 0.0), ((1.0, -0.0), (0.0, 1.0))])
+def test_negative_zero_randomness_is_recorded_as_zero(given, same):
+    settings = EpisodeSettings(randomness=given)
+    assert math.copysign(1.0, settings.levels[0]) == 1.0
+    recorded = json.dumps(EpisodeSettings(randomness=same).to_dict())
+    assert json.dumps(settings.to_dict()) == recorded

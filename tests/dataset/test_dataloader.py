@@ -1,8 +1,9 @@
 """FrameWindows and StreamingFrameWindows in torch's DataLoader worker processes, and the
 package's promise never to import torch itself.
 
-torch is a test prerequisite (``pip install -c .ci/torch-cpu.txt -e ".[torch]"``, the CPU
-build; ``.ci/run`` installs it): without it these tests are skipped here and fail on CI.
+torch is a test prerequisite (``pip install torch --index-url
+https://download.pytorch.org/whl/cpu``, the CPU build; ``.ci/run`` installs it): without it these
+tests are skipped here and fail on CI.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from atari_interleaved import FrameWindows, StreamingFrameWindows
 from tests.fixtures.frame_trees import EPISODES, GAMES
 from tests.fixtures.prerequisites import required_module
 
-TORCH_INSTALL = 'pip install -c .ci/torch-cpu.txt -e ".[torch]"'
+TORCH_INSTALL = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
 
 
 def keys_of(batches) -> list[tuple[str, str, int]]:

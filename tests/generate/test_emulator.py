@@ -13,6 +13,9 @@ from PIL import Image
 
 from atari_interleaved.core.settings import AleSettings, EpisodeSettings
 from atari_interleaved.generate.emulator import GameEmulator
+from atari_interleaved.generate.sampler import sample
+from tests.fixtures import hostile_policies
+from tests.fixtures.tree_utils import tree_digest
 
 
 def decode(png: bytes) -> np.ndarray:
@@ -145,3 +148,32 @@ def test_replayed_lives_are_the_recorded_ones(noop_max):
         metadata.start_actions, metadata.applied_actions
     )
     assert replayed == metadata.lives
+
+
+def test_the_screen_a_plug_in_reads_at_the_first_frame_is_the_episodes(monkeypatch):
+    # ALE's saved state does not hold the screen: after another episode it is that one's last.
+    monkeypatch.setattr(hostile_policies, "SCREENS", [])
+    settings = EpisodeSettings(
+        frame_cap=30, randomness=0.0, policy="tests.fixtures.hostile_policies:reads_the_screen"
+    )
+    used = GameEmulator("alien", settings)
+    used.run_episode(0)
+    hostile_policies.SCREENS.clear()
+    again = used.run_episode(1)
+    assert np.array_equal(hostile_policies.SCREENS[0], decode(again.frames[0]))
+    assert again == GameEmulator("alien", settings).run_episode(1)
+
+
+@pytest.mark.slow
+def test_a_plug_in_that_reads_the_screen_writes_the_same_files_whatever_the_parallelism(
+    tmp_path,
+):
+    settings = EpisodeSettings(
+        frame_cap=20, randomness=0.0, policy="tests.fixtures.hostile_policies:reads_the_screen"
+    )
+    for parallel in (1, 2):
+        sample(
+            tmp_path / str(parallel), envs=["alien"], max_episodes=4, parallel=parallel,
+            settings=settings, progress=False,
+        )  # fmt: skip
+    assert tree_digest(tmp_path / "1") == tree_digest(tmp_path / "2")

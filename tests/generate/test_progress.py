@@ -25,13 +25,13 @@ def lines(text: str) -> list[tuple[int, ...]]:
 def test_frames_of_episodes_under_way_count_and_early_ends_lower_the_total():
     stream = io.StringIO()
     shown = SamplingProgress(2, 100, stream=stream, log_seconds=0)
-    shown.add(FramesSampled("pong", 0, 30))
-    shown.add(FramesSampled("alien", 0, 10))
-    shown.add(FramesSampled("pong", 0, 20))
+    shown.add(FramesSampled("pong", 0, 30, 0.2))
+    shown.add(FramesSampled("alien", 0, 10, 0.2))
+    shown.add(FramesSampled("pong", 0, 20, 0.2))
     assert (shown.frames, shown.episodes_done, shown.total) == (60, 0, 200)
-    shown.add(EpisodeSummary("pong", 0, 70, 0.0, "game_over", 1234))  # 50 counted of 70
+    shown.add(EpisodeSummary("pong", 0, 70, 0.0, "game_over", 1234, 0.2))  # 50 counted of 70
     assert (shown.frames, shown.episodes_done, shown.total) == (80, 1, 170)
-    shown.add(EpisodeSummary("alien", 0, 100, 0.0, "frame_cap", 1234))
+    shown.add(EpisodeSummary("alien", 0, 100, 0.0, "frame_cap", 1234, 0.2))
     shown.close()
     assert lines(stream.getvalue()) == [
         (0, 200, 0, 2),
@@ -47,10 +47,24 @@ def test_a_log_gets_a_line_now_and_then_not_one_per_report():
     stream = io.StringIO()
     shown = SamplingProgress(1, 100, stream=stream, log_seconds=3600)
     for _ in range(50):
-        shown.add(FramesSampled("pong", 0, 1))
-    shown.add(EpisodeSummary("pong", 0, 50, 0.0, "game_over", 1))
+        shown.add(FramesSampled("pong", 0, 1, 0.2))
+    shown.add(EpisodeSummary("pong", 0, 50, 0.0, "game_over", 1, 0.2))
     assert lines(stream.getvalue()) == [(50, 50, 1, 1)]  # the last one only
     assert SamplingProgress(1, 100, stream=io.StringIO(), enabled=False)._logging is False
+
+
+def test_episodes_of_two_levels_with_one_number_are_counted_apart():
+    # A mixed run samples episode 0 at each level, maybe at once: one ending must not drop
+    # the frames of the other (the rate went negative).
+    shown = SamplingProgress(2, 100, stream=io.StringIO(), log_seconds=0)
+    shown.add(FramesSampled("pong", 0, 30, 0.0))
+    shown.add(FramesSampled("pong", 0, 20, 1.0))
+    shown.add(EpisodeSummary("pong", 0, 40, 0.0, "game_over", 1, 0.0))
+    assert shown.frames == 60
+    assert shown.frames_per_second() >= 0
+    shown.add(EpisodeSummary("pong", 0, 25, 0.0, "game_over", 1, 1.0))
+    assert shown.frames == 65
+    shown.close()
 
 
 @pytest.mark.parametrize("parallel", [1, 2])

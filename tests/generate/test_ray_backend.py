@@ -24,7 +24,7 @@ from tests.fixtures.paths import SAMPLE_SCRIPT
 from tests.fixtures.prerequisites import missing_prerequisite
 from tests.fixtures.tree_utils import tree_digest
 
-INSTALL_HINT = 'pip install "atari-interleaved[ray]"'
+INSTALL_HINT = "pip install -e '.[ray]'"
 
 # The blocking policy lets the interruption test stop a run at a known point.
 GAMES = ["alien", "pong"]
@@ -104,7 +104,8 @@ def test_missing_ray_names_the_install_command(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)
-    with pytest.raises(DependencyNotInstalledError, match=r"atari-interleaved\[ray\]"):
+    hint = r"install it with: pip install 'ray>=2\.9'$"
+    with pytest.raises(DependencyNotInstalledError, match=hint):
         import_ray()
     output = tmp_path / "frames"
     with pytest.raises(DependencyNotInstalledError, match=r"pip install"):

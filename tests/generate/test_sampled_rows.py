@@ -44,7 +44,7 @@ EXPECTED_SIMPLE = [
 @pytest.mark.parametrize("backend", ["local", "ray"])
 def test_sampled_rows_hold_the_expected_values(tmp_path, backend):
     if backend == "ray":
-        required_module("ray", 'pip install "atari-interleaved[ray]"')
+        required_module("ray", "pip install -e '.[ray]'")
     settings = EpisodeSettings(policy="repeat", frame_cap=3, randomness=0.0)
     sample(
         tmp_path, envs=["pong"], max_episodes=1, parallel=1, settings=settings,

@@ -346,7 +346,7 @@ def test_search_in_direct_mode_and_on_ray_gives_the_rows_of_the_folder_mode(tmp_
         assert direct.to_pylist() == converted
         assert all(row["applied_actions"] is not None for row in converted)
     if importlib.util.find_spec("ray") is None:
-        missing_prerequisite('ray is not installed (pip install "atari-interleaved[ray]")')
+        missing_prerequisite("ray is not installed (pip install -e '.[ray]')")
     sample(tmp_path / "ray", progress=False, to_parquet=True, backend="ray", **options)
     for config in ("interleaved", "simple"):
         shards = [

@@ -52,7 +52,9 @@ def card_inputs(folder, tree) -> CardInputs:
         stats=stats_from_parquet(folder),
         provenance=read_provenance(tree),
         splits={config: split_sizes(folder, config) for config in CONFIG_NAMES},
-        previews=PreviewFiles(CONTACT_SHEET_NAME, ANIMATION_NAME, "Alien, episode_000_rand0.2"),
+        previews=PreviewFiles(
+            CONTACT_SHEET_NAME, ANIMATION_NAME, "Alien, episode_000_rand0.2", 12, 12
+        ),
         commands=[],
         tool_version="0",
     )

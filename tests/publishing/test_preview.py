@@ -2,27 +2,45 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from atari_interleaved.cli import preview as preview_command
 from atari_interleaved.cli.app import main as cli_main
 from atari_interleaved.core.errors import InvalidInputError
 from atari_interleaved.publishing.preview import (
     ANIMATION_NAME,
     CONTACT_SHEET_NAME,
+    MAX_ANIMATION_FRAMES,
+    PreviewFrames,
     animation_frames,
     contact_sheet,
     environment_label,
+    write_previews,
     write_previews_of,
 )
 from tests.fixtures.frame_trees import ALIEN_EPISODE, FRAMES, GAMES
+from tests.fixtures.paths import REPO
 from tests.fixtures.png_utils import palette_header_png
 
 
 def frame(tree, index):
     return (tree / ALIEN_EPISODE / f"frame_{index:06d}.png").read_bytes()
+
+
+def gif_milliseconds(path) -> int:
+    """The GIF's playing time: Pillow merges identical consecutive frames, adding up their
+    durations, so the time tells how many frames it holds (15 a second: 200 ms every 3)."""
+    gif = Image.open(path)
+    durations = []
+    for index in range(gif.n_frames):
+        gif.seek(index)
+        durations.append(gif.info["duration"])
+    return sum(durations)
 
 
 def test_contact_sheet_tiles_frames_with_captions(frame_tree):
@@ -53,15 +71,40 @@ def test_previews_of_a_tree_and_of_its_export_are_identical(frame_tree, exported
         data = (tmp_path / "a" / name).read_bytes()
         assert data == (tmp_path / "b" / name).read_bytes()
         assert data == (exported_folder / name).read_bytes()
-    gif = Image.open(tmp_path / "a" / ANIMATION_NAME)
-    assert gif.size == (320, 420)
-    durations = []  # Pillow merges identical consecutive frames, adding up their durations
-    for index in range(gif.n_frames):
-        gif.seek(index)
-        durations.append(gif.info["duration"])
-    assert sum(durations) == 800  # 12 frames at 15 a second
+    assert Image.open(tmp_path / "a" / ANIMATION_NAME).size == (320, 420)
+    assert gif_milliseconds(tmp_path / "a" / ANIMATION_NAME) == 800  # 12 frames at 15 a second
     sheet = Image.open(tmp_path / "a" / CONTACT_SHEET_NAME)
     assert sheet.width > len(GAMES) * 160
+
+
+def test_the_caption_says_which_frames_the_gif_holds(frame_tree, exported_folder, tmp_path):
+    frames = [frame(frame_tree, i % FRAMES) for i in range(MAX_ANIMATION_FRAMES + 10)]
+    long = write_previews(
+        PreviewFrames([("Alien", frames[0])], "Alien, episode_000_rand0.2", frames), tmp_path
+    )
+    assert long.animation_caption == (
+        "The first 150 of the 160 frames of an episode of Alien (episode_000_rand0.2)"
+    )
+    assert gif_milliseconds(tmp_path / ANIMATION_NAME) == 150 // 3 * 200
+    card = (exported_folder / "README.md").read_text()
+    assert "*The 12 frames of an episode of Alien (episode_000_rand0.2), played back at 15" in card
+    assert gif_milliseconds(exported_folder / ANIMATION_NAME) == 12 // 3 * 200
+
+
+def test_the_help_and_docs_give_the_animations_length():
+    said = f"at most its first {MAX_ANIMATION_FRAMES} frames"
+    assert said in preview_command.DESCRIPTION
+    assert said in (REPO / "docs" / "export.md").read_text()
+
+
+def test_preview_writes_beside_its_source_by_default(tree_copy, capsys):
+    assert cli_main(["preview", str(tree_copy)]) == 0
+    beside = tree_copy.parent
+    assert (beside / CONTACT_SHEET_NAME).is_file() and (beside / ANIMATION_NAME).is_file()
+    assert not Path(CONTACT_SHEET_NAME).exists()  # not in the current folder
+    out = capsys.readouterr().out
+    assert f"Wrote {beside / CONTACT_SHEET_NAME} and {beside / ANIMATION_NAME}." in out
+    assert "episode.gif: The 12 frames of an episode of Alien (episode_000_rand0.2)." in out
 
 
 def test_preview_command(frame_tree, tmp_path, capsys):

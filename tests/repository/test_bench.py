@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from atari_interleaved.core.optional import install_hint
 from tests.fixtures.paths import REPO
 
 RATIO = r"\d+\.\d\dx"
@@ -106,7 +107,7 @@ def test_bench_sample_prints_every_ratio(tmp_path):
         assert_ratio(ratios, f"parallel efficiency, {mode}, {WORKERS} workers", PERCENT, ">= 95%")
     ray_label = f"Ray backend (local instance) / local backend, {WORKERS} workers"
     if importlib.util.find_spec("ray") is None:
-        assert 'ray is not installed (pip install "atari-interleaved[ray]")' in output
+        assert f"ray is not installed ({install_hint('ray')})" in output
         assert_ratio(ratios, ray_label, "skipped: no ray")
     else:
         assert_ratio(ratios, ray_label, RATIO, ">= 0.85x")
@@ -180,3 +181,49 @@ def test_bench_policy_prints_every_figure(tmp_path):
                      published, re.M)  # fmt: skip
     assert re.search(r"^measured here: search r=0, default budget\s+-?\d+\.\d\d$", published, re.M)
     assert_ratio(ratios, "median share of planner time inside ALE", PERCENT, ">= 75%")
+
+
+@pytest.mark.slow
+def test_bench_export_formats_prints_every_ratio(tmp_path):
+    output = run_quick("bench_export_formats.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+    ratios = summary(output)
+    assert_ratio(ratios, "minari export / PNG frames", RATIO, "<= 10.00x")
+    assert_ratio(ratios, "minari episodes (data/) / PNG frames", RATIO)
+    assert_ratio(ratios, "Minari arrow, uncompressed / PNG frames", RATIO)
+    lerobot = "lerobot export / PNG frames"
+    if os.environ.get("ATARI_INTERLEAVED_LEROBOT_PYTHON") or importlib.util.find_spec("lerobot"):
+        assert_ratio(ratios, lerobot, RATIO)
+    else:
+        assert_ratio(ratios, lerobot, "skipped: no lerobot")
+
+
+@pytest.mark.slow
+def test_bench_branches_prints_every_figure(tmp_path):
+    output = run_quick("bench_branches.py", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    for game in ("breakout", "pong"):
+        assert re.search(rf"^{game}\s+\d+\s+{PERCENT[:-1]}\.\d\d%\s+\d+\.\d\d%$", output, re.M)
+    ratios = summary(output)
+    for run in (
+        "repeat, --branch-every 1",
+        "planner, --branch-every 1",
+        "repeat, --branch-every 10000",
+    ):
+        assert_ratio(ratios, f"sampling speed with / without branches, {run}", RATIO)
+
+
+@pytest.mark.slow
+def test_bench_guard_prints_every_ratio(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "bench_guard.py"), "--quick"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []
+    ratios = summary(result.stdout)
+    assert_ratio(ratios, "repeat, save forced / as shipped (time per frame)", RATIO)
+    label = "search / search without the guard's save (time per frame)"
+    assert_ratio(ratios, label, RATIO, "<= 1.02x")
+    assert_ratio(ratios, "repeat / repeat without the guard's call (time per frame)", RATIO)

@@ -14,7 +14,7 @@ import pytest
 from tests.fixtures.paths import REPO
 
 LAYERS = ("core", "storage", "generate", "dataset", "publishing", "jobs", "cli")
-"""Bottom to top, as README's layout section lists them."""
+"""Bottom to top, as the layout section of CONTRIBUTING.md lists them."""
 
 ENTRY_POINTS = {"generate/sample_all_envs.py": "cli", "generate/convert_to_training_data.py": "cli"}
 
@@ -111,9 +111,9 @@ def test_the_check_sees_an_upward_import(tmp_path, monkeypatch, where, line, poi
     assert bool(upward_imports(path)) is points_up
 
 
-def test_readme_lists_the_layers_in_order():
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Project layout") :]
+def test_contributing_lists_the_layers_in_order():
+    contributing = (REPO / "CONTRIBUTING.md").read_text()
+    section = contributing[contributing.index("## Project layout") :]
     folders = [
         line.split("|")[2].strip().strip("`").split("`")[0]
         for line in section.splitlines()
