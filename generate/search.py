@@ -6,7 +6,9 @@ frames), so the same budget looks further ahead, and sticky actions, which only 
 an action changes, touch the held action once. Ties go to the action already held.
 
 Each decision grows a tree of emulator states from the current one by *rollouts*: from the
-root, repeatedly take an action drawn uniformly among those not yet *solved*. A new state
+root, repeatedly take an action drawn uniformly among those not yet *solved*. One node per
+distinct state: a step that reaches the RAM of a node already at that depth links to it
+(several actions often lead to the same state; each keeps its own reward). A new state
 is *novel* when one of its atoms (RAM byte, value) is held by no living state of the tree at
 its depth or less (the depth-based novelty of Rollout IW(1), Bandres, Bonet and Geffner,
 AAAI 2018, after the IW(1) of Lipovetzky, Ramirez and Geffner, IJCAI 2015). A rollout ends
@@ -16,23 +18,27 @@ actions all lead to solved nodes. A rollout passing a known node goes on while t
 still holds one of its atoms lowest.
 
 Risk aversion, as in the paper's best variant at this budget: a lost life (or the end of
-the game) counts :data:`LIFE_LOSS_PENALTY`, a negative reward :data:`NEGATIVE_REWARD_SCALE`
-times itself. The value of a node is the best discounted sum of rewards of a path below it;
-the root action of highest value is taken (with no reward in sight, a branch that dies is
-worth less the sooner it dies: the branch that stays alive longest); among equals, the one
-whose subtree holds the most novel states (the most ways to go on: it explores), then the
-action held; then the policy's random generator decides.
+the game) counts :data:`LIFE_LOSS_PENALTY`, a negative reward (each frame's)
+:data:`NEGATIVE_REWARD_SCALE` times itself. The value of a node is the best discounted sum
+of rewards of a path below it; the root action of highest value is taken (with no reward in
+sight, a branch that dies is worth less the sooner it dies: the branch that stays alive
+longest); among equals, the one whose subtree holds the most novel states (the most ways to
+go on: it explores), then the action held; then the policy's random generator decides.
 
-The subtree of the action taken is kept: at the next decision, the root child whose RAM is
-the real state's becomes the root (sticky actions or a random step can make none match: the
-tree then starts anew), the novelty table is rebuilt from the kept living states at their
-new depths, and every node is labelled solved or not against it.
+The tree is kept. At the next decision, the node whose RAM is the real state's, at any
+depth, becomes the root; the novelty table is rebuilt from the living states below it at
+their new depths, and every node is labelled solved or not against it. A random step (or a
+sticky one) can leave the real state between two steps of the tree: when its RAM is that of
+a frame on the way to a node, the planner plays on to that node without planning and
+decides there; otherwise the tree starts anew.
 
-Budget: ``search_budget`` emulator frames per recorded frame on account, so that over an
-episode the planner never simulates more than ``search_budget`` times the frames recorded;
-a decision spends what the frames since the last one banked, up to
-:data:`MAX_DECISION_BUDGET` times its share. All randomness comes from the episode's policy
-generator, so an episode is the same whatever runs it. The planner uses nothing but the
+Budget: ``search_budget`` emulator frames per recorded frame on account, charged for the
+frames actually simulated (a step that ends the game early costs only its frames). A
+decision spends the account of the frames it will hold its action for, so the first
+decision of an episode gets a full share, up to :data:`MAX_DECISION_BUDGET` times its share;
+over an episode the planner never simulates more than ``search_budget`` times the frames
+recorded plus ``HOLD - 1``. All randomness comes from the episode's policy generator, so an
+episode is the same whatever runs it. The planner uses nothing but the
 :class:`~atari_interleaved.generate.emulator_view.Emulator` methods a plug-in policy gets.
 """
 
@@ -62,7 +68,7 @@ __all__ = [
     "make_search_policy",
 ]
 
-ALGORITHM = "rollout-iw1-ram/2"
+ALGORITHM = "rollout-iw1-ram/3"
 """Name and version of the planner's algorithm, recorded with the data."""
 HOLD = 3
 """Recorded frames between decisions, and per step of the tree."""
@@ -104,7 +110,9 @@ class SearchStats:
     restores: int = 0
     ram_reads: int = 0
     reused: int = 0
-    """Decisions that started from the subtree kept from the one before."""
+    """Decisions that started from a subtree kept from the one before."""
+    followed: int = 0
+    """Calls that went on along an edge of the last tree to reach its node (no planning)."""
     seconds: float = 0.0
     """Time spent deciding, emulator calls included."""
 
@@ -144,31 +152,54 @@ class SearchPolicy:
         stats = self.stats
         if self._first_frame is None:
             self._first_frame = frame
-        steps = (frame - self._first_frame) // self._frameskip + 1
-        share = self._budget * HOLD
-        allowance = min(self._budget * steps - stats.frames, share * MAX_DECISION_BUDGET)
-        action = previous_action
+        action, hold = previous_action, HOLD
         if not emulator.terminated():
-            tree = self._root(emulator.ram())
-            self._grow(tree, allowance)
-            if tree.children[0] is not None:
-                action = self._choose(tree, previous_action)
-            stats.decisions += 1
-        self._held, self._hold_left = action, HOLD - 1
+            ram = emulator.ram()
+            stats.ram_reads += 1
+            on_the_way = self._on_the_way(ram)
+            if on_the_way is not None:
+                action, hold = on_the_way
+                stats.followed += 1
+            else:
+                # The decision spends the account of the frames it will hold its action for.
+                covered = (frame - self._first_frame) // self._frameskip + HOLD
+                allowance = min(
+                    self._budget * covered - stats.frames,
+                    self._budget * HOLD * MAX_DECISION_BUDGET,
+                )
+                tree = self._root(ram)
+                self._grow(tree, allowance)
+                if tree.children[0] is not None:
+                    action = self._choose(tree, previous_action)
+                stats.decisions += 1
+        self._held, self._hold_left = action, hold - 1
         self._next_frame = frame + self._frameskip
         stats.seconds += time.perf_counter() - started
         return action
 
+    def _on_the_way(self, ram: np.ndarray) -> tuple[int, int] | None:
+        """Return the action and steps that take the real state to a kept node, if any.
+
+        After a random step (or at a call the planner did not expect) the real state can be
+        one of the frames on the way to a node of the last tree: playing on along that edge
+        reaches the node at a step of the tree, and its subtree is reused there.
+        """
+        kept = self._tree
+        if kept is None or ram.tobytes() in kept.index:
+            return None
+        node, left = kept.passing.get(ram.tobytes(), (-1, 0))
+        if node < 0 or kept.state[node] is None:
+            return None
+        return kept.action[node], left
+
     def _root(self, ram: np.ndarray) -> Tree:
         """Return the tree to grow from the real state: a kept subtree if one starts here."""
         emulator, stats, table = self._emulator, self.stats, self._table
-        stats.ram_reads += 1
         kept, self._tree = self._tree, None
         state = emulator.clone_state()
         stats.clones += 1
-        children = () if kept is None else kept.children[0] or ()
-        match = next((c for c in children if c >= 0 and np.array_equal(kept.ram[c], ram)), -1)
-        if kept is None or match < 0:
+        match = -1 if kept is None else kept.index.get(ram.tobytes(), -1)
+        if match < 0:
             table.clear()
             table.add(ram, 0)
             return Tree(ram, state, emulator.num_actions)
@@ -179,28 +210,35 @@ class SearchPolicy:
         stats.reused += 1
         return tree
 
-    def _simulate(self, action: int) -> tuple[float, bool, bool]:
+    def _simulate(self, action: int) -> tuple[float, bool, bool, int, tuple[bytes, ...]]:
         """Hold ``action`` for a tree step from the emulator's state.
 
         Returns:
-            The reward as the planner counts it, whether a life or the game was lost, and
-            whether play cannot go on from there (lost, or at ALE's length limit).
+            The reward as the planner counts it; whether a life or the game was lost;
+            whether play cannot go on from there (lost, or at ALE's length limit); the
+            emulator frames simulated (fewer than a step where the game ends inside it);
+            and the RAM of each frame on the way but the last.
 
         """
-        emulator = self._emulator
+        emulator, frameskip = self._emulator, self._frameskip
         lives = emulator.lives()
         reward = 0.0
-        for _ in range(HOLD):
-            reward += emulator.step(action)
+        frames = 0
+        passing: list[bytes] = []
+        for held in range(HOLD):
+            gained = emulator.step(action)
+            reward += gained * NEGATIVE_REWARD_SCALE if gained < 0 else gained
+            frames += frameskip
             if emulator.terminated() or emulator.truncated():
                 break
-        self.stats.frames += self._step_frames
-        if reward < 0:
-            reward *= NEGATIVE_REWARD_SCALE
+            if held < HOLD - 1:
+                passing.append(emulator.ram().tobytes())
+        self.stats.frames += frames
+        self.stats.ram_reads += len(passing)
         dead = emulator.terminated() or emulator.lives() < lives
         if dead:
             reward += LIFE_LOSS_PENALTY
-        return reward, dead, dead or emulator.truncated()
+        return reward, dead, dead or emulator.truncated(), frames, tuple(passing)
 
     def _grow(self, tree: Tree, allowance: float) -> None:
         """Run rollouts from the root while a step fits in ``allowance`` (see the module doc)."""
@@ -222,54 +260,65 @@ class SearchPolicy:
                     break
                 action = open_actions[int(rng.integers(len(open_actions)))]
                 child = -1 if children is None else children[action]
-                if child >= 0:
-                    if not table.holds(tree.ram[child], depth_of[child]):
-                        tree.solve(child)  # a lower state took all its atoms
+                if child < 0:
+                    if spent + step_frames > allowance:
                         break
-                    node, at_node = child, False
-                    continue
-                if spent + step_frames > allowance:
+                    if not at_node:
+                        emulator.restore_state(tree.state[node])
+                        stats.restores += 1
+                    reward, dead, ended, frames, passing = self._simulate(action)
+                    spent += frames
+                    ram = emulator.ram()
+                    stats.ram_reads += 1
+                    depth = depth_of[node] + 1
+                    same = tree.find(ram, depth)
+                    if same >= 0 and tree.dead[same] == dead:
+                        tree.link(node, action, same, reward)  # one node per state
+                        child = same
+                    else:
+                        novel = not dead and table.add(ram, depth)
+                        state = None
+                        if not ended:
+                            state = emulator.clone_state()
+                            stats.clones += 1
+                        child = tree.add(node, action, reward, ram, state, dead, passing)
+                        if ended or not novel or depth >= max_depth:
+                            tree.solve(child)
+                            break
+                        node, at_node = child, True
+                        continue
+                if solved[child]:
                     break
-                if not at_node:
-                    emulator.restore_state(tree.state[node])
-                    stats.restores += 1
-                reward, dead, ended = self._simulate(action)
-                spent += step_frames
-                ram = emulator.ram()
-                stats.ram_reads += 1
-                depth = depth_of[node] + 1
-                novel = not dead and table.add(ram, depth)
-                state = None
-                if not ended:
-                    state = emulator.clone_state()
-                    stats.clones += 1
-                child = tree.add(node, action, reward, ram, state, dead, novel)
-                if ended or not novel or depth >= max_depth:
-                    tree.solve(child)
+                if not table.holds(tree.ram[child], depth_of[child]):
+                    tree.solve(child)  # a lower state took all its atoms
                     break
-                node, at_node = child, True
+                node, at_node = child, False
 
     def _choose(self, tree: Tree, previous_action: int) -> int:
         """Return the root action to take (see the module doc) and keep the tree."""
-        value, novel = tree.values(self._discount)
-        reward = tree.reward
+        # Novel now: the living states that still hold an atom lowest in the table.
+        holding = self._table.holding(tree.ram, tree.depth)
+        value, novel = tree.values(
+            self._discount,
+            [held and not dead for held, dead in zip(holding, tree.dead, strict=True)],
+        )
+        gains = tree.gains[0] or ()
         best_key: tuple[float, int, bool] | None = None
         best: list[int] = []
-        for child in tree.children[0] or ():
+        for action, child in enumerate(tree.children[0] or ()):
             if child < 0:
                 continue
             key = (
-                round(reward[child] + self._discount * value[child], 6),
+                round(gains[action] + self._discount * value[child], 6),
                 novel[child],
-                tree.action[child] == previous_action,
+                action == previous_action,
             )
             if best_key is None or key > best_key:
-                best_key, best = key, [child]
+                best_key, best = key, [action]
             elif key == best_key:
-                best.append(child)
-        chosen = best[int(self._rng.integers(len(best)))] if len(best) > 1 else best[0]
+                best.append(action)
         self._tree = tree
-        return tree.action[chosen]
+        return best[int(self._rng.integers(len(best)))] if len(best) > 1 else best[0]
 
 
 def make_search_policy(context: PolicyContext) -> BasePolicy:

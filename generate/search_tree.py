@@ -1,7 +1,9 @@
-"""The search planner's tree of simulated states, and its IW(1) novelty table.
+"""The search planner's graph of simulated states, and its IW(1) novelty tables.
 
-Nodes live in parallel lists, index 0 the root; a child always comes after its parent, so a
-pass from the last index to the first visits children before parents.
+One node per distinct state: a step that reaches the RAM of a node already at that depth
+links to it instead of adding a copy, so the nodes form a graph in which every edge goes
+one depth down. Nodes live in parallel lists, index 0 the root; ``parent[i]`` is the node
+that first reached node ``i``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ class NoveltyTable:
         """Whether a state of ``ram`` at ``depth`` still holds one of its atoms lowest."""
         return bool((self.depths[_OFFSETS + ram] >= depth).any())
 
+    def holding(self, rams: list[np.ndarray], depths: list[int]) -> list[bool]:
+        """:meth:`holds` for each of the states ``rams`` at ``depths`` at once."""
+        atoms = _OFFSETS + np.stack(rams).astype(np.intp)
+        return (self.depths[atoms] >= np.asarray(depths)[:, None]).any(axis=1).tolist()
+
     def rebuild(self, rams: list[np.ndarray], depths: list[int]) -> None:
         """Make the table that of states ``rams`` at ``depths``, and nothing else."""
         self.clear()
@@ -49,56 +56,79 @@ class NoveltyTable:
 
 
 class Tree:
-    """Simulated states below the root, each reached by one action from its parent.
+    """Simulated states below the root, each reached by one action from a node a depth up.
 
     ``children[i]`` lists node ``i``'s child by action (-1 until simulated; None until the
-    first); ``state[i]`` is its saved state (None for a state the planner cannot go on from:
-    a death, the end of the game, ALE's length limit); ``dead[i]`` whether a life or the game
-    was lost on the way to it; ``novel[i]`` whether it was novel when simulated; ``reward[i]``
-    the reward on the way, as the planner counts it.
+    first) and ``gains[i]`` the reward on the way to each, as the planner counts it; two
+    actions that reach the same RAM share a child. ``state[i]`` is its saved
+    state (None for a state the planner cannot go on from: a death, the end of the game,
+    ALE's length limit); ``dead[i]`` whether a life or the game was lost on the way to it.
+    ``index`` finds a node by its RAM;
+    ``passing`` finds, by the RAM of each frame on the way to a node but the last, the node
+    and the steps left to it.
     """
 
-    __slots__ = ("parent", "action", "reward", "ram", "state", "depth", "dead", "novel",
-                 "solved", "children", "num_actions")  # fmt: skip
+    __slots__ = ("parent", "action", "gains", "ram", "state", "depth", "dead",
+                 "solved", "children", "num_actions", "index", "passing")  # fmt: skip
 
     def __init__(self, ram: np.ndarray, state: Any, num_actions: int) -> None:
         self.num_actions = num_actions
         self.parent = [-1]
         self.action = [-1]
-        self.reward = [0.0]
         self.ram = [ram]
         self.state = [state]
         self.depth = [0]
         self.dead = [False]
-        self.novel = [True]
         self.solved = [False]
         self.children: list[list[int] | None] = [None]
+        self.gains: list[list[float] | None] = [None]
+        self.index: dict[bytes, int] = {ram.tobytes(): 0}
+        self.passing: dict[bytes, tuple[int, int]] = {}
 
     def __len__(self) -> int:
         return len(self.parent)
 
+    def find(self, ram: np.ndarray, depth: int) -> int:
+        """Return the node of RAM ``ram`` at ``depth``, or -1."""
+        node = self.index.get(ram.tobytes(), -1)
+        return node if node >= 0 and self.depth[node] == depth else -1
+
+    def link(self, parent: int, action: int, child: int, reward: float) -> None:
+        """Make ``child`` (one depth below ``parent``) the child of ``parent`` by ``action``."""
+        siblings = self.children[parent]
+        if siblings is None:
+            siblings = self.children[parent] = [-1] * self.num_actions
+            self.gains[parent] = [0.0] * self.num_actions
+        siblings[action] = child
+        self.gains[parent][action] = reward  # type: ignore[index]
+
     def add(self, parent: int, action: int, reward: float, ram: np.ndarray, state: Any,
-            dead: bool, novel: bool) -> int:  # fmt: skip
-        """Add the child of ``parent`` by ``action``; return its index."""
+            dead: bool, passing: tuple[bytes, ...] = ()) -> int:  # fmt: skip
+        """Add the child of ``parent`` by ``action``; return its index.
+
+        ``passing`` holds the RAM (bytes) of the frames on the way but the last.
+        """
         index = len(self.parent)
         self.parent.append(parent)
         self.action.append(action)
-        self.reward.append(reward)
         self.ram.append(ram)
         self.state.append(state)
         self.depth.append(self.depth[parent] + 1)
         self.dead.append(dead)
-        self.novel.append(novel)
         self.solved.append(False)
         self.children.append(None)
-        siblings = self.children[parent]
-        if siblings is None:
-            siblings = self.children[parent] = [-1] * self.num_actions
-        siblings[action] = index
+        self.gains.append(None)
+        self.link(parent, action, index, reward)
+        self.index.setdefault(ram.tobytes(), index)
+        for left, seen in enumerate(reversed(passing), start=1):
+            self.passing.setdefault(seen, (index, left))
         return index
 
     def solve(self, node: int) -> None:
-        """Mark ``node`` solved, and each ancestor whose children are then all solved."""
+        """Mark ``node`` solved, and each first parent whose children are then all solved.
+
+        (Another parent of a shared node finds it solved when a rollout next passes it.)
+        """
         solved, children, parent = self.solved, self.children, self.parent
         solved[node] = True
         node = parent[node]
@@ -109,37 +139,48 @@ class Tree:
     def _all_solved(self, children: list[int] | None) -> bool:
         return children is not None and all(c >= 0 and self.solved[c] for c in children)
 
-    def subtree(self, root: int, state: Any) -> Tree:
-        """Return the subtree under ``root``, re-indexed from 0, with the root's state ``state``.
+    def bottom_up(self) -> list[int]:
+        """Return the nodes deepest first (children before their parents)."""
+        depth = self.depth
+        return sorted(range(len(depth)), key=lambda node: -depth[node])
 
-        Solved labels are not carried over (they depend on the novelty table): see
+    def subtree(self, root: int, state: Any) -> Tree:
+        """Return the nodes below ``root``, re-indexed from 0, with the root's state ``state``.
+
+        Solved labels are not carried over (they depend on the novelty tables): see
         :meth:`label_solved`.
         """
-        order, position = [root], {root: 0}
+        order, position, first_parent = [root], {root: 0}, [-1]
         for node in order:  # breadth first; the list grows as it is read
             for child in self.children[node] or ():
-                if child >= 0:
+                if child >= 0 and child not in position:
                     position[child] = len(order)
                     order.append(child)
+                    first_parent.append(position[node])
         base = self.depth[root]
         tree = Tree(self.ram[root], state, self.num_actions)
-        tree.parent = [-1] + [position[self.parent[node]] for node in order[1:]]
+        tree.parent = first_parent
         tree.action = [-1] + [self.action[node] for node in order[1:]]
-        tree.reward = [0.0] + [self.reward[node] for node in order[1:]]
         tree.ram = [self.ram[node] for node in order]
         tree.state = [state] + [self.state[node] for node in order[1:]]
         tree.depth = [self.depth[node] - base for node in order]
         tree.dead = [False] + [self.dead[node] for node in order[1:]]
-        tree.novel = [self.novel[node] for node in order]
         tree.solved = [False] * len(order)
         tree.children = [
             None if children is None else [position[c] if c >= 0 else -1 for c in children]
             for children in (self.children[node] for node in order)
         ]
+        tree.gains = [self.gains[node] for node in order]
+        tree.index = {ram.tobytes(): node for node, ram in reversed(list(enumerate(tree.ram)))}
+        tree.passing = {
+            seen: (position[node], left)
+            for seen, (node, left) in self.passing.items()
+            if node in position and position[node] > 0
+        }
         return tree
 
     def living(self) -> list[int]:
-        """Return the nodes reached without losing a life (their atoms make the table)."""
+        """Return the nodes reached without losing a life (their atoms make the tables)."""
         return [node for node in range(len(self.parent)) if not self.dead[node]]
 
     def label_solved(self, table: NoveltyTable, max_depth: int) -> None:
@@ -149,7 +190,7 @@ class Tree:
         no longer novel: every atom it has is held at a lower depth), or when every action
         from it was simulated and led to a solved node.
         """
-        for node in range(len(self.parent) - 1, -1, -1):
+        for node in self.bottom_up():
             depth = self.depth[node]
             if (
                 self.state[node] is None
@@ -160,28 +201,27 @@ class Tree:
             else:
                 self.solved[node] = self._all_solved(self.children[node])
 
-    def values(self, discount: float) -> tuple[list[float], list[int]]:
+    def values(self, discount: float, novel: list[bool]) -> tuple[list[float], list[int]]:
         """Return each node's value and novel count.
 
         The value of a node is the best discounted sum of rewards of a path below it (every
-        simulated child counts); the novel count, the novel nodes below it and itself (the
-        ways to go on).
+        simulated child counts); the novel count, the distinct nodes flagged in ``novel``
+        reachable from it, itself included (the ways to go on; a shared node counts once).
         """
         size = len(self.parent)
         value = [0.0] * size
-        novel = [1 if flag else 0 for flag in self.novel]
-        reward, children_of = self.reward, self.children
-        for node in range(size - 1, -1, -1):
-            children = children_of[node]
-            if children is None:
+        below = [1 << node if flag else 0 for node, flag in enumerate(novel)]  # bit sets
+        gains_of, children_of = self.gains, self.children
+        for node in self.bottom_up():
+            children, gains = children_of[node], gains_of[node]
+            if children is None or gains is None:
                 continue
-            best = None
-            for child in children:
-                if child < 0:
-                    continue
-                novel[node] += novel[child]
-                child_value = reward[child] + discount * value[child]
-                if best is None or child_value > best:
-                    best = child_value
-            value[node] = best or 0.0
-        return value, novel
+            for child in set(children):
+                if child >= 0:
+                    below[node] |= below[child]
+            value[node] = max(
+                gain + discount * value[child]
+                for child, gain in zip(children, gains, strict=True)
+                if child >= 0
+            )
+        return value, [reached.bit_count() for reached in below]
