@@ -4,6 +4,8 @@ worker nodes of one CPU), into a local folder and into an object store, losing a
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -100,7 +102,8 @@ def test_progress_on_ray_moves_per_frame(cluster, tmp_path: Path) -> None:
 def test_a_node_lost_mid_run_has_its_task_rerun_elsewhere_into_the_store(
     cluster, local_run: dict[str, bytes], caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    """Two episodes run, then the task on each node is held still; one node is removed there."""
+    """Two episodes run, then the task on each node is held still; one node is removed there,
+    and the held tasks' workers end with it."""
     import fsspec
     import ray
 
@@ -122,10 +125,15 @@ def test_a_node_lost_mid_run_has_its_task_rerun_elsewhere_into_the_store(
             while len(list(block.glob("blocked-*"))) < 2 and time.monotonic() < deadline:
                 if ended.wait(0.01):
                     return
-            if len(list(block.glob("blocked-*"))) >= 2:  # a task on each one-CPU node
+            held = sorted(block.glob("blocked-*"))
+            if len(held) >= 2:  # a task on each one-CPU node
                 node = next(iter(cluster.worker_nodes))
                 cluster.remove_node(node, allow_graceful=False)
                 removed.append(node.node_id)
+                # A lost machine takes its processes with it; on this one machine a removed
+                # node's worker may outlive its raylet and finish its task: end both held ones.
+                for marker in held:
+                    os.kill(int(marker.name.removeprefix("blocked-")), signal.SIGKILL)
             release(block)
 
         remover = threading.Thread(target=remove_a_busy_node)
