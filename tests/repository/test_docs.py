@@ -68,15 +68,20 @@ def test_a_python_block_runs_as_written(key, data_here):
     run_block(block(key))
 
 
-def test_the_recipe_keeps_the_better_half(tree_copy, tmp_path, monkeypatch):
-    required_module("torch", TORCH_CPU)
+def export_with_returns(tree, folder):
+    """Export ``tree`` with returns 0 and 10 (Alien), -1 and 1 (Pong): one better episode each."""
     scores = {"alien": [0.0, 10.0], "pong": [-1.0, 1.0]}
     returns = {
         f"atari_{game}/episode_{index:03d}_rand0.2": value
         for game, values in scores.items()
         for index, value in enumerate(values)
     }
-    export(give_returns(tree_copy, returns), tmp_path / "atari_hub")
+    export(give_returns(tree, returns), folder)
+
+
+def test_the_recipe_keeps_the_better_half(tree_copy, tmp_path, monkeypatch):
+    required_module("torch", TORCH_CPU)
+    export_with_returns(tree_copy, tmp_path / "atari_hub")
     monkeypatch.chdir(tmp_path)
     names = run_block(block("README.md#World-model data in ten lines"))
     kept = {(meta["environment"], meta["return"]) for meta in names["windows"].episodes}
@@ -104,13 +109,7 @@ def test_the_training_loop_reads_windows_without_torch(data_here):
 
 
 def test_the_episode_choice_keeps_the_best_tenth(tree_copy, tmp_path, monkeypatch):
-    scores = {"alien": [0.0, 10.0], "pong": [-1.0, 1.0]}
-    returns = {
-        f"atari_{game}/episode_{index:03d}_rand0.2": value
-        for game, values in scores.items()
-        for index, value in enumerate(values)
-    }
-    export(give_returns(tree_copy, returns), tmp_path / "atari_interleaved_hub")
+    export_with_returns(tree_copy, tmp_path / "atari_interleaved_hub")
     monkeypatch.chdir(tmp_path)
     names = run_block(block("docs/training.md#Choosing episodes"))
     windows = names["windows"]
