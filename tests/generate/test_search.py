@@ -37,14 +37,15 @@ def search(frames: int, budget: float, randomness: float = 0.0, **options) -> Ep
 def test_search_finds_a_reward_that_random_play_misses():
     # Freeway scores when the chicken crosses the road: random play, on the same seed and
     # frames, never gets across.
-    # (rollout-iw1-ram/3 first crosses at frame 178 of this episode; /2 crossed within 100.)
+    # rollout-iw1-ram/3 crossed once in these 200 frames (first at frame 178); /4, whose
+    # rollouts tend to hold their action, crosses three times.
     random = GameEmulator(
         "freeway", EpisodeSettings(frame_cap=200, randomness=1.0, policy="repeat")
     )
     assert random.run_episode(0).metadata.episode_return == 0.0
     planned = GameEmulator("freeway", search(200, 400)).run_episode(0).metadata
-    assert planned.episode_return >= 1.0
-    assert planned.planner == "rollout-iw1-ram/3" and planned.search_budget == 400.0
+    assert planned.episode_return >= 3.0
+    assert planned.planner == "rollout-iw1-ram/4" and planned.search_budget == 400.0
 
 
 @pytest.mark.slow
@@ -55,8 +56,10 @@ def test_search_scores_in_breakout_where_random_play_does_not():
         "breakout", EpisodeSettings(frame_cap=300, randomness=1.0, policy="repeat")
     )
     assert random.run_episode(0).metadata.episode_return <= 2.0
+    # (rollout-iw1-ram/3 scored 8 on these 300 frames, /4 scores 6; over whole games at budget
+    # 100, /4 scored 40 and /3 24: bench/README.md.)
     planned = GameEmulator("breakout", search(300, 400)).run_episode(0).metadata
-    assert planned.episode_return >= 8.0
+    assert planned.episode_return >= 5.0
     assert planned.end_reason == "frame_cap"
 
 
@@ -366,7 +369,7 @@ def test_the_policy_its_budget_planner_and_no_ops_reach_the_export(tmp_path):
     export(tmp_path / "frames", tmp_path / "hub")
     card = (tmp_path / "hub" / "README.md").read_text()
     assert "| Base policy (`--policy`) | `search` |" in card
-    assert "| Planner | `rollout-iw1-ram/3` |" in card
+    assert "| Planner | `rollout-iw1-ram/4` |" in card
     assert "| Search budget (`--search-budget`) | 20.0 |" in card
     assert "| No-op starts at most (`--noop-max`) | 2 |" in card
     assert "--policy search --png-compress-level 6" in card
@@ -375,5 +378,5 @@ def test_the_policy_its_budget_planner_and_no_ops_reach_the_export(tmp_path):
     sampling = json.loads((tmp_path / "hub" / "manifest.json").read_text())["generation"][
         "sampling"
     ]
-    assert sampling["planner"] == "rollout-iw1-ram/3"
+    assert sampling["planner"] == "rollout-iw1-ram/4"
     assert sampling["settings"]["search_budget"] == 20.0 and sampling["settings"]["noop_max"] == 2

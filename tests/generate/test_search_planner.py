@@ -289,3 +289,37 @@ def test_the_first_decision_gets_its_share_even_at_the_smallest_budget():
     world.restore_state(real)
     assert planner.stats.frames == world.frameskip * search.HOLD
     assert planner._tree is not None and len(planner._tree) == 2
+
+
+def same_action_share(seed: int) -> float:
+    """The share of the first decision's non-root steps that repeat their parent's action."""
+    world = Corridor(size=128, start=60)
+    planner = played_planner(world, budget=100, seed=seed)
+    planner(None, NOOP)
+    tree = planner._tree
+    steps = [node for node in range(len(tree)) if tree.parent[node] > 0]
+    return sum(tree.action[node] == tree.action[tree.parent[node]] for node in steps) / len(steps)
+
+
+def test_rollouts_tend_to_hold_the_action_of_the_step_before(monkeypatch):
+    # Drawn uniformly among three actions, a step repeats its parent's a third of the time
+    # (less where the repeat is solved); with persistence 0.5, about two thirds.
+    held = sum(same_action_share(seed) for seed in SEEDS) / len(SEEDS)
+    monkeypatch.setattr(search, "ROLLOUT_PERSISTENCE", 0.0)
+    uniform = sum(same_action_share(seed) for seed in SEEDS) / len(SEEDS)
+    assert held > 0.6 and uniform < 0.5
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_at_a_small_budget_it_reaches_a_reward_a_random_walk_does_not(seed, monkeypatch):
+    # Rewards 24 cells away on both sides, budget 50: rollouts that keep their direction get
+    # there within the lookahead; rollouts that draw every step at random wander about their
+    # start, and so does random play.
+    def world():
+        return Corridor(size=128, start=60, rewards={36: 10.0, 84: 10.0})
+
+    planned = play(world(), SearchPolicy, 40, budget=50, seed=seed)
+    assert 10.0 in planned.rewards and planned.rewards.index(10.0) < 30
+    assert 10.0 not in random_play(world(), 40, seed).rewards
+    monkeypatch.setattr(search, "ROLLOUT_PERSISTENCE", 0.0)
+    assert 10.0 not in play(world(), SearchPolicy, 40, budget=50, seed=seed).rewards
