@@ -67,11 +67,12 @@ def test_search_scores_in_breakout_where_random_play_does_not():
 def test_search_scores_in_alien_at_a_quarter_of_the_default_budget():
     # Alien was one of the planner's weakest games. On this episode (300 frames, budget 100)
     # the planner before one node per state and reuse by state (rollout-iw1-ram/2) scored
-    # 330; random play on seeds 0-2 scores 60-120.
+    # 330; /4, whose rollouts tend to hold their action, scores 1,930 (whole games at budget
+    # 100: 0.44 human-normalised for /3, 1.14 for /4). Random play on seeds 0-2 scores 60-120.
     random = GameEmulator("alien", EpisodeSettings(frame_cap=300, randomness=1.0, policy="repeat"))
     assert random.run_episode(0).metadata.episode_return <= 150.0
     planned = GameEmulator("alien", search(300, 100)).run_episode(0).metadata
-    assert planned.episode_return >= 600.0
+    assert planned.episode_return >= 1500.0
 
 
 def test_search_is_deterministic_for_a_seed():
