@@ -23,9 +23,9 @@ the same reference scores, are printed beside the measured one; the summary hold
 
 Games run in ``--parallel`` processes (one game each at a time); nothing is written to disk.
 
-Run from the repository root: ``python3 bench/bench_policy.py --parallel 2`` (about an hour
-on 2 idle cores), ``--games pong,breakout`` for a subset, or ``--quick`` (what the tests run:
-one game, a few frames, every variant).
+Run from the repository root: ``python3 bench/bench_policy.py --parallel 2`` (about 20 minutes
+on 2 idle cores; with ``--variants`` several times that), ``--games pong,breakout`` for a
+subset, or ``--quick`` (what the tests run: one game, a few frames, every variant).
 """
 
 from __future__ import annotations
