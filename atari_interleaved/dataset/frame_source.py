@@ -270,7 +270,7 @@ def _hub_files(repo_id: str, revision: str | None) -> list[str]:
             the first request is one that huggingface_hub does not retry).
 
     """
-    from huggingface_hub import HfApi, constants
+    from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
     api = HfApi()
@@ -280,11 +280,21 @@ def _hub_files(repo_id: str, revision: str | None) -> list[str]:
     except HfHubHTTPError as error:
         raise _hub_error(repo_id, error) from None
     except network_errors() as error:
-        raise InvalidInputError(
-            f"source {repo_id!r} cannot be read: the Hub at {constants.ENDPOINT}"
-            f"{endpoint_origin()} cannot be reached ({redact(str(error)) or type(error).__name__});"
-            " check the network, proxy settings and HF_ENDPOINT, then try again"
-        ) from None
+        raise _unreachable_hub(repo_id, redact(str(error)) or type(error).__name__) from None
+
+
+def _unreachable_hub(
+    repo_id: str,
+    reason: str,
+    fix: str = "check the network, proxy settings and HF_ENDPOINT, then try again",
+) -> InvalidInputError:
+    """Return the error of a Hub repository that cannot be read: the Hub is not reached."""
+    from huggingface_hub import constants
+
+    return InvalidInputError(
+        f"source {repo_id!r} cannot be read: the Hub at {constants.ENDPOINT}{endpoint_origin()} "
+        f"cannot be reached ({reason}); {fix}"
+    )
 
 
 def _hub_splits(repo_id: str, revision: str | None, split: str) -> list[str]:
@@ -314,7 +324,7 @@ def _hub_source(repo_id: str, split: str, revision: str | None, stream: bool) ->
     The download goes through ``snapshot_download`` (only the split's ``simple`` shards), so
     a second use, or one with ``HF_HUB_OFFLINE=1``, reads the Hugging Face cache.
     """
-    from huggingface_hub import HfFileSystem, snapshot_download
+    from huggingface_hub import HfFileSystem, constants, snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     description = f"Hub dataset {repo_id!r}"
@@ -329,7 +339,15 @@ def _hub_source(repo_id: str, split: str, revision: str | None, stream: bool) ->
             revision=revision,
             allow_patterns=[f"{_CONFIG}/{split}-*.parquet"],
         )
-    except (HfHubHTTPError, LocalEntryNotFoundError) as error:
+    except LocalEntryNotFoundError as error:  # no answer from the Hub, and no copy cached
+        uncached = f"and the Hugging Face cache holds no copy of its {split!r} shards"
+        if constants.HF_HUB_OFFLINE:
+            fix = "unset HF_HUB_OFFLINE to download them, then try again"
+            raise _unreachable_hub(repo_id, f"HF_HUB_OFFLINE is set, {uncached}", fix) from None
+        cause = error.__cause__ or error
+        reason = (redact(str(cause)).splitlines() or [type(cause).__name__])[0]
+        raise _unreachable_hub(repo_id, f"{reason}, {uncached}") from None
+    except HfHubHTTPError as error:
         raise _hub_error(repo_id, error) from None
     shards = tuple(existing_shards(Path(folder) / _CONFIG, split))
     if not shards:

@@ -7,6 +7,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import close_session
+from huggingface_hub import constants as hf_constants
 
 from atari_interleaved import FrameWindows, StreamingFrameWindows
 from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputError
@@ -110,6 +111,30 @@ def test_an_unreachable_endpoint_is_one_error_naming_it_before_any_retry(hub_ser
     message = rf"source '{REPO_ID}' cannot be read: the Hub at {closed} \(HF_ENDPOINT\) cannot be"
     with pytest.raises(InvalidInputError, match=message):
         StreamingFrameWindows(REPO_ID, 4)
+
+
+def test_an_unreachable_hub_with_nothing_cached_says_so_not_that_the_repository_is_missing(
+    hub_server, monkeypatch, tmp_path
+):
+    closed = point_at_a_closed_port(monkeypatch)
+    close_session()
+    message = (
+        rf"^source '{REPO_ID}' cannot be read: the Hub at {closed} \(HF_ENDPOINT\) cannot be "
+        r"reached \(.+, and the Hugging Face cache holds no copy of its 'train' shards\); "
+        r"check the network"
+    )
+    with pytest.raises(InvalidInputError, match=message):
+        FrameWindows(REPO_ID, 4, cache_dir=tmp_path / "cache")
+
+
+def test_offline_mode_with_nothing_cached_names_hf_hub_offline(hub_server, monkeypatch, tmp_path):
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+    message = (
+        rf"^source '{REPO_ID}' cannot be read: .*\(HF_HUB_OFFLINE is set, and the Hugging Face "
+        r"cache holds no copy of its 'train' shards\); unset HF_HUB_OFFLINE"
+    )
+    with pytest.raises(InvalidInputError, match=message):
+        FrameWindows(REPO_ID, 4, cache_dir=tmp_path / "cache")
 
 
 @pytest.mark.parametrize(
