@@ -19,6 +19,7 @@ import importlib.util
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -223,6 +224,34 @@ def test_bad_input_or_a_full_disk_is_one_error_line_and_writes_nothing(
         assert message in result["stderr"]
     assert tree_digest(earlier) == before
     assert not (tmp_path / "out").exists()
+
+
+def test_overwrite_replaces_an_earlier_export_and_only_that(lerobot_python, exported, tmp_path):
+    earlier = tmp_path / "earlier"
+    shutil.copytree(exported["root"] / "frames-lerobot", earlier)
+    replaced = tmp_path / "replaced"
+    shutil.copytree(exported["root"] / "frames-lerobot", replaced)
+    (earlier / "notes.txt").write_text("mine\n")  # a user's file the export did not write
+    with (replaced / "README.md").open("a") as card:  # a listed file: replaced with the rest
+        card.write("an earlier export's card\n")
+    before = tree_digest(earlier)
+    direct = str(exported["root"] / "direct")
+    export = ["export", "--format", "lerobot", "--input-dir", direct, "--repo-id", REPO_ID]
+    commands = [
+        [*export, "--output-dir", str(earlier), "--overwrite"],
+        [*export, "--output-dir", str(replaced), "--overwrite"],
+    ]
+    refused, done = run_commands(lerobot_python, commands)
+    assert refused["status"] == 2 and refused["stderr"].count("\n") == 1
+    assert "holds 1 files the earlier export did not write (notes.txt)" in refused["stderr"]
+    assert tree_digest(earlier) == before
+    assert done == {"status": 0, "stderr": ""}
+    # LeRobot's statistics and parquet differ in bytes from run to run; the rest does not.
+    written, expected = tree_digest(replaced), tree_digest(exported["root"] / "direct-lerobot")
+    assert written.keys() == expected.keys()
+    for name in ("README.md", "meta/info.json", "meta/tasks.parquet"):
+        assert written[name] == expected[name], name
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
 
 
 def test_without_lerobot_the_error_says_how_to_install_it(tmp_path):
