@@ -28,7 +28,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["REDACTED", "remember_secret", "known_secrets", "redact", "redacted_output"]
+__all__ = [
+    "REDACTED",
+    "error_text",
+    "remember_secret",
+    "known_secrets",
+    "redact",
+    "redacted_output",
+]
 
 REDACTED = "***"
 
@@ -99,6 +106,11 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda match: match.group(1) + REDACTED, text)
     return text
+
+
+def error_text(error: BaseException, secrets: Iterable[str] = ()) -> str:
+    """Return an error's words for a message, :func:`redact`-ed, or its type's name if none."""
+    return redact(str(error), secrets) or type(error).__name__
 
 
 class _RedactedStream:

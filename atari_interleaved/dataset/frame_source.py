@@ -38,7 +38,7 @@ from atari_interleaved.core.errors import InvalidArgumentError, InvalidInputErro
 from atari_interleaved.core.features import arrow_schema
 from atari_interleaved.core.folder_kind import EXPECTED_FOLDERS, folder_kind
 from atari_interleaved.core.network import endpoint_origin, network_errors
-from atari_interleaved.core.redaction import redact
+from atari_interleaved.core.redaction import error_text
 from atari_interleaved.core.rows import simple_rows
 from atari_interleaved.core.splits import DEFAULT_SPLIT, check_split_name
 from atari_interleaved.dataset.frame_cache import image_bytes
@@ -139,7 +139,7 @@ class FrameSource:
         except (HfHubHTTPError, *network_errors()) as error:
             raise InvalidInputError(
                 f"{unit!s} of {self.description} cannot be read from the Hub at "
-                f"{constants.ENDPOINT} ({redact(str(error)) or type(error).__name__}); check "
+                f"{constants.ENDPOINT} ({error_text(error)}); check "
                 "the network, proxy settings and HF_ENDPOINT, then try again"
             ) from None
 
@@ -280,7 +280,7 @@ def _hub_files(repo_id: str, revision: str | None) -> list[str]:
     except HfHubHTTPError as error:
         raise _hub_error(repo_id, error) from None
     except network_errors() as error:
-        raise _unreachable_hub(repo_id, redact(str(error)) or type(error).__name__) from None
+        raise _unreachable_hub(repo_id, error_text(error)) from None
 
 
 def _unreachable_hub(
@@ -344,8 +344,7 @@ def _hub_source(repo_id: str, split: str, revision: str | None, stream: bool) ->
         if constants.HF_HUB_OFFLINE:
             fix = "unset HF_HUB_OFFLINE to download them, then try again"
             raise _unreachable_hub(repo_id, f"HF_HUB_OFFLINE is set, {uncached}", fix) from None
-        cause = error.__cause__ or error
-        reason = (redact(str(cause)).splitlines() or [type(cause).__name__])[0]
+        reason = error_text(error.__cause__ or error).splitlines()[0]
         raise _unreachable_hub(repo_id, f"{reason}, {uncached}") from None
     except HfHubHTTPError as error:
         raise _hub_error(repo_id, error) from None

@@ -46,7 +46,7 @@ from atari_interleaved.core.errors import (
 from atari_interleaved.core.folder_kind import require_folder_kind
 from atari_interleaved.core.layout import MANIFEST_NAME
 from atari_interleaved.core.network import endpoint_origin, network_errors
-from atari_interleaved.core.redaction import redact, remember_secret
+from atari_interleaved.core.redaction import error_text, redact, remember_secret
 from atari_interleaved.core.splits import DEFAULT_PLAN, SplitPlan
 from atari_interleaved.dataset.reader import OnBadEpisodes
 from atari_interleaved.publishing.export import export
@@ -216,7 +216,7 @@ def upload_exported_folder(
     except network_errors() as error:
         raise AtariInterleavedError(
             f"publishing to {repo_id!r} failed: cannot reach the Hub at {api.endpoint}"
-            f"{endpoint_origin()} ({redact(str(error), [token]) or type(error).__name__}). "
+            f"{endpoint_origin()} ({error_text(error, [token])}). "
             "Check the network, proxy settings and HF_ENDPOINT, then rerun the same command."
         ) from None
     return PublishReport(

@@ -39,7 +39,7 @@ from atari_interleaved.core.errors import (
     OutputInUseError,
 )
 from atari_interleaved.core.optional import install_hint
-from atari_interleaved.core.redaction import redact, remember_secret
+from atari_interleaved.core.redaction import error_text, redact, remember_secret
 
 __all__ = [
     "LOCK_NAME",
@@ -143,7 +143,7 @@ class RemoteFolder:
         except store_errors() as error:
             if isinstance(error, FileExistsError):
                 raise
-            text = redact(str(error) or type(error).__name__, self._secrets())
+            text = error_text(error, self._secrets())
             if isinstance(error, FileNotFoundError):
                 fix = "create the bucket first, or check its name"
             elif isinstance(error, PermissionError):
