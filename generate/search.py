@@ -28,8 +28,11 @@ the game) counts :data:`LIFE_LOSS_PENALTY`, a negative reward (each frame's)
 :data:`NEGATIVE_REWARD_SCALE` times itself. The value of a node is the best discounted sum
 of rewards of a path below it; the root action of highest value is taken (with no reward in
 sight, a branch that dies is worth less the sooner it dies: the branch that stays alive
-longest); among equals, the one whose subtree holds the most novel states (the most ways to
-go on: it explores), then the action held; then the policy's random generator decides.
+longest). Among equals, the one with a path known to stay alive deepest: a rollout cut short
+at a state that is not novel says nothing of what comes after it, so a branch whose living
+paths all end shallow is not taken as safe when another was simulated alive further; then
+the one whose subtree holds the most novel states (the most ways to go on: it explores), then
+the action held; then the policy's random generator decides.
 
 The tree is kept. At the next decision, the node whose RAM is the real state's, at any
 depth, becomes the root; the novelty table is rebuilt from the living states below it at
@@ -75,7 +78,7 @@ __all__ = [
     "make_search_policy",
 ]
 
-ALGORITHM = "rollout-iw1-ram/4"
+ALGORITHM = "rollout-iw1-ram/5"
 """Name and version of the planner's algorithm, recorded with the data."""
 HOLD = 3
 """Recorded frames between decisions, and per step of the tree."""
@@ -313,18 +316,19 @@ class SearchPolicy:
         """Return the root action to take (see the module doc) and keep the tree."""
         # Novel now: the living states that still hold an atom lowest in the table.
         holding = self._table.holding(tree.ram, tree.depth)
-        value, novel = tree.values(
+        value, novel, survival = tree.values(
             self._discount,
             [held and not dead for held, dead in zip(holding, tree.dead, strict=True)],
         )
         gains = tree.gains[0] or ()
-        best_key: tuple[float, int, bool] | None = None
+        best_key: tuple[float, int, int, bool] | None = None
         best: list[int] = []
         for action, child in enumerate(tree.children[0] or ()):
             if child < 0:
                 continue
             key = (
                 round(gains[action] + self._discount * value[child], 6),
+                survival[child],
                 novel[child],
                 action == previous_action,
             )

@@ -201,16 +201,24 @@ class Tree:
             else:
                 self.solved[node] = self._all_solved(self.children[node])
 
-    def values(self, discount: float, novel: list[bool]) -> tuple[list[float], list[int]]:
-        """Return each node's value and novel count.
+    def values(
+        self, discount: float, novel: list[bool]
+    ) -> tuple[list[float], list[int], list[int]]:
+        """Return each node's value, novel count and survival depth.
 
         The value of a node is the best discounted sum of rewards of a path below it (every
         simulated child counts); the novel count, the distinct nodes flagged in ``novel``
-        reachable from it, itself included (the ways to go on; a shared node counts once).
+        reachable from it, itself included (the ways to go on; a shared node counts once);
+        the survival depth, the greatest depth of a node reached without losing a life among
+        it and those below it (-1 if there is none): how far a path from it is known to stay
+        alive, where a path cut short by pruning is not known to.
         """
         size = len(self.parent)
         value = [0.0] * size
         below = [1 << node if flag else 0 for node, flag in enumerate(novel)]  # bit sets
+        survival = [
+            -1 if dead else depth for depth, dead in zip(self.depth, self.dead, strict=True)
+        ]
         gains_of, children_of = self.gains, self.children
         for node in self.bottom_up():
             children, gains = children_of[node], gains_of[node]
@@ -219,9 +227,10 @@ class Tree:
             for child in set(children):
                 if child >= 0:
                     below[node] |= below[child]
+                    survival[node] = max(survival[node], survival[child])
             value[node] = max(
                 gain + discount * value[child]
                 for child, gain in zip(children, gains, strict=True)
                 if child >= 0
             )
-        return value, [reached.bit_count() for reached in below]
+        return value, [reached.bit_count() for reached in below], survival

@@ -178,18 +178,21 @@ def test_the_tree_values_every_child_and_counts_novel_states():
     deadly = tree.add(0, RIGHT, 7.0, ram, "s", dead=False)
     tree.add(deadly, RIGHT, search.LIFE_LOSS_PENALTY, ram, None, dead=True)
     tree.add(deadly, LEFT, search.LIFE_LOSS_PENALTY, ram, None, dead=True)
-    value, novel = tree.values(0.5, [True, False, True, False, False])
+    value, novel, survival = tree.values(0.5, [True, False, True, False, False])
     # The safe child counts, though it is not novel: the root is worth 7 + 0.5 * (best of
     # two deaths), or 0 through the safe child, whichever is more.
     assert value[deadly] == search.LIFE_LOSS_PENALTY
     assert value[0] == max(0.0, 7.0 + 0.5 * search.LIFE_LOSS_PENALTY) == 0.0
     assert novel == [2, 0, 1, 0, 0] and value[safe] == 0.0
+    # Known alive at depth 1 below the root; the deaths at depth 2 do not count.
+    assert survival == [1, 1, 1, -1, -1]
     # A node shared by two parents (two actions reaching the same state) counts once.
     shared = tree.add(safe, NOOP, 1.0, ram + 1, "s", dead=False)
     tree.link(safe, LEFT, shared, 2.0)
     tree.link(deadly, NOOP, shared, 0.0)
-    value, novel = tree.values(0.5, [True] * len(tree))
+    value, novel, survival = tree.values(0.5, [True] * len(tree))
     assert novel[0] == len(tree) and novel[safe] == 2 and novel[deadly] == 4
+    assert survival[0] == survival[safe] == survival[deadly] == 2  # through the shared node
     assert value[safe] == 2.0  # each edge keeps its own reward
     table = NoveltyTable()
     assert table.add(np.zeros(128, np.uint8), 0)
@@ -222,6 +225,27 @@ def test_of_two_deaths_it_takes_the_later(seed):
     later = tree.add(0, RIGHT, 0.0, ram + 3, "alive", dead=False)
     tree.add(later, RIGHT, search.LIFE_LOSS_PENALTY, ram + 4, None, dead=True)
     planner._table.add(ram + 3, 0)  # the living node holds no atom lowest: not novel
+    assert planner._choose(tree, LEFT) == RIGHT
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_of_two_safe_looking_branches_it_takes_the_one_known_alive_deeper(seed):
+    # No reward and no death below LEFT or RIGHT. Below LEFT (the action held, and the most
+    # novel states) every rollout was cut short at depth 2; below RIGHT one went on alive to
+    # depth 3 through states that are not novel. That LEFT's paths stopped says nothing of
+    # what follows them: RIGHT is the branch known to stay alive. NOOP dies.
+    world = Corridor(start=8)
+    planner = played_planner(world, budget=100, seed=seed)
+    ram = world.ram()
+    tree = Tree(ram, world.clone_state(), 3)
+    short = tree.add(0, LEFT, 0.0, ram + 1, "s", dead=False)
+    tree.add(short, LEFT, 0.0, ram + 2, "s", dead=False)
+    tree.add(short, NOOP, 0.0, ram + 3, "s", dead=False)
+    tree.add(0, NOOP, search.LIFE_LOSS_PENALTY, ram + 4, None, dead=True)
+    node = 0
+    for offset in (5, 6, 7):
+        node = tree.add(node, RIGHT, 0.0, ram + offset, "s", dead=False)
+        planner._table.add(ram + offset, 0)  # held lower: not novel
     assert planner._choose(tree, LEFT) == RIGHT
 
 
