@@ -91,7 +91,7 @@ class EpisodeMetadata:
     search_budget: float = 0.0
     """``--search-budget`` (0.0 in files written before it existed)."""
     planner: str = ""
-    """The built-in planner's algorithm and version (``rollout-iw1-ram/5``); "" for others."""
+    """The built-in planner's ``generate.search.ALGORITHM`` (name and version); "" for others."""
     noop_max: int = 0
     """``--noop-max``: at most this many NOOP steps before frame 0."""
     sticky_actions: str = (

@@ -93,7 +93,7 @@ class SamplingConfig:
         format: ``atari-interleaved/sampling/1`` (a frame tree) or
             ``atari-interleaved/sampling-parquet/1`` (a direct folder).
         settings: the settings every episode was sampled with.
-        planner: the built-in planner's algorithm and version (``rollout-iw1-ram/5``), ""
+        planner: the built-in planner's algorithm and version (``generate.search.ALGORITHM``), ""
             when none played.
         shards: a direct folder's shard plan; empty for a frame tree.
         env_ids: a direct folder's gymnasium id of each game.

@@ -57,7 +57,7 @@ class Provenance:
         episodes_per_shard: with ``to_parquet``, the ``--episodes-per-shard`` of the run
             when it was not the default, else None.
         planner: the built-in planner's algorithm and version that ``sampling_config.json``
-            records (``rollout-iw1-ram/5``), "" when none played.
+            records (``generate.search.ALGORITHM``), "" when none played.
 
     """
 

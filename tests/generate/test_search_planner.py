@@ -212,14 +212,19 @@ def test_a_negative_reward_is_not_worth_the_reward_behind_it(seed):
     assert -1.0 in random_play(world(), 30, seed).rewards
 
 
+def root_tree(seed: int) -> tuple[SearchPolicy, np.ndarray, Tree]:
+    """A planner on a fresh corridor, the corridor's RAM and a tree of its state alone."""
+    world = Corridor(start=8)
+    planner = played_planner(world, budget=100, seed=seed)
+    ram = world.ram()
+    return planner, ram, Tree(ram, world.clone_state(), 3)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_of_two_deaths_it_takes_the_later(seed):
     # Every root action loses the game, one a step later than the others; nothing else tells
     # them apart (no reward, no novel state, and the held action dies early).
-    world = Corridor(start=8)
-    planner = played_planner(world, budget=100, seed=seed)
-    ram = world.ram()
-    tree = Tree(ram, world.clone_state(), 3)
+    planner, ram, tree = root_tree(seed)
     tree.add(0, LEFT, search.LIFE_LOSS_PENALTY, ram + 1, None, dead=True)
     tree.add(0, NOOP, search.LIFE_LOSS_PENALTY, ram + 2, None, dead=True)
     later = tree.add(0, RIGHT, 0.0, ram + 3, "alive", dead=False)
@@ -234,10 +239,7 @@ def test_of_two_safe_looking_branches_it_takes_the_one_known_alive_deeper(seed):
     # novel states) every rollout was cut short at depth 2; below RIGHT one went on alive to
     # depth 3 through states that are not novel. That LEFT's paths stopped says nothing of
     # what follows them: RIGHT is the branch known to stay alive. NOOP dies.
-    world = Corridor(start=8)
-    planner = played_planner(world, budget=100, seed=seed)
-    ram = world.ram()
-    tree = Tree(ram, world.clone_state(), 3)
+    planner, ram, tree = root_tree(seed)
     short = tree.add(0, LEFT, 0.0, ram + 1, "s", dead=False)
     tree.add(short, LEFT, 0.0, ram + 2, "s", dead=False)
     tree.add(short, NOOP, 0.0, ram + 3, "s", dead=False)
