@@ -378,8 +378,8 @@ def main(argv: list[str] | None = None) -> int:
                 percent=True,
             ),
             Ratio(
-                "games below 0.5 human-normalised / 26",
-                below / 26,
+                f"games below 0.5 human-normalised / {len(games)}",
+                below / len(games),
                 3 / 26 if at_default else None,
                 at_most=True,
                 percent=True,
