@@ -126,7 +126,12 @@ class GameEmulator:
         policy = PolicyCall(
             self._policy_factory,
             lambda view: PolicyContext(
-                self.game, list(self.action_meanings), streams.policy, view, settings.search_budget
+                self.game,
+                list(self.action_meanings),
+                streams.policy,
+                view,
+                settings.search_budget,
+                stickiness,
             ),
             ale,
             self.action_set,
