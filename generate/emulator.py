@@ -126,12 +126,7 @@ class GameEmulator:
         policy = PolicyCall(
             self._policy_factory,
             lambda view: PolicyContext(
-                self.game,
-                list(self.action_meanings),
-                streams.policy,
-                view,
-                settings.search_budget,
-                stickiness,
+                self.game, list(self.action_meanings), streams.policy, view, settings.search_budget
             ),
             ale,
             self.action_set,

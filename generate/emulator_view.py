@@ -62,8 +62,8 @@ class Emulator(Protocol):
         """Make ``state`` the current state."""
         ...
 
-    def step(self, action: int, lead: int | None = None) -> float:
-        """Hold action ``action`` for ``frameskip`` frames (the first ``lead``, if given)."""
+    def step(self, action: int) -> float:
+        """Hold action ``action`` for ``frameskip`` frames; return the summed reward."""
         ...
 
     def ram(self) -> np.ndarray:
@@ -113,17 +113,12 @@ class EmulatorView:
         """Make ``state`` (from :meth:`clone_state`) the current state."""
         self._checked().restoreState(state)
 
-    def step(self, action: int, lead: int | None = None) -> float:
-        """Apply action ``action`` (an index) on ``frameskip`` frames; return the summed reward.
-
-        With ``lead``, the first frame plays action ``lead`` instead, as a sticky action
-        would when ``action`` follows ``lead``.
-        """
+    def step(self, action: int) -> float:
+        """Apply action ``action`` (an index) on ``frameskip`` frames; return the summed reward."""
         ale, chosen = self._checked(), self._actions[action]
         self._gate.first_screen = None  # the screen is now the one emulated here
-        first = chosen if lead is None else self._actions[lead]
-        reward = ale.act(first)
-        for _ in range(self.frameskip - 1):
+        reward = 0
+        for _ in range(self.frameskip):
             reward += ale.act(chosen)
         return float(reward)
 

@@ -81,9 +81,6 @@ class PolicyContext:
         emulator: the view to plan with; it never changes the recorded episode.
         search_budget: emulator frames the policy may simulate per recorded frame, averaged
             over the episode (``--search-budget``).
-        repeat_action_probability: sticky actions: the chance that each emulator frame of
-            the episode plays the action before instead of the one asked
-            (``--repeat-action-probability``). The view's steps are never sticky.
 
     """
 
@@ -92,7 +89,6 @@ class PolicyContext:
     rng: np.random.Generator
     emulator: EmulatorView
     search_budget: float
-    repeat_action_probability: float = 0.0
 
 
 PolicyFactory = Callable[[PolicyContext], BasePolicy]

@@ -23,15 +23,6 @@ at a state that is not novel, at a lost life or the end of the game, at ALE's le
 actions all lead to solved nodes. A rollout passing a known node goes on while that node
 still holds one of its atoms lowest.
 
-Sticky actions (an episode's ``repeat_action_probability`` p above 0): a simulation is
-deterministic, but in the episode a changed action's first frame plays the action before with
-chance p, and a plan that needed that frame fails (in Breakout the paddle misses the ball). So
-the root also has, for each action but the one held, a *delayed* slot: the same step with its
-first frame played as the action held. Rollouts start there as they start anywhere, and the
-action's value at the root is ``(1 - p)`` times its value plus p times its delayed slot's,
-and it is known alive only as deep as both are. When the first frame was sticky, the real state
-is on the way to the delayed slot's node, which the planner plays on to and reuses.
-
 Risk aversion, as in the paper's best variant at this budget: a lost life (or the end of
 the game) counts :data:`LIFE_LOSS_PENALTY`, a negative reward (each frame's)
 :data:`NEGATIVE_REWARD_SCALE` times itself. The value of a node is the best discounted sum
@@ -87,7 +78,7 @@ __all__ = [
     "make_search_policy",
 ]
 
-ALGORITHM = "rollout-iw1-ram/6"
+ALGORITHM = "rollout-iw1-ram/5"
 """Name and version of the planner's algorithm, recorded with the data."""
 HOLD = 3
 """Recorded frames between decisions, and per step of the tree."""
@@ -148,7 +139,6 @@ class SearchPolicy:
         check_search_budget(context.search_budget, emulator.frameskip)
         self._emulator = emulator
         self._rng = context.rng
-        self._sticky = context.repeat_action_probability
         self._budget = float(context.search_budget)
         self._frameskip = emulator.frameskip
         self._step_frames = HOLD * emulator.frameskip
@@ -212,7 +202,7 @@ class SearchPolicy:
         node, left = kept.passing.get(ram.tobytes(), (-1, 0))
         if node < 0 or kept.state[node] is None:
             return None
-        return kept.action[node] % kept.num_actions, left
+        return kept.action[node], left
 
     def _root(self, ram: np.ndarray) -> Tree:
         """Return the tree to grow from the real state: a kept subtree if one starts here."""
@@ -224,7 +214,7 @@ class SearchPolicy:
         if match < 0:
             table.clear()
             table.add(ram, 0)
-            return Tree(ram, state, emulator.num_actions, delayed=self._sticky > 0)
+            return Tree(ram, state, emulator.num_actions)
         tree = kept.subtree(match, state)
         living = tree.living()
         table.rebuild([tree.ram[n] for n in living], [tree.depth[n] for n in living])
@@ -232,10 +222,8 @@ class SearchPolicy:
         stats.reused += 1
         return tree
 
-    def _simulate(
-        self, action: int, lead: int | None = None
-    ) -> tuple[float, bool, bool, int, tuple[bytes, ...]]:
-        """Hold ``action`` for a tree step from the emulator's state (its first frame ``lead``).
+    def _simulate(self, action: int) -> tuple[float, bool, bool, int, tuple[bytes, ...]]:
+        """Hold ``action`` for a tree step from the emulator's state.
 
         Returns:
             The reward as the planner counts it; whether a life or the game was lost;
@@ -250,7 +238,7 @@ class SearchPolicy:
         frames = 0
         passing: list[bytes] = []
         for held in range(HOLD):
-            gained = emulator.step(action, lead) if held == 0 else emulator.step(action)
+            gained = emulator.step(action)
             reward += gained * NEGATIVE_REWARD_SCALE if gained < 0 else gained
             frames += frameskip
             if emulator.terminated() or emulator.truncated():
@@ -268,10 +256,7 @@ class SearchPolicy:
         """Run rollouts from the root while a step fits in ``allowance`` (see the module doc)."""
         emulator, stats, table, rng = self._emulator, self.stats, self._table, self._rng
         children_of, solved, depth_of = tree.children, tree.solved, tree.depth
-        width = tree.num_actions
-        every_action = list(range(width))
-        # At the root, the delayed slots too (but that of the held action: the same step).
-        root_actions = [a for a in range(tree.root_width) if a != width + held]
+        every_action = list(range(tree.num_actions))
         step_frames, max_depth = self._step_frames, self._max_depth
         persistence = ROLLOUT_PERSISTENCE
         spent = 0
@@ -280,31 +265,18 @@ class SearchPolicy:
             last = held  # the action of the step before (at the root: the action held)
             while True:
                 children = children_of[node]
-                slots = root_actions if node == 0 else every_action
                 if children is None:
-                    open_actions = slots
+                    open_actions = every_action
                 else:
-                    open_actions = [a for a in slots if children[a] < 0 or not solved[children[a]]]
+                    open_actions = [a for a, c in enumerate(children) if c < 0 or not solved[c]]
                 if not open_actions:
                     tree.solve(node)
                     break
-                delayed_open: list[int] = []
-                nominal_open: list[int] = []
-                if node == 0 and tree.root_width > width:
-                    # An action first; then its delayed slot, as often as the episode will
-                    # play the first frame sticky (or once the action's own slot is solved).
-                    delayed_open = [slot - width for slot in open_actions if slot >= width]
-                    nominal_open = [slot for slot in open_actions if slot < width]
-                    open_actions = sorted({slot % width for slot in open_actions})
                 if last in open_actions and rng.random() < persistence:
                     action = last
                 else:
                     action = open_actions[int(rng.integers(len(open_actions)))]
-                if action in delayed_open and (
-                    action not in nominal_open or rng.random() < self._sticky
-                ):
-                    action += width
-                last = action % width
+                last = action
                 child = -1 if children is None else children[action]
                 if child < 0:
                     if spent + step_frames > allowance:
@@ -312,11 +284,7 @@ class SearchPolicy:
                     if not at_node:
                         emulator.restore_state(tree.state[node])
                         stats.restores += 1
-                    reward, dead, ended, frames, passing = (
-                        self._simulate(action - width, held)
-                        if action >= width
-                        else self._simulate(action)
-                    )
+                    reward, dead, ended, frames, passing = self._simulate(action)
                     spent += frames
                     ram = emulator.ram()
                     stats.ram_reads += 1
@@ -352,29 +320,23 @@ class SearchPolicy:
             self._discount,
             [held and not dead for held, dead in zip(holding, tree.dead, strict=True)],
         )
-        gains, children = tree.gains[0] or (), tree.children[0] or ()
-        width, sticky = tree.num_actions, self._sticky
+        gains = tree.gains[0] or ()
         best_key: tuple[float, int, int, bool] | None = None
         best: list[int] = []
-        for action, child in enumerate(children[:width]):
+        for action, child in enumerate(tree.children[0] or ()):
             if child < 0:
                 continue
-            outcome = gains[action] + self._discount * value[child]
-            alive = survival[child]
-            delayed = children[width + action] if len(children) > width else -1
-            if delayed >= 0:  # a sticky first frame: expect it, and survive it
-                outcome = (1 - sticky) * outcome + sticky * (
-                    gains[width + action] + self._discount * value[delayed]
-                )
-                alive = min(alive, survival[delayed])
-            key = (round(outcome, 6), alive, novel[child], action == previous_action)
+            key = (
+                round(gains[action] + self._discount * value[child], 6),
+                survival[child],
+                novel[child],
+                action == previous_action,
+            )
             if best_key is None or key > best_key:
                 best_key, best = key, [action]
             elif key == best_key:
                 best.append(action)
         self._tree = tree
-        if not best:  # the budget ran out before any action's own step: hold on
-            return previous_action
         return best[int(self._rng.integers(len(best)))] if len(best) > 1 else best[0]
 
 

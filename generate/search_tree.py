@@ -60,10 +60,7 @@ class Tree:
 
     ``children[i]`` lists node ``i``'s child by action (-1 until simulated; None until the
     first) and ``gains[i]`` the reward on the way to each, as the planner counts it; two
-    actions that reach the same RAM share a child. A tree made with ``delayed`` has
-    ``root_width``, twice ``num_actions``, slots at the root: slot ``num_actions + a`` is
-    action ``a`` with its first emulator frame played as the action held before it, as a
-    sticky action plays it. ``state[i]`` is its saved
+    actions that reach the same RAM share a child. ``state[i]`` is its saved
     state (None for a state the planner cannot go on from: a death, the end of the game,
     ALE's length limit); ``dead[i]`` whether a life or the game was lost on the way to it.
     ``index`` finds a node by its RAM;
@@ -71,14 +68,11 @@ class Tree:
     and the steps left to it.
     """
 
-    __slots__ = ("parent", "action", "gains", "ram", "state", "depth", "dead", "solved",
-                 "children", "num_actions", "root_width", "index", "passing")  # fmt: skip
+    __slots__ = ("parent", "action", "gains", "ram", "state", "depth", "dead",
+                 "solved", "children", "num_actions", "index", "passing")  # fmt: skip
 
-    def __init__(
-        self, ram: np.ndarray, state: Any, num_actions: int, delayed: bool = False
-    ) -> None:
+    def __init__(self, ram: np.ndarray, state: Any, num_actions: int) -> None:
         self.num_actions = num_actions
-        self.root_width = num_actions * (2 if delayed else 1)
         self.parent = [-1]
         self.action = [-1]
         self.ram = [ram]
@@ -103,9 +97,8 @@ class Tree:
         """Make ``child`` (one depth below ``parent``) the child of ``parent`` by ``action``."""
         siblings = self.children[parent]
         if siblings is None:
-            width = self.root_width if parent == 0 else self.num_actions
-            siblings = self.children[parent] = [-1] * width
-            self.gains[parent] = [0.0] * width
+            siblings = self.children[parent] = [-1] * self.num_actions
+            self.gains[parent] = [0.0] * self.num_actions
         siblings[action] = child
         self.gains[parent][action] = reward  # type: ignore[index]
 
@@ -155,19 +148,17 @@ class Tree:
         """Return the nodes below ``root``, re-indexed from 0, with the root's state ``state``.
 
         Solved labels are not carried over (they depend on the novelty tables): see
-        :meth:`label_solved`. The delayed slots of a root are not (they depend on the action
-        held before it): the new root's are empty, and what only they reached is dropped.
+        :meth:`label_solved`.
         """
-        width = self.num_actions
         order, position, first_parent = [root], {root: 0}, [-1]
         for node in order:  # breadth first; the list grows as it is read
-            for child in (self.children[node] or ())[:width]:
+            for child in self.children[node] or ():
                 if child >= 0 and child not in position:
                     position[child] = len(order)
                     order.append(child)
                     first_parent.append(position[node])
         base = self.depth[root]
-        tree = Tree(self.ram[root], state, width, self.root_width > width)
+        tree = Tree(self.ram[root], state, self.num_actions)
         tree.parent = first_parent
         tree.action = [-1] + [self.action[node] for node in order[1:]]
         tree.ram = [self.ram[node] for node in order]
@@ -180,10 +171,6 @@ class Tree:
             for children in (self.children[node] for node in order)
         ]
         tree.gains = [self.gains[node] for node in order]
-        empty = tree.root_width - width
-        if tree.children[0] is not None:
-            tree.children[0] = tree.children[0][:width] + [-1] * empty
-            tree.gains[0] = tree.gains[0][:width] + [0.0] * empty  # type: ignore[index]
         tree.index = {ram.tobytes(): node for node, ram in reversed(list(enumerate(tree.ram)))}
         tree.passing = {
             seen: (position[node], left)

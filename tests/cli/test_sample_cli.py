@@ -249,9 +249,9 @@ def test_search_policy_gives_identical_trees_whatever_the_workers(tmp_path):
     metadata = json.loads(
         (tmp_path / "one/atari_pong/episode_001_rand0.1/episode.json").read_text()
     )
-    assert metadata["planner"] == "rollout-iw1-ram/6" and metadata["search_budget"] == 30.0
+    assert metadata["planner"] == "rollout-iw1-ram/5" and metadata["search_budget"] == 30.0
     config = json.loads((tmp_path / "one/sampling_config.json").read_text())
-    assert config["planner"] == "rollout-iw1-ram/6"
+    assert config["planner"] == "rollout-iw1-ram/5"
     assert config["settings"]["search_budget"] == 30.0 and config["settings"]["noop_max"] == 0
 
 

@@ -80,13 +80,11 @@ def test_a_node_at_the_length_limit_is_not_dead():
     assert (reward, dead, ended) == (search.LIFE_LOSS_PENALTY, True, True)
 
 
-def played_planner(
-    world: Corridor, budget: float, seed: int = 0, sticky: float = 0.0
-) -> SearchPolicy:
+def played_planner(world: Corridor, budget: float, seed: int = 0) -> SearchPolicy:
     from atari_interleaved.generate.policy import PolicyContext
 
     context = PolicyContext("corridor", ["NOOP", "RIGHT", "LEFT"], np.random.default_rng(seed),
-                            world, budget, sticky)  # fmt: skip
+                            world, budget)  # fmt: skip
     return SearchPolicy(context)
 
 
@@ -351,94 +349,3 @@ def test_at_a_small_budget_it_reaches_a_reward_a_random_walk_does_not(seed, monk
     assert 10.0 not in random_play(world(), 40, seed).rewards
     monkeypatch.setattr(search, "ROLLOUT_PERSISTENCE", 0.0)
     assert 10.0 not in play(world(), SearchPolicy, 40, budget=50, seed=seed).rewards
-
-
-class StepLog(Corridor):
-    """The corridor, recording the action and the lead of every step."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.steps: list[tuple[int, int | None]] = []
-
-    def step(self, action: int, lead: int | None = None) -> float:
-        self.steps.append((action, lead))
-        return super().step(action, lead)
-
-
-@pytest.mark.parametrize("sticky", [0.25, 0.0])
-def test_with_sticky_actions_each_change_of_action_is_also_tried_with_a_sticky_first_frame(sticky):
-    world = StepLog(size=128, start=60)
-    planner = played_planner(world, budget=400, sticky=sticky)
-    planner(None, LEFT)
-    led = {(action, lead) for action, lead in world.steps if lead is not None}
-    tree = planner._tree
-    if sticky:
-        # The action held leads the first frame; holding it on needs no such step.
-        assert led == {(NOOP, LEFT), (RIGHT, LEFT)}
-        assert len(tree.children[0]) == 6 and tree.children[0][3 + LEFT] == -1
-        assert tree.children[0][3 + RIGHT] not in (-1, tree.children[0][RIGHT])
-    else:
-        assert led == set() and len(tree.children[0]) == 3
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_a_change_of_action_counts_the_chance_of_a_sticky_first_frame(seed):
-    # RIGHT pays 10, but the game is lost should its first frame play NOOP, the action held;
-    # LEFT pays 5 either way. With sticky actions (a chance of 0.25) LEFT is worth more
-    # (0.75 * 10 - 0.25 * 500,000 < 5); without them RIGHT (the delayed steps count nothing).
-    for sticky, expected in ((0.25, LEFT), (0.0, RIGHT)):
-        world = Corridor(start=8)
-        planner = played_planner(world, budget=100, seed=seed, sticky=sticky)
-        ram = world.ram()
-        tree = Tree(ram, world.clone_state(), 3, delayed=True)
-        tree.add(0, RIGHT, 10.0, ram + 1, "alive", dead=False)
-        tree.add(0, 3 + RIGHT, search.LIFE_LOSS_PENALTY, ram + 2, None, dead=True)
-        tree.add(0, LEFT, 5.0, ram + 3, "alive", dead=False)
-        tree.add(0, 3 + LEFT, 5.0, ram + 4, "alive", dead=False)
-        assert planner._choose(tree, NOOP) == expected
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_a_change_of_action_is_known_alive_only_as_deep_as_its_sticky_variant(seed):
-    # No reward, no death. Below RIGHT a path is known alive to depth 3, but only to depth
-    # 1 should its first frame be sticky; below LEFT, to depth 2 either way.
-    planner, ram, _ = root_tree(seed)
-    planner._sticky = 0.25
-    tree = Tree(ram, "root", 3, delayed=True)
-    node = tree.add(0, RIGHT, 0.0, ram + 1, "alive", dead=False)
-    for depth in (2, 3):
-        node = tree.add(node, RIGHT, 0.0, ram + 10 + depth, "alive", dead=False)
-    tree.add(0, 3 + RIGHT, 0.0, ram + 2, "alive", dead=False)
-    for slot, step in ((LEFT, 3), (3 + LEFT, 4)):
-        child = tree.add(0, slot, 0.0, ram + step, "alive", dead=False)
-        tree.add(child, LEFT, 0.0, ram + 20 + step, "alive", dead=False)
-    assert planner._choose(tree, NOOP) == LEFT
-    tree.children[0][3 + RIGHT] = -1  # without the sticky variant RIGHT is known deeper
-    assert planner._choose(tree, NOOP) == RIGHT
-
-
-def test_after_a_sticky_first_frame_it_plays_on_to_the_node_the_tree_has_for_it():
-    world = Corridor(size=128, start=60)
-    planner = played_planner(world, budget=400, sticky=0.25)
-    real = world.clone_state()
-    planner(None, NOOP)
-    world.restore_state(real)
-    # RIGHT played with its first frame sticky: NOOP, then RIGHT. No node of the tree is
-    # that state, but one is reached from it: RIGHT's delayed variant, a frame further.
-    world.step(RIGHT, lead=NOOP)
-    world.step(RIGHT)
-    planner._hold_left = 0
-    assert planner(None, RIGHT) == RIGHT
-    assert planner.stats.followed == 1 and planner.stats.decisions == 1
-    world.step(RIGHT)
-    tree = planner._tree
-    assert np.array_equal(world.ram(), tree.ram[tree.children[0][3 + RIGHT]])
-
-
-def test_with_only_a_delayed_step_simulated_it_holds_its_action():
-    # A decision whose budget ran out after one step, and that step a delayed slot's.
-    planner, ram, _ = root_tree(0)
-    planner._sticky = 0.25
-    tree = Tree(ram, "root", 3, delayed=True)
-    tree.add(0, 3 + RIGHT, 1.0, ram + 1, "alive", dead=False)
-    assert planner._choose(tree, LEFT) == LEFT and planner._tree is tree
